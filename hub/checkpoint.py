@@ -1,0 +1,160 @@
+"""Checkpoints that describe themselves: safetensors weights + a JSON card (nanoGPT style).
+
+A checkpoint folder holds ``model.safetensors`` and ``card.json``. The card names the model,
+its constructor arguments, recipe, metrics, seed, versions and the sha256 of the weights, so
+the model can be rebuilt from the card alone and a half-written or swapped file is refused.
+
+Every write goes to a temporary file in the same folder, is fsync'ed, then ``os.replace``d:
+a killed process leaves either the old file or the new one, never a partial one. The card is
+written last, so a checkpoint without a matching card is not a checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hub import paths
+from hub.errors import CheckpointError
+
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "card.json"
+CARD_FORMAT = "digitzoo-checkpoint/1"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks.
+
+    >>> len(sha256_file(__file__))
+    64
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(tmp_path)`` then move the result over ``path`` in one step."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary readable file
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def save_tensors(path: str | os.PathLike, tensors: dict, metadata: dict[str, str] | None = None) -> None:
+    """Atomically write a safetensors file (tensors made contiguous, shared storage split)."""
+    from safetensors.torch import save_file
+
+    clean = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(clean, tmp, metadata=metadata))
+
+
+def load_tensors(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
+    """Read a safetensors file and its metadata; a clear CheckpointError when it is not one."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} does not exist") from None
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise CheckpointError(f"{path} is not a valid safetensors file ({exc})") from None
+
+
+def save_checkpoint(folder: str | os.PathLike, model, card: dict[str, Any]) -> dict[str, Any]:
+    """Write weights then card into ``folder``; returns the card with the weights' sha256.
+
+    >>> save_checkpoint(tmp, spec.build(), {"name": "mnist_cnn", "kwargs": spec.kwargs})  # doctest: +SKIP
+    """
+    folder = Path(folder)
+    weights = folder / WEIGHTS_FILE
+    save_tensors(weights, model.state_dict(), metadata={"name": card["name"], "format": CARD_FORMAT})
+    card = {
+        **card,
+        "format": CARD_FORMAT,
+        "weights": WEIGHTS_FILE,
+        "weights_sha256": sha256_file(weights),
+        "weights_bytes": weights.stat().st_size,
+    }
+    atomic_write_text(folder / CARD_FILE, json.dumps(card, indent=2, sort_keys=True) + "\n")
+    return card
+
+
+def find_checkpoint(name: str) -> Path:
+    """The folder holding ``name``'s checkpoint: the one you trained, else the shipped one.
+
+    >>> find_checkpoint("mnist_cnn").name
+    'mnist_cnn'
+    """
+    for folder in (paths.checkpoint_dir(name), paths.pretrained_dir(name)):
+        if (folder / CARD_FILE).is_file():
+            return folder
+    raise CheckpointError(
+        f"no checkpoint for {name}: train one with `digitzoo train {name}` "
+        f"(looked in {paths.checkpoint_dir(name)} and the shipped models)"
+    )
+
+
+def read_card(folder: str | os.PathLike) -> dict[str, Any]:
+    path = Path(folder) / CARD_FILE
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is not a valid checkpoint card ({exc})") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise CheckpointError(f"{path} is not a digitzoo checkpoint card (format {CARD_FORMAT})")
+    return card
+
+
+def load_checkpoint(name: str, folder: str | os.PathLike | None = None, device: str = "cpu"):
+    """Rebuild ``name`` from its card and verified weights; returns ``(model, card)`` in eval mode.
+
+    >>> model, card = load_checkpoint("mnist_cnn")
+    >>> card["metrics"]["test_accuracy"] >= 0.995
+    True
+    """
+    from hub.registry import get_spec
+
+    folder = Path(folder) if folder is not None else find_checkpoint(name)
+    card = read_card(folder)
+    if card.get("name") != name:
+        raise CheckpointError(f"{folder} holds {card.get('name')!r}, not {name!r}")
+    weights = folder / card["weights"]
+    if not weights.is_file():
+        raise CheckpointError(f"{weights} is missing")
+    if sha256_file(weights) != card["weights_sha256"]:
+        raise CheckpointError(f"{weights} does not match the sha256 in its card: refusing to load it")
+    state, _ = load_tensors(weights)
+    model = get_spec(name).build(**card["kwargs"])
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{weights} does not fit {name} built from its card: {exc}") from None
+    return model.to(device).eval(), card

@@ -1,0 +1,56 @@
+"""Where things live. The only module that reads DIGITZOO_HOME and DIGITZOO_DATA.
+
+- store (``DIGITZOO_HOME``, default ``~/.cache/digitzoo``): checkpoints you train, caches.
+- data (``--data-dir`` or ``DIGITZOO_DATA``, default ``<store>/data``): torchvision's MNIST root.
+- pretrained: the checkpoints shipped inside the package (read-only).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PRETRAINED_DIR = PACKAGE_DIR / "pretrained"
+
+
+def store_dir() -> Path:
+    """Root of everything digitzoo writes.
+
+    >>> store_dir()  # doctest: +SKIP
+    PosixPath('/home/me/.cache/digitzoo')
+    """
+    env = os.environ.get("DIGITZOO_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return (Path(cache) / "digitzoo").resolve()
+
+
+def data_dir(override: str | os.PathLike | None = None) -> Path:
+    """MNIST root: the ``--data-dir`` flag, else ``DIGITZOO_DATA``, else ``<store>/data``.
+
+    >>> data_dir("../shared/data").name
+    'data'
+    """
+    chosen = override or os.environ.get("DIGITZOO_DATA")
+    return Path(chosen).expanduser().resolve() if chosen else store_dir() / "data"
+
+
+def checkpoint_dir(name: str) -> Path:
+    """Folder of the checkpoint that ``digitzoo train NAME`` writes.
+
+    >>> checkpoint_dir("mnist_cnn").name
+    'mnist_cnn'
+    """
+    return store_dir() / "checkpoints" / name
+
+
+def pretrained_dir(name: str) -> Path:
+    """Folder of the checkpoint shipped with the package for ``name``."""
+    return PRETRAINED_DIR / name
+
+
+def cache_dir() -> Path:
+    """Derived, re-creatable files (rendered evaluation sketches)."""
+    return store_dir() / "cache"

@@ -1,0 +1,34 @@
+"""Shared fixtures. MNIST comes from DIGITZOO_DATA (CI: ../shared/data); nothing touches the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_configure(config):
+    if not os.environ.get("DIGITZOO_DATA") and (SHARED_DATA / "MNIST" / "raw").is_dir():
+        os.environ["DIGITZOO_DATA"] = str(SHARED_DATA)
+    import torch
+
+    torch.set_num_threads(2)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Path:
+    """A private DIGITZOO_HOME so tests never touch the user's checkpoints."""
+    home = tmp_path / "store"
+    monkeypatch.setenv("DIGITZOO_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    from train.data import load_mnist
+
+    return load_mnist(train=False)

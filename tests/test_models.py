@@ -1,0 +1,92 @@
+"""Every registered model builds and runs forward with the shapes its spec declares."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hub.registry import get_spec, list_models
+
+
+def make_input(tensor_spec, batch: int) -> torch.Tensor:
+    shape = [batch if d == "batch" else d for d in tensor_spec.shape]
+    if tensor_spec.dtype == "int64":
+        lo, hi = tensor_spec.value_range
+        return torch.randint(int(lo), int(hi) + 1, shape)
+    if tensor_spec.value_range is not None:
+        lo, hi = tensor_spec.value_range
+        return lo + (hi - lo) * torch.rand(shape)
+    return torch.randn(shape)
+
+
+def test_registry_has_the_four_models():
+    assert list_models() == ["mnist_ae3d", "mnist_cnn", "mnist_gan", "mnist_lstm"]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_parts_run_forward_with_declared_shapes(name):
+    spec = get_spec(name)
+    torch.manual_seed(0)
+    model = spec.build().eval()
+    for part in spec.parts:
+        module = model if part.module is None else getattr(model, part.module)
+        for batch in (1, 5):
+            inputs = [make_input(t, batch) for t in part.inputs]
+            with torch.inference_mode():
+                outputs = module(*inputs)
+            outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+            assert len(outputs) == len(part.outputs)
+            for out, declared in zip(outputs, part.outputs):
+                expected = tuple(batch if d == "batch" else d for d in declared.shape)
+                assert tuple(out.shape) == expected, (name, part.name, declared.name)
+                assert str(out.dtype) == f"torch.{declared.dtype}"
+                assert torch.isfinite(out).all()
+                if declared.value_range is not None:
+                    lo, hi = declared.value_range
+                    assert out.min() >= lo and out.max() <= hi
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_recipes_build(name):
+    spec = get_spec(name)
+    for recipe in spec.recipes.values():
+        model = spec.build(**recipe.model_kwargs)
+        assert sum(p.numel() for p in model.parameters()) > 1000
+
+
+def test_lstm_reads_rows_and_its_last_step_is_the_prediction():
+    model = get_spec("mnist_lstm").build().eval()
+    x = torch.rand(3, 1, 28, 28)
+    with torch.inference_mode():
+        steps = model.step_logits(x)
+        assert steps.shape == (3, 28, 10)
+        assert torch.equal(steps[:, -1], model(x))
+        # Rows below row 10 cannot change the belief after row 10: the net reads top to bottom.
+        y = x.clone()
+        y[:, :, 10:] = torch.rand(3, 1, 18, 28)
+        assert torch.allclose(model.step_logits(y)[:, :10], steps[:, :10])
+        assert model.lstm.hidden_size <= 128
+
+
+def test_autoencoder_bottleneck_is_three_numbers_and_parts_compose():
+    model = get_spec("mnist_ae3d").build().eval()
+    x = torch.rand(4, 1, 28, 28)
+    with torch.inference_mode():
+        code = model.encoder(x)
+        assert code.shape == (4, 3)
+        assert torch.equal(model.decoder(code), model(x))
+
+
+def test_gan_label_changes_the_image():
+    model = get_spec("mnist_gan").build().eval()
+    z = torch.randn(1, model.generator.z_dim).repeat(2, 1)
+    with torch.inference_mode():
+        images = model.generator(z, torch.tensor([3, 7]))
+    assert not torch.allclose(images[0], images[1])
+
+
+def test_unknown_model_is_a_clear_error():
+    from hub.errors import DigitzooError
+
+    with pytest.raises(DigitzooError, match="unknown model 'mnist_vit'.*mnist_cnn"):
+        get_spec("mnist_vit")

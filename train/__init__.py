@@ -1,0 +1,1 @@
+"""Training: MNIST loading, augmentation, the training loop and evaluation metrics."""

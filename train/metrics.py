@@ -1,0 +1,92 @@
+"""Evaluation on the 10,000 MNIST test images, one function per task.
+
+GAN quality is judged by the trained mnist_cnn (spec.judge): how often samples of digit d
+are read as d, the classifier Inception Score, and a Frechet distance in the judge's
+128-d feature space next to the same distance between two halves of the real test set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from train.data import to_float
+
+
+@torch.inference_mode()
+def _batched(fn, tensor: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    return torch.cat([fn(tensor[i:i + batch]) for i in range(0, len(tensor), batch)])
+
+
+def classifier_metrics(model, images, labels, sketches: np.ndarray | None, device) -> dict[str, float]:
+    model.eval()
+    logits = _batched(lambda x: model(to_float(x).to(device)).cpu(), images)
+    metrics = {
+        "test_accuracy": (logits.argmax(1) == labels).float().mean().item(),
+        "test_loss": F.cross_entropy(logits, labels).item(),
+    }
+    if sketches is not None:
+        x = torch.from_numpy(sketches).unsqueeze(1)  # (N, 1, 28, 28)
+        pred = _batched(lambda b: model(b.to(device)).argmax(1).cpu(), x)
+        metrics["sketch_accuracy"] = (pred == labels[: len(x)]).float().mean().item()
+        metrics["sketch_count"] = len(x)
+    return metrics
+
+
+def autoencoder_metrics(model, images, device) -> dict[str, float]:
+    model.eval()
+    x = to_float(images)
+    codes = _batched(lambda b: model.encoder(b.to(device)).cpu(), x)
+    recon = _batched(lambda c: model.decoder(c.to(device)).cpu(), codes)
+    lo, hi = np.percentile(codes.numpy(), [1, 99], axis=0)
+    return {
+        "test_mse": F.mse_loss(recon, x).item(),  # per pixel, pixels in [0, 1]
+        # Where 98% of test digits sit in the latent space: the demo's slider ranges.
+        "latent_p01": [round(float(v), 4) for v in lo],
+        "latent_p99": [round(float(v), 4) for v in hi],
+    }
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """FID formula on two (N, D) feature sets, in float64 with a symmetric matrix square root."""
+    a, b = a.double(), b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    vals, vecs = torch.linalg.eigh(cov_a)
+    sqrt_a = vecs @ torch.diag(vals.clamp(min=0).sqrt()) @ vecs.T
+    # tr sqrt(cov_a cov_b) = sum of sqrt eigenvalues of sqrt_a cov_b sqrt_a (symmetric PSD)
+    cross = torch.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a).clamp(min=0).sqrt().sum()
+    return float(((mu_a - mu_b) ** 2).sum() + torch.trace(cov_a) + torch.trace(cov_b) - 2 * cross)
+
+
+@torch.inference_mode()
+def gan_metrics(generator, judge, test_images, device, per_class: int = 1000, seed: int = 1234) -> dict[str, float]:
+    generator.eval()
+    judge.eval()
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(10).repeat_interleave(per_class)  # (10 * per_class,)
+    z = torch.randn(len(labels), generator.z_dim, generator=g)
+    fake = torch.cat([generator(z[i:i + 1000].to(device), labels[i:i + 1000].to(device)).cpu()
+                      for i in range(0, len(labels), 1000)])
+    probs = _batched(lambda x: judge(x.to(device)).softmax(1).cpu(), fake)
+    marginal = probs.mean(0, keepdim=True)
+    kl = (probs * (probs.clamp_min(1e-12).log() - marginal.log())).sum(1)
+    real = to_float(test_images)
+    real_feats = _batched(lambda x: judge.embed(x.to(device)).cpu(), real)
+    fake_feats = _batched(lambda x: judge.embed(x.to(device)).cpu(), fake)
+    half = len(real_feats) // 2
+    perm = torch.randperm(len(real_feats), generator=g)
+    real_a, real_b = real_feats[perm[:half]], real_feats[perm[half:2 * half]]
+    fake_sub = fake_feats[torch.randperm(len(fake_feats), generator=g)[:half]]
+    real_probs = _batched(lambda x: judge(x.to(device)).softmax(1).cpu(), real)
+    real_marginal = real_probs.mean(0, keepdim=True)
+    real_kl = (real_probs * (real_probs.clamp_min(1e-12).log() - real_marginal.log())).sum(1)
+    return {
+        "class_accuracy": (probs.argmax(1) == labels).float().mean().item(),
+        "inception_score": kl.mean().exp().item(),
+        "inception_score_real_test": real_kl.mean().exp().item(),
+        "fid_cnn_features": frechet_distance(fake_sub, real_a),
+        "fid_cnn_features_real_halves": frechet_distance(real_b, real_a),
+        "samples": len(labels),
+    }

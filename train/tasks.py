@@ -1,0 +1,110 @@
+"""What one training step and one evaluation mean for each kind of model.
+
+A spec names its task ("classifier", "autoencoder", "gan"); the loop in ``train.loop`` is
+the same for all three and only talks to these classes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def onecycle(step: int, total: int, peak: float) -> float:
+    """Linear warm-up over the first 15% of steps from peak/25, then cosine down to peak/1000."""
+    warm = max(1, int(0.15 * total))
+    if step < warm:
+        return peak / 25 + (peak - peak / 25) * step / warm
+    progress = (step - warm) / max(1, total - warm)
+    return peak / 1000 + (peak - peak / 1000) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class ClassifierTask:
+    def __init__(self, spec, model, recipe, device):
+        self.spec, self.model, self.device = spec, model, device
+        self.optimizers = {"optimizer": torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)}
+
+    def lr_at(self, step: int, total: int, peak: float) -> float:
+        return onecycle(step, total, peak)
+
+    def train_step(self, images, labels) -> dict[str, float]:
+        self.model.train()
+        (optimizer,) = self.optimizers.values()
+        optimizer.zero_grad(set_to_none=True)
+        logits = self.model(images)
+        loss = F.cross_entropy(logits, labels, label_smoothing=0.05)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)  # LSTMs spike early on
+        optimizer.step()
+        return {"loss": loss.item(), "acc": (logits.argmax(1) == labels).float().mean().item()}
+
+
+
+class AutoencoderTask:
+    def __init__(self, spec, model, recipe, device):
+        self.spec, self.model, self.device = spec, model, device
+        self.optimizers = {"optimizer": torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)}
+
+    def lr_at(self, step: int, total: int, peak: float) -> float:
+        return onecycle(step, total, peak)
+
+    def train_step(self, images, labels) -> dict[str, float]:
+        self.model.train()
+        (optimizer,) = self.optimizers.values()
+        optimizer.zero_grad(set_to_none=True)
+        logits = self.model.decoder.logits(self.model.encoder(images))
+        # Cross-entropy per pixel trains faster than MSE on near-binary digits; MSE is reported.
+        loss = F.binary_cross_entropy_with_logits(logits, images)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), "mse": F.mse_loss(torch.sigmoid(logits.detach()), images).item()}
+
+
+
+class GanTask:
+    """AC-GAN: the discriminator scores real/fake and predicts the digit of every image."""
+
+    def __init__(self, spec, model, recipe, device):
+        self.spec, self.model, self.device = spec, model, device
+        self.generator, self.discriminator = model.generator, model.discriminator
+        betas = (0.5, 0.999)  # DCGAN's momentum: lower beta1 keeps the two players from oscillating
+        self.optimizers = {
+            "opt_g": torch.optim.Adam(self.generator.parameters(), lr=recipe.lr, betas=betas),
+            "opt_d": torch.optim.Adam(self.discriminator.parameters(), lr=recipe.lr, betas=betas),
+        }
+
+    def lr_at(self, step: int, total: int, peak: float) -> float:
+        return peak  # GANs train at a constant rate
+
+    def train_step(self, real, labels) -> dict[str, float]:
+        self.model.train()
+        opt_g, opt_d = self.optimizers["opt_g"], self.optimizers["opt_d"]
+        b = real.shape[0]
+        z = torch.randn(b, self.generator.z_dim, device=real.device)
+        fake_labels = torch.randint(0, 10, (b,), device=real.device)
+        fake = self.generator(z, fake_labels)
+
+        opt_d.zero_grad(set_to_none=True)
+        adv_real, cls_real = self.discriminator(real)
+        adv_fake, cls_fake = self.discriminator(fake.detach())
+        loss_d = (
+            F.binary_cross_entropy_with_logits(adv_real, torch.full_like(adv_real, 0.9))  # one-sided label smoothing
+            + F.binary_cross_entropy_with_logits(adv_fake, torch.zeros_like(adv_fake))
+            + F.cross_entropy(cls_real, labels)
+            + F.cross_entropy(cls_fake, fake_labels)
+        )
+        loss_d.backward()
+        opt_d.step()
+
+        opt_g.zero_grad(set_to_none=True)
+        adv, cls = self.discriminator(fake)
+        loss_g = F.binary_cross_entropy_with_logits(adv, torch.ones_like(adv)) + F.cross_entropy(cls, fake_labels)
+        loss_g.backward()
+        opt_g.step()
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_acc": (cls_real.argmax(1) == labels).float().mean().item()}
+
+
+
+TASK_TYPES = {"classifier": ClassifierTask, "autoencoder": AutoencoderTask, "gan": GanTask}
