@@ -86,30 +86,88 @@ def eval_(
             print(f"floor {metric} {floor['floor']}: {'ok' if floor['holds'] else 'NOT MET'}")
 
 
-@app.command("list")
-def list_(as_json: bool = typer.Option(False, "--json", help="print as JSON")) -> None:
-    """The registered models and their checkpoints."""
-    from hub.checkpoint import find_checkpoint, read_card
-    from hub.registry import get_spec, list_models, spec_summary
+@app.command("export")
+def export_(
+    names: list[str] = typer.Argument(..., help="model names, or 'all'"),
+    formats: str = typer.Option("onnx,torchscript,pt2", help="comma-separated: onnx, torchscript, pt2"),
+    out_dir: Optional[str] = typer.Option(None, help="exports folder (default: $DIGITZOO_HOME/exports)"),
+    data_dir: Optional[str] = typer.Option(None, help="MNIST root (test images for verification)"),
+    threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
+) -> None:
+    """Export checkpoints to verified ONNX / TorchScript / .pt2 files and update the manifest."""
+    from pathlib import Path
 
-    rows = []
-    for name in list_models():
-        row = spec_summary(get_spec(name))
-        try:
-            folder = find_checkpoint(name)
-            card = read_card(folder)
-            row["checkpoint"] = {"folder": str(folder), "weights_sha256": card["weights_sha256"],
-                                 "metrics": card["metrics"], "device": card["device"],
-                                 "wall_time_s": card["wall_time_s"]}
-        except DigitzooError as exc:
-            row["checkpoint"] = {"error": str(exc)}
-        rows.append(row)
+    import torch
+
+    from export.pipeline import export
+    from hub import paths
+
+    if threads:
+        torch.set_num_threads(threads)
+    root = Path(out_dir) if out_dir else paths.exports_dir()
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    export(names, root, wanted, data_dir, log=lambda msg: print(msg, file=sys.stderr))
+    print(f"manifest: {root.resolve() / 'manifest.json'}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 for all)"),
+    port: int = typer.Option(7860, help="port"),
+    backend: str = typer.Option("onnx", help="onnx | torchscript"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    tab: Optional[list[str]] = typer.Option(None, help="serve only these tabs: draw, latent, gan, models"),
+) -> None:
+    """Start the Gradio demo hub on the exported models."""
+    from apps.hub_app import TABS, serve as run_server
+
+    if backend not in ("onnx", "torchscript"):
+        raise DigitzooError("--backend must be onnx or torchscript")
+    unknown = set(tab or []) - set(TABS)
+    if unknown:
+        raise DigitzooError(f"unknown tab(s) {', '.join(sorted(unknown))}; choose from {', '.join(TABS)}")
+    run_server(host, port, backend, device, tab or None)
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="print the manifest as JSON")) -> None:
+    """The exported models: the manifest (files, sha256, shapes, metrics) that the apps serve."""
+    from hub.manifest import exports_root, read_manifest
+
+    root = exports_root()
+    manifest = read_manifest(root)
     if as_json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            ck = row["checkpoint"]
-            print(f"{row['name']:12s} {row['task']:12s} {ck.get('folder', ck.get('error'))}")
+        print(json.dumps({"root": str(root), **manifest}, indent=2))
+        return
+    print(f"exports in {root}")
+    for name, entry in manifest["models"].items():
+        for a in entry["artifacts"]:
+            print(f"{name:11s} {a['part']:10s} {a['format']:12s} {a['file']:40s} {a['bytes']:>10,d}  {a['sha256'][:12]}")
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print measured figures.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("fast-cnn")
+def bench_fast_cnn(
+    threads: int = typer.Option(2, help="torch CPU threads (pinned)"),
+    repeats: int = typer.Option(3, help="runs of each recipe; medians are reported"),
+    data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Fast CNN recipe vs the classic tutorial recipe: training seconds and test accuracy."""
+    from train.bench import fast_cnn
+
+    result = fast_cnn(threads, repeats, data_dir, log=lambda msg: print(msg, file=sys.stderr))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{'recipe':52s} {'train s (median)':>16s} {'test acc (median)':>18s} {'min':>7s}")
+    for name, row in result.items():
+        if isinstance(row, dict) and "runs" in row:
+            print(f"{name:52s} {row['train_seconds_median']:16.1f} {row['test_accuracy_median']:18.4f} {row['test_accuracy_min']:7.4f}")
+    print(f"speed-up of the fast recipe: {result['speedup_fast_vs_tutorial']:.2f}x; machine: {result['machine']}")
 
 
 def main(argv: list[str] | None = None) -> int:

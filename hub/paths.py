@@ -2,7 +2,8 @@
 
 - store (``DIGITZOO_HOME``, default ``~/.cache/digitzoo``): checkpoints you train, caches.
 - data (``--data-dir`` or ``DIGITZOO_DATA``, default ``<store>/data``): torchvision's MNIST root.
-- pretrained: the checkpoints shipped inside the package (read-only).
+- pretrained (``hub/pretrained``): a read-only store shipped inside the package, laid out like
+  the user store (``checkpoints/<name>/``, ``exports/``), so a fresh clone serves without training.
 """
 
 from __future__ import annotations
@@ -48,7 +49,17 @@ def checkpoint_dir(name: str) -> Path:
 
 def pretrained_dir(name: str) -> Path:
     """Folder of the checkpoint shipped with the package for ``name``."""
-    return PRETRAINED_DIR / name
+    return PRETRAINED_DIR / "checkpoints" / name
+
+
+def exports_dir() -> Path:
+    """Where ``digitzoo export`` writes exported files and their manifest."""
+    return store_dir() / "exports"
+
+
+def pretrained_exports_dir() -> Path:
+    """The exported files shipped with the package (served when you exported nothing yourself)."""
+    return PRETRAINED_DIR / "exports"
 
 
 def cache_dir() -> Path:

@@ -45,12 +45,19 @@ class TensorSpec:
 
 @dataclass(frozen=True)
 class PartSpec:
-    """A deployable piece of a model: the whole net (``module=None``) or a named submodule."""
+    """A deployable piece of a model: the whole net (``module=None``) or a named submodule.
+
+    ``method`` is the function that is exported (``forward`` unless the part needs more
+    outputs than training does, like the LSTM's per-row beliefs); ``file`` is the stem of the
+    exported files (``mnist_cnn.onnx``, ``mnist_ae3d_decoder.onnx``).
+    """
 
     name: str
     module: str | None
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
+    file: str
+    method: str = "forward"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def pytest_configure(config):
+    # Hermetic: checkpoints/exports a user trained must not leak in; tests see the shipped ones.
+    import tempfile
+
+    os.environ["DIGITZOO_HOME"] = tempfile.mkdtemp(prefix="digitzoo-test-home-")
     if not os.environ.get("DIGITZOO_DATA") and (SHARED_DATA / "MNIST" / "raw").is_dir():
         os.environ["DIGITZOO_DATA"] = str(SHARED_DATA)
     import torch

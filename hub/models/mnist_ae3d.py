@@ -91,9 +91,11 @@ def mnist_ae3d() -> ModelSpec:
         kwargs=dict(width=32, hidden=512),
         recipes={"default": Recipe(epochs=30, batch_size=128, lr=2e-3, augment="none")},
         parts=(
-            PartSpec(name="encoder", module="encoder", inputs=(IMAGE_INPUT,), outputs=(CODE,)),
-            PartSpec(name="decoder", module="decoder", inputs=(CODE,), outputs=(RECONSTRUCTION,)),
+            PartSpec(name="encoder", module="encoder", inputs=(IMAGE_INPUT,), outputs=(CODE,), file="mnist_ae3d_encoder"),
+            PartSpec(name="decoder", module="decoder", inputs=(CODE,), outputs=(RECONSTRUCTION,), file="mnist_ae3d_decoder"),
         ),
         floors=(Floor("test_mse", "<=", 0.030),),
-        demo=dict(tab="latent"),
+        # The latent tab plots where these many test digits sit (computed at export time, so
+        # the app needs neither MNIST nor torch).
+        demo=dict(tab="latent", scatter_points=2000, scatter_part="encoder"),
     )

@@ -52,7 +52,7 @@ def mnist_cnn() -> ModelSpec:
                 notes="one epoch, OneCycle LR, half-width net: the wall-time recipe",
             ),
         },
-        parts=(PartSpec(name="model", module=None, inputs=(IMAGE_INPUT,), outputs=(LOGITS_OUTPUT,)),),
+        parts=(PartSpec(name="model", module=None, inputs=(IMAGE_INPUT,), outputs=(LOGITS_OUTPUT,), file="mnist_cnn"),),
         floors=(Floor("test_accuracy", ">=", 0.995), Floor("sketch_accuracy", ">=", 0.985)),
         labels=DIGITS,
         eval_on_sketches=True,

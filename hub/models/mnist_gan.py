@@ -86,6 +86,7 @@ def mnist_gan() -> ModelSpec:
                     TensorSpec("image", ("batch", 1, 28, 28), "float32", (0.0, 1.0),
                                "generated 28x28 digit, white ink (1.0) on black (0.0)"),
                 ),
+                file="mnist_gan_generator",
             ),
         ),
         floors=(Floor("class_accuracy", ">=", 0.97), Floor("inception_score", ">=", 9.5)),

@@ -38,6 +38,11 @@ class MnistLSTM(nn.Module):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.step_logits(image)[:, -1]  # (B, 10): belief after the last row
 
+    def logits_and_steps(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the demo needs in one call: the prediction and the belief after every row."""
+        steps = self.step_logits(image)  # (B, 28, 10)
+        return steps[:, -1], steps
+
 
 @register_model
 def mnist_lstm() -> ModelSpec:
@@ -54,11 +59,11 @@ def mnist_lstm() -> ModelSpec:
         parts=(
             PartSpec(
                 name="model", module=None, inputs=(IMAGE_INPUT,),
-                outputs=(LOGITS_OUTPUT,),
+                outputs=(LOGITS_OUTPUT, STEP_LOGITS_OUTPUT), file="mnist_lstm", method="logits_and_steps",
             ),
         ),
         floors=(Floor("test_accuracy", ">=", 0.990),),
         labels=DIGITS,
         eval_on_sketches=True,
-        demo=dict(tab="draw", step_outputs=STEP_LOGITS_OUTPUT.name),
+        demo=dict(tab="draw"),
     )

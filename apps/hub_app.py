@@ -1,0 +1,43 @@
+"""The demo hub: one Gradio Blocks app with a tab per experience; each tab also runs alone."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from apps import draw, gan, latent, models, parts
+
+TABS = {"draw": ("Draw", draw.build), "latent": ("Latent space", latent.build),
+        "gan": ("GAN sampler", gan.build), "models": ("Models", models.build)}
+
+# Queue and upload limits, on purpose: a few model calls at a time (2 cores), a bounded queue
+# so overload is answered "busy" quickly, and uploads no bigger than a large photo.
+CONCURRENCY = 4
+QUEUE_SIZE = 64
+MAX_FILE_SIZE = "10mb"
+
+
+def build_app(tabs: list[str] | None = None) -> gr.Blocks:
+    tabs = tabs or list(TABS)
+    with gr.Blocks(title="digitzoo: MNIST model zoo") as app:
+        gr.Markdown("# digitzoo\nFour MNIST models, exported and served from their ONNX / TorchScript files.")
+        if len(tabs) == 1:
+            TABS[tabs[0]][1]()
+        else:
+            for key in tabs:
+                title, builder = TABS[key]
+                with gr.Tab(title, id=key):
+                    builder()
+    app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", device: str = "auto",
+          tabs: list[str] | None = None, block: bool = True):
+    parts.configure(backend, device)
+    for model, part in (("mnist_cnn", "model"), ("mnist_lstm", "model"), ("mnist_ae3d", "encoder"),
+                        ("mnist_ae3d", "decoder"), ("mnist_gan", "generator")):
+        parts.get(model, part)  # open every file now: fail at start, not on the first request
+    app = build_app(tabs)
+    app.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, prevent_thread_lock=not block,
+               show_error=False, quiet=False)
+    return app

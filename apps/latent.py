@@ -1,0 +1,118 @@
+"""Walk the autoencoder's 3-D latent space: where digits live, what any point decodes to."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import gradio as gr
+import numpy as np
+
+from apps import parts
+from apps.inputs import number, sketch_to_input, upscale
+from hub.manifest import exports_root, read_manifest, verified_path
+
+MODEL = "mnist_ae3d"
+LIMIT = 1000.0  # codes further out than this are not a place any digit lives
+
+
+@lru_cache(maxsize=1)
+def points() -> dict:
+    """Test digits' codes shipped beside the exported encoder (checksummed like every file)."""
+    root = parts.SETTINGS["root"] or exports_root()
+    item = read_manifest(root)["models"][MODEL]["demo_data"]
+    return json.loads(verified_path(root, item).read_text())
+
+
+def scatter_figure(highlight: list[float] | None = None):
+    import plotly.graph_objects as go
+
+    data = points()
+    codes, labels = np.asarray(data["codes"]), np.asarray(data["labels"])
+    fig = go.Figure()
+    for d in range(10):
+        sel = codes[labels == d]
+        fig.add_trace(go.Scatter3d(x=sel[:, 0], y=sel[:, 1], z=sel[:, 2], mode="markers", name=str(d),
+                                   marker=dict(size=2.5, opacity=0.7), hovertemplate=f"digit {d}<extra></extra>"))
+    if highlight is not None:
+        fig.add_trace(go.Scatter3d(x=[highlight[0]], y=[highlight[1]], z=[highlight[2]], mode="markers",
+                                   name="your drawing", marker=dict(size=10, color="black", symbol="diamond")))
+    fig.update_layout(height=560, margin=dict(l=0, r=0, t=30, b=0), legend=dict(itemsizing="constant"),
+                      title=f"{len(codes)} test digits in the 3-D latent space")
+    return fig
+
+
+def encode(sketch) -> list[float]:
+    """Sketch -> its 3-D code."""
+    (code,) = parts.get(MODEL, "encoder")(sketch_to_input(sketch))
+    return [round(float(v), 4) for v in code[0]]
+
+
+def decode(x, y, z) -> np.ndarray:
+    """(x, y, z) -> the decoded 28x28 digit, shown at 168x168."""
+    code = np.array([[number(x, "x", -LIMIT, LIMIT), number(y, "y", -LIMIT, LIMIT), number(z, "z", -LIMIT, LIMIT)]],
+                    np.float32)
+    (image,) = parts.get(MODEL, "decoder")(code)
+    return upscale(image[0, 0])
+
+
+def interpolate(start, end, steps=8) -> np.ndarray:
+    """A strip of decoded images from the mean code of one digit to another's."""
+    means = np.asarray(points()["class_means"], np.float32)
+    a, b = means[int(number(start, "start digit", 0, 9))], means[int(number(end, "end digit", 0, 9))]
+    steps = int(number(steps, "steps", 2, 16))
+    t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
+    (images,) = parts.get(MODEL, "decoder")((1 - t) * a + t * b)  # (steps, 1, 28, 28)
+    return upscale(np.hstack(images[:, 0]), 112 * steps)[:112]
+
+
+def place_drawing(sketch):
+    code = encode(sketch)
+    return scatter_figure(code), code, *code, decode(*code)
+
+
+def place_while_drawing(sketch):
+    """Live event: an empty canvas leaves everything as it is instead of raising."""
+    try:
+        return place_drawing(sketch)
+    except gr.Error as exc:
+        if "empty" in str(exc.message):
+            return (gr.skip(),) * 6
+        raise
+
+
+def build() -> gr.Blocks:
+    data = points()
+    lo, hi = np.asarray(data["p01"]), np.asarray(data["p99"])
+    pad_range = (hi - lo) * 0.25
+    with gr.Blocks() as tab:
+        gr.Markdown("Each dot is a test digit placed by the encoder. Drag to rotate, scroll to zoom, hover for the digit. "
+                    "Move the sliders to decode any point; draw a digit to see where it lands.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                plot = gr.Plot(value=scatter_figure(), label="latent space", elem_id="latent-plot")
+            with gr.Column(scale=2):
+                sliders = [gr.Slider(float(lo[i] - pad_range[i]), float(hi[i] + pad_range[i]),
+                                     value=float(np.mean(data["codes"], axis=0)[i]), label=axis, step=0.01)
+                           for i, axis in enumerate("xyz")]
+                decoded = gr.Image(label="decoded point", height=200, interactive=False)
+                pad = gr.Sketchpad(label="Draw a digit to place it", type="numpy", image_mode="RGBA",
+                                   canvas_size=(400, 400), brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"),
+                                   layers=False)
+                code = gr.JSON(label="code of your drawing")
+        with gr.Row():
+            start = gr.Dropdown([str(d) for d in range(10)], value="1", label="from digit")
+            end = gr.Dropdown([str(d) for d in range(10)], value="7", label="to digit")
+            go_button = gr.Button("Interpolate")
+        strip = gr.Image(label="interpolation", interactive=False)
+        for s in sliders:
+            s.release(decode, sliders, decoded, api_name="decode_slider", api_visibility="private")
+        # The API takes any numbers (the sliders would clip them); decode() gives the clear errors.
+        api_xyz = [gr.Number(visible=False, label=axis) for axis in "xyz"]
+        gr.Button("Decode", visible=False).click(decode, api_xyz, decoded, api_name="decode")
+        gr.Button("Encode", visible=False).click(encode, pad, code, api_name="encode")
+        pad.change(place_while_drawing, pad, [plot, code, *sliders, decoded],
+                   api_name="place", api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+        go_button.click(interpolate, [start, end], strip, api_name="interpolate")
+        tab.load(decode, sliders, decoded, api_visibility="private")
+    return tab

@@ -1,0 +1,1 @@
+"""Export: checkpoint -> TorchScript (.pt), torch.export (.pt2) and ONNX files, each verified."""

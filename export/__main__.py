@@ -1,0 +1,7 @@
+"""`python -m export NAME|all ...` is `digitzoo export NAME|all ...`."""
+
+import sys
+
+from hub.cli import main
+
+sys.exit(main(["export", *sys.argv[1:]]))

@@ -1,0 +1,81 @@
+"""The manifest of exported files: what exists, its checksum, and how to call it.
+
+``exports/manifest.json`` lists per model its metrics and artifacts (part, format, file,
+sha256, bytes, exporter, inputs/outputs with shapes, dtypes and value ranges). Files are
+only ever opened through ``verified_path``, which refuses anything outside the exports
+folder and anything whose sha256 differs from the manifest. Stdlib only: no torch here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from hub import paths
+from hub.errors import DigitzooError
+from hub.files import atomic_write_text, inside, sha256_file
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = "digitzoo-manifest/1"
+
+
+def exports_root() -> Path:
+    """The exports you made (``$DIGITZOO_HOME/exports``) if any, else the shipped ones.
+
+    >>> (exports_root() / MANIFEST_FILE).is_file()
+    True
+    """
+    mine = paths.exports_dir()
+    return mine if (mine / MANIFEST_FILE).is_file() else paths.pretrained_exports_dir()
+
+
+def empty_manifest() -> dict[str, Any]:
+    return {"format": MANIFEST_FORMAT, "models": {}}
+
+
+def read_manifest(root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The manifest in ``root`` (default ``exports_root()``); clear errors when absent or broken."""
+    path = Path(root or exports_root()) / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DigitzooError(f"no exported models in {path.parent}: run `digitzoo export all`") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DigitzooError(f"{path} is not a valid manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise DigitzooError(f"{path} is not a digitzoo manifest ({MANIFEST_FORMAT})")
+    return manifest
+
+
+def write_manifest(root: str | os.PathLike, manifest: dict[str, Any]) -> None:
+    atomic_write_text(Path(root) / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def artifact(manifest: dict[str, Any], model: str, part: str, fmt: str) -> dict[str, Any]:
+    """The manifest entry of one exported file.
+
+    >>> artifact(read_manifest(), "mnist_cnn", "model", "onnx")["file"]
+    'mnist_cnn/mnist_cnn.onnx'
+    """
+    entry = manifest["models"].get(model)
+    if entry is None:
+        raise DigitzooError(f"{model} is not in the manifest; exported models: {', '.join(manifest['models'])}")
+    for item in entry["artifacts"]:
+        if item["part"] == part and item["format"] == fmt:
+            return item
+    raise DigitzooError(f"{model} has no exported {fmt} file for part {part!r}")
+
+
+def verified_path(root: str | os.PathLike, item: dict[str, Any]) -> Path:
+    """Path of an artifact after checking it stays inside ``root`` and matches its sha256."""
+    try:
+        path = inside(root, item["file"])
+    except ValueError as exc:
+        raise DigitzooError(f"manifest entry refused: {exc}") from None
+    if not path.is_file():
+        raise DigitzooError(f"{path} is listed in the manifest but missing")
+    if sha256_file(path) != item["sha256"]:
+        raise DigitzooError(f"{path} does not match the sha256 in the manifest: refusing to load it")
+    return path

@@ -1,0 +1,112 @@
+"""Run exported models: ONNX Runtime (default, no torch needed), TorchScript or torch.export.
+
+Files are found through the manifest and checked against its sha256 before they are opened;
+a file that is not what it claims to be (truncated, random bytes, another format) gives a
+one-line DigitzooError instead of a runtime's stack trace.
+
+>>> classify = load_part("mnist_cnn")
+>>> logits, = classify(np.zeros((1, 1, 28, 28), np.float32))
+>>> logits.shape
+(1, 10)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from hub.errors import DigitzooError
+from hub.manifest import artifact, exports_root, read_manifest, verified_path
+
+BACKEND_FORMATS = {"onnx": "onnx", "torchscript": "torchscript", "pt2": "pt2"}
+
+
+def cuda_usable() -> bool:
+    """True when ONNX Runtime can really run on an NVIDIA GPU here (not merely has the provider)."""
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return False
+    if not (Path("/dev/nvidiactl").exists() or os.environ.get("CUDA_VISIBLE_DEVICES")):
+        return False  # no driver: asking for CUDA would only print errors
+    try:
+        ort.preload_dlls()  # CUDA/cuDNN from the nvidia-* wheels, when installed
+    except Exception:  # noqa: BLE001 - older runtimes lack it; the session check below decides
+        pass
+    return True
+
+
+def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None = None):
+    """(runner, device label) for an ONNX file; DigitzooError when it is not a valid model."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: CPU-only machines should not read CUDA warnings
+    if threads:
+        options.intra_op_num_threads = threads
+    want_cuda = device == "cuda" or (device == "auto" and cuda_usable())
+    if device == "cuda" and not cuda_usable():
+        raise DigitzooError("--device cuda: ONNX Runtime has no usable CUDA GPU here; use --device cpu or auto")
+    providers = (["CUDAExecutionProvider"] if want_cuda else []) + ["CPUExecutionProvider"]
+    try:
+        session = ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - ORT raises several types for bad files
+        raise DigitzooError(f"{path} is not a valid ONNX model ({str(exc).splitlines()[0][:200]})") from None
+    names = [i.name for i in session.get_inputs()]
+    label = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+    return (lambda *arrays: session.run(None, dict(zip(names, arrays)))), f"onnxruntime-{label}"
+
+
+def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto"):
+    """(runner, device label) for a TorchScript .pt or torch.export .pt2 file."""
+    import torch
+
+    from export.formats import load_pt2, load_torchscript  # torch backends live with the exporters
+
+    dev = "cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu"
+    try:
+        runner = (load_torchscript if fmt == "torchscript" else load_pt2)(Path(path))
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for bad archives
+        raise DigitzooError(f"{path} is not a valid {fmt} file ({str(exc).splitlines()[0][:200]})") from None
+    return runner, f"{fmt}-{dev}"
+
+
+@dataclass
+class Part:
+    """A loaded exported part: call it with numpy arrays, get a list of numpy arrays."""
+
+    model: str
+    part: str
+    backend: str
+    device: str
+    path: Path
+    run: Callable[..., list]
+    entry: dict[str, Any] = field(repr=False)
+    last_ms: float = 0.0
+
+    def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        began = time.perf_counter()
+        out = self.run(*arrays)
+        self.last_ms = (time.perf_counter() - began) * 1000
+        return out
+
+
+def load_part(model: str, part: str = "model", backend: str = "onnx", device: str = "auto",
+              root: str | os.PathLike | None = None, threads: int | None = None) -> Part:
+    """Open the verified exported file of ``model``/``part`` for ``backend``."""
+    if backend not in BACKEND_FORMATS:
+        raise DigitzooError(f"backend must be one of {', '.join(BACKEND_FORMATS)}, not {backend!r}")
+    root = Path(root) if root else exports_root()
+    manifest = read_manifest(root)
+    item = artifact(manifest, model, part, BACKEND_FORMATS[backend])
+    path = verified_path(root, item)
+    if backend == "onnx":
+        run, label = open_onnx(path, device, threads)
+    else:
+        run, label = open_torch(path, backend, device)
+    return Part(model, part, backend, label, path, run, item)

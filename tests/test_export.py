@@ -1,0 +1,224 @@
+"""Export: every part in every format matches eager PyTorch, is described, and stands alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hub.checkpoint import load_checkpoint
+from hub.errors import DigitzooError
+from hub.files import sha256_file
+from hub.manifest import read_manifest, write_manifest
+from hub.registry import get_spec, list_models
+from hub.runtime import load_part, open_onnx, open_torch
+from export.formats import part_module
+from export.pipeline import FORMATS, export
+from export.verify import reference_inputs
+
+PAIRS = [(name, part.name) for name in list_models() for part in get_spec(name).parts]
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory) -> Path:
+    """All shipped checkpoints exported once into a private folder."""
+    root = tmp_path_factory.mktemp("exports")
+    export(["all"], root, log=lambda msg: None)
+    return root
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_manifest_lists_every_part_and_format(exported, name):
+    manifest = read_manifest(exported)
+    assert {"torch", "onnx", "onnxruntime"} <= manifest["versions"].keys()
+    entry = manifest["models"][name]
+    spec = get_spec(name)
+    _, card = load_checkpoint(name)
+    assert entry["metrics"] == card["metrics"] and entry["checkpoint"]["weights_sha256"] == card["weights_sha256"]
+    found = {(a["part"], a["format"]) for a in entry["artifacts"]}
+    assert found == {(p.name, f) for p in spec.parts for f in FORMATS}
+    for a in entry["artifacts"]:
+        path = exported / a["file"]
+        assert sha256_file(path) == a["sha256"] and path.stat().st_size == a["bytes"]
+        part = next(p for p in spec.parts if p.name == a["part"])
+        assert [t["name"] for t in a["inputs"]] == [t.name for t in part.inputs]
+        assert [t["name"] for t in a["outputs"]] == [t.name for t in part.outputs]
+        assert all(t["shape"][0] == "batch" and t["dtype"] for t in a["inputs"] + a["outputs"])
+        assert a["verified"]["max_abs_diff"] <= a["verified"]["atol"] and a["verified"]["samples"] >= 1000
+        assert a["exporter"]
+    assert not list(exported.glob(f"{name}/.*.tmp*")), "temporary files left behind"
+
+
+@pytest.mark.parametrize("backend", FORMATS)
+@pytest.mark.parametrize("name, part_name", PAIRS)
+def test_exported_part_matches_eager(exported, name, part_name, backend):
+    """Recomputed here, independent of the exporter's own check: batch 1 and batch 300."""
+    spec = get_spec(name)
+    part = next(p for p in spec.parts if p.name == part_name)
+    model, _ = load_checkpoint(name)
+    inputs = reference_inputs(spec, part, model, samples=300)
+    loaded = load_part(name, part_name, backend=backend, root=exported)
+    eager = part_module(model, part)
+    for batch in (tuple(a[:1] for a in inputs), inputs):
+        with torch.inference_mode():
+            want = eager(*[torch.from_numpy(a) for a in batch])
+        want = [w.numpy() for w in (want if isinstance(want, tuple) else (want,))]
+        got = loaded(*batch)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape
+            np.testing.assert_allclose(g, w, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name, part_name", PAIRS)
+def test_onnx_file_is_self_contained_and_self_describing(exported, name, part_name):
+    import onnx
+
+    item = next(a for a in read_manifest(exported)["models"][name]["artifacts"]
+                if a["part"] == part_name and a["format"] == "onnx")
+    model = onnx.load(str(exported / item["file"]), load_external_data=False)
+    onnx.checker.check_model(model, full_check=True)
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 18
+    assert not any(init.data_location == onnx.TensorProto.EXTERNAL for init in model.graph.initializer)
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["model_name"] == name and props["part"] == part_name
+    assert props["source_checkpoint_sha256"] == load_checkpoint(name)[1]["weights_sha256"]
+    assert json.loads(props["inputs"])[0]["value_range"] is not None or "noise" in props["input_layout"] or "latent" in props["input_layout"]
+    for key in ("version", "exporter", "input_layout", "output_meaning"):
+        assert props[key]
+    if get_spec(name).labels:
+        assert json.loads(props["labels"]) == [str(d) for d in range(10)]
+    assert [i.name for i in model.graph.input] == [t["name"] for t in item["inputs"]]
+    for graph_input in model.graph.input:
+        first_dim = graph_input.type.tensor_type.shape.dim[0]
+        assert first_dim.dim_param and not first_dim.dim_value, "batch dimension must be dynamic"
+
+
+@pytest.mark.parametrize("name, part_name", PAIRS)
+def test_onnx_test_data_set_reproduces(exported, name, part_name):
+    from onnx import TensorProto, numpy_helper
+
+    item = next(a for a in read_manifest(exported)["models"][name]["artifacts"]
+                if a["part"] == part_name and a["format"] == "onnx")
+    folder = exported / item["test_data"]
+
+    def read(pb):
+        tensor = TensorProto()
+        tensor.ParseFromString(pb.read_bytes())
+        return numpy_helper.to_array(tensor)
+
+    inputs = [read(p) for p in sorted(folder.glob("input_*.pb"))]
+    outputs = [read(p) for p in sorted(folder.glob("output_*.pb"))]
+    run, _ = open_onnx(exported / item["file"], device="cpu")
+    for got, want in zip(run(*inputs), outputs, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+
+
+@pytest.fixture
+def exported_copy(exported, tmp_path) -> Path:
+    root = tmp_path / "exports"
+    shutil.copytree(exported, root)
+    return root
+
+
+def test_tampered_file_is_refused_by_checksum(exported_copy):
+    path = exported_copy / "mnist_cnn" / "mnist_cnn.onnx"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(DigitzooError, match="does not match the sha256"):
+        load_part("mnist_cnn", root=exported_copy)
+
+
+@pytest.mark.parametrize("suffix, opener", [(".onnx", lambda p: open_onnx(p, "cpu")),
+                                            (".pt", lambda p: open_torch(p, "torchscript", "cpu")),
+                                            (".pt2", lambda p: open_torch(p, "pt2", "cpu"))])
+@pytest.mark.parametrize("damage", ["truncated", "random", "text"])
+def test_broken_files_give_a_clear_error(exported_copy, tmp_path, suffix, opener, damage):
+    good = (exported_copy / "mnist_cnn" / f"mnist_cnn{suffix}").read_bytes()
+    data = {"truncated": good[: len(good) // 3], "random": np.random.default_rng(0).bytes(5000),
+            "text": b"this is not a model\n"}[damage]
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_bytes(data)
+    with pytest.raises(DigitzooError, match=r"is not a valid (ONNX model|torchscript file|pt2 file)"):
+        opener(bad)
+
+
+def test_manifest_cannot_point_outside_the_exports(exported_copy):
+    manifest = read_manifest(exported_copy)
+    item = next(a for a in manifest["models"]["mnist_cnn"]["artifacts"] if a["format"] == "onnx")
+    item["file"] = "../../../../etc/passwd"
+    write_manifest(exported_copy, manifest)
+    with pytest.raises(DigitzooError, match="outside"):
+        load_part("mnist_cnn", root=exported_copy)
+
+
+def test_export_writes_only_below_its_folder(tmp_path, store):
+    before = {p for p in tmp_path.rglob("*")}
+    export(["mnist_cnn"], tmp_path / "out", formats=("onnx",), log=lambda msg: None)
+    created = {p for p in tmp_path.rglob("*")} - before
+    assert created and all(p.is_relative_to(tmp_path / "out") for p in created)
+
+
+def _snippet(readme: Path, file: str) -> str:
+    text = readme.read_text()
+    match = re.search(rf"### `{re.escape(file)}`.*?```python\n(.*?)```", text, re.S)
+    assert match, f"no snippet for {file} in {readme}"
+    return match.group(1)
+
+
+def _digit_png(folder: Path, image: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(255 - image).resize((112, 112)).save(folder / "digit.png")  # dark ink on white paper
+
+
+@pytest.fixture(scope="session")
+def onnx_only_python(tmp_path_factory) -> Path:
+    """A fresh virtual environment with onnxruntime, numpy and pillow only."""
+    venv = tmp_path_factory.mktemp("venv-onnx") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "onnxruntime", "numpy", "pillow"], check=True,
+                   capture_output=True, timeout=600)
+    return python
+
+
+def test_onnx_snippet_runs_with_onnxruntime_numpy_pillow_only(exported, onnx_only_python, tmp_path, mnist_test):
+    images, labels = mnist_test
+    code = _snippet(exported / "mnist_cnn" / "README.md", "mnist_cnn.onnx")
+    shutil.copy(exported / "mnist_cnn" / "mnist_cnn.onnx", tmp_path)
+    check = "import importlib.util, sys\nassert importlib.util.find_spec('torch') is None\n"
+    for i in (0, 1, 2):
+        _digit_png(tmp_path, images[i].numpy())
+        out = subprocess.run([str(onnx_only_python), "-c", check + code], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == f"digit: {int(labels[i])}"
+
+
+@pytest.mark.parametrize("file", ["mnist_cnn.pt", "mnist_cnn.pt2"])
+def test_torch_snippets_run_with_plain_torch(exported, tmp_path, mnist_test, file):
+    """-S skips site's .pth files, so digitzoo (installed editable) is not importable; torch is."""
+    images, labels = mnist_test
+    code = _snippet(exported / "mnist_cnn" / "README.md", file)
+    shutil.copy(exported / "mnist_cnn" / file, tmp_path)
+    _digit_png(tmp_path, images[3].numpy())
+    check = "import importlib.util\nassert importlib.util.find_spec('hub') is None and importlib.util.find_spec('export') is None\n"
+    env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
+    out = subprocess.run([sys.executable, "-S", "-c", check + code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith(f"digit: {int(labels[3])}")
+
+
+def test_unknown_format_is_a_clear_error(tmp_path, store):
+    with pytest.raises(DigitzooError, match="unknown format"):
+        export(["mnist_cnn"], tmp_path, formats=("tflite",), log=lambda msg: None)
