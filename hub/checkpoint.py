@@ -53,7 +53,9 @@ def save_checkpoint(folder: str | os.PathLike, model, card: dict[str, Any]) -> d
     """
     folder = Path(folder)
     weights = folder / WEIGHTS_FILE
-    save_tensors(weights, model.state_dict(), metadata={"name": card["name"], "format": CARD_FORMAT})
+    # One metadata key only: safetensors stores metadata in a hash map, so with several keys
+    # their order (and the file's sha256) would change from one save to the next.
+    save_tensors(weights, model.state_dict(), metadata={"digitzoo": json.dumps({"name": card["name"], "format": CARD_FORMAT})})
     card = {
         **card,
         "format": CARD_FORMAT,

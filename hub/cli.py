@@ -25,7 +25,7 @@ def train(
     batch_size: Optional[int] = typer.Option(None, help="override the recipe's batch size"),
     lr: Optional[float] = typer.Option(None, help="override the recipe's peak learning rate"),
     weight_decay: Optional[float] = typer.Option(None, help="override the recipe's weight decay"),
-    augment: Optional[str] = typer.Option(None, help="none | sketch"),
+    augment: Optional[str] = typer.Option(None, help="none | sketch | sketch+pen"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     seed: int = typer.Option(0, help="seed: same seed, same weights on CPU"),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads"),

@@ -39,8 +39,8 @@ def test_dry_run_writes_a_checkpoint_that_loads_back(name, store):
 
 
 def small(name: str, **kw) -> TrainConfig:
-    return TrainConfig(name=name, epochs=2, batch_size=32, limit_train=256, limit_test=200, sketch_eval=0,
-                       checkpoint_every=3, **kw)
+    settings = dict(epochs=2, batch_size=32, limit_train=256, limit_test=200, sketch_eval=0, checkpoint_every=3)
+    return TrainConfig(name=name, **{**settings, **kw})
 
 
 def weights(folder):

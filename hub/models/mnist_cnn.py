@@ -44,7 +44,7 @@ def mnist_cnn() -> ModelSpec:
         builder=MnistCNN,
         kwargs=dict(width=32, embedding=128, dropout=0.25),
         recipes={
-            "default": Recipe(epochs=15, batch_size=128, lr=3e-3, weight_decay=1e-4, augment="sketch"),
+            "default": Recipe(epochs=15, batch_size=128, lr=3e-3, weight_decay=1e-4, augment="sketch+pen"),
             # Smallest net and one pass over the data: >= 99.0% in seconds on 2 CPU cores.
             "fast": Recipe(
                 epochs=1, batch_size=128, lr=4e-3, weight_decay=0.0, augment="none",

@@ -1,0 +1,100 @@
+"""The Gradio hub in-process, called over HTTP with gradio_client: valid and invalid inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    from apps.hub_app import serve
+
+    app = serve(port=7871, block=False)
+    yield Client(f"http://127.0.0.1:{app.server_port}/", verbose=False)
+    app.close()
+
+
+def sketch_file(tmp_path, digit_image: np.ndarray | None = None, name="sketch.png") -> dict:
+    """A canvas PNG: an MNIST digit drawn large and dark on white, or a blank one."""
+    canvas = Image.new("RGB", (800, 800), "white")
+    if digit_image is not None:
+        ink = Image.fromarray(255 - digit_image).resize((480, 480), Image.BILINEAR)
+        canvas.paste(ink, (200, 120))
+    path = tmp_path / name
+    canvas.save(path)
+    return {"background": None, "layers": [], "composite": handle_file(str(path))}
+
+
+def test_serving_path_does_not_import_torch():
+    code = ("import sys\nfrom apps import hub_app, parts\nparts.configure('onnx', 'cpu')\n"
+            "parts.get('mnist_cnn'); parts.get('mnist_gan', 'generator')\nhub_app.build_app()\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\nprint('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr
+
+
+def test_classify_reads_test_digits(client, tmp_path, mnist_test):
+    images, labels = mnist_test
+    right = 0
+    for i in range(10):
+        cnn, lstm, seen, belief, info = client.predict(sketch_file(tmp_path, images[i].numpy(), f"d{i}.png"),
+                                                       api_name="/classify")
+        right += cnn["label"] == str(int(labels[i]))
+        assert len(cnn["confidences"]) == 3 and len(lstm["confidences"]) == 3
+        assert "onnxruntime" in info and " ms" in info
+    assert right >= 9
+
+
+@pytest.mark.parametrize("bad", ["blank", "not-an-image"])
+def test_classify_bad_input_is_a_clear_error(client, tmp_path, bad):
+    if bad == "blank":
+        payload = sketch_file(tmp_path)
+        message = "empty"
+    else:
+        path = tmp_path / "fake.png"
+        path.write_bytes(b"definitely not a png")
+        payload = {"background": None, "layers": [], "composite": handle_file(str(path))}
+        message = ""
+    with pytest.raises(Exception) as info:
+        client.predict(payload, api_name="/classify")
+    assert message in str(info.value)
+    assert "Traceback" not in str(info.value)
+    assert client.predict(0.0, 0.0, 0.0, api_name="/decode")  # still answering
+
+
+def test_encode_and_decode(client, tmp_path, mnist_test):
+    images, _ = mnist_test
+    code = client.predict(sketch_file(tmp_path, images[0].numpy()), api_name="/encode")
+    assert len(code) == 3 and all(np.isfinite(code))
+    path = client.predict(*code, api_name="/decode")
+    decoded = np.asarray(Image.open(path).convert("L"))
+    assert decoded.shape == (168, 168) and decoded.max() > 100  # a digit, not a blank
+
+
+@pytest.mark.parametrize("x", [float("1e9"), "abc"])
+def test_decode_rejects_out_of_range(client, x):
+    with pytest.raises(Exception, match="x must be"):
+        client.predict(x, 0.0, 0.0, api_name="/decode")
+
+
+def test_sample_is_seeded_and_sized(client):
+    a, info = client.predict("4", 11, 9, api_name="/sample")
+    b, _ = client.predict("4", 11, 9, api_name="/sample")
+    assert np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b)))
+    assert "seed 11: 9 digits" in info
+
+
+@pytest.mark.parametrize("digit, seed, grid, message", [
+    ("4", 1, 0, "1"), ("4", 1, 10**6, "64"), ("4", -5, 4, "seed must be"), ("12", 1, 4, "digit must be"),
+])
+def test_sample_bad_input(client, digit, seed, grid, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(digit, seed, grid, api_name="/sample")
