@@ -62,7 +62,7 @@ def build() -> gr.Blocks:
                 pad = gr.Sketchpad(
                     label="Draw here", type="numpy", image_mode="RGBA", canvas_size=(560, 560), height=600,
                     brush=gr.Brush(default_size=28, colors=["#000000"], color_mode="fixed"),
-                    layers=False, elem_id="draw-pad",
+                    layers=False, elem_id="draw-pad", elem_classes=["digit-pad"],
                 )
                 upload = gr.Image(label="…or upload a picture of a digit", type="filepath", sources=["upload"], height=160)
             with gr.Column(scale=2):

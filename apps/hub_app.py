@@ -16,6 +16,19 @@ QUEUE_SIZE = 64
 MAX_FILE_SIZE = "10mb"
 
 
+# Gradio's Sketchpad opens with no tool selected ("select the draw tool to start"): a digit pad
+# should take the first stroke as ink, so select the brush of every .digit-pad as it appears.
+ARM_BRUSH_JS = """
+() => {
+  const arm = () => document.querySelectorAll('.digit-pad button[aria-label="Brush"]').forEach((button) => {
+    if (!button.dataset.armed) { button.dataset.armed = "1"; button.click(); }
+  });
+  new MutationObserver(arm).observe(document.body, { childList: true, subtree: true });
+  arm();
+}
+"""
+
+
 def build_app(tabs: list[str] | None = None) -> gr.Blocks:
     tabs = tabs or list(TABS)
     with gr.Blocks(title="digitzoo: MNIST model zoo") as app:
@@ -39,5 +52,5 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
         parts.get(model, part)  # open every file now: fail at start, not on the first request
     app = build_app(tabs)
     app.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, prevent_thread_lock=not block,
-               show_error=False, quiet=False)
+               show_error=False, quiet=False, js=ARM_BRUSH_JS)
     return app

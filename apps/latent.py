@@ -98,7 +98,7 @@ def build() -> gr.Blocks:
                 decoded = gr.Image(label="decoded point", height=200, interactive=False)
                 pad = gr.Sketchpad(label="Draw a digit to place it", type="numpy", image_mode="RGBA",
                                    canvas_size=(400, 400), brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"),
-                                   layers=False)
+                                   layers=False, elem_classes=["digit-pad"])
                 code = gr.JSON(label="code of your drawing")
         with gr.Row():
             start = gr.Dropdown([str(d) for d in range(10)], value="1", label="from digit")

@@ -170,6 +170,27 @@ def bench_fast_cnn(
     print(f"speed-up of the fast recipe: {result['speedup_fast_vs_tutorial']:.2f}x; machine: {result['machine']}")
 
 
+@bench_app.command("serve")
+def bench_serve(
+    requests: int = typer.Option(100, help="timed requests per concurrency level"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """/classify over HTTP at 1 and 8 clients (p50/p99), start-up time, model-only latency."""
+    from apps.bench import serve_latency
+
+    result = serve_latency(requests)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"digitzoo serve ready after {result['ready_s']:.2f} s")
+    print(f"{'clients':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'requests':>9s} {'errors':>7s}")
+    for clients, row in result["classify"].items():
+        print(f"{clients:8d} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['requests']:9d} {row['errors']:7d}")
+    local = result["model_only"]
+    print(f"in-process: preprocess {local['preprocess_ms_p50']:.1f} ms + CNN+LSTM {local['models_ms_p50']:.1f} ms (p50); "
+          f"HTTP p50 / in-process = {result['ratio_http_p50_to_model_only']:.1f}x; machine: {result['machine']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `digitzoo` console script."""
     try:

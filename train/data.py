@@ -21,13 +21,16 @@ def load_mnist(train: bool, data_dir: str | os.PathLike | None = None) -> tuple[
     from torchvision.datasets import MNIST
 
     root = paths.data_dir(data_dir)
+    # DIGITZOO_OFFLINE=1: never try the network (air-gapped machines, tests).
+    download = os.environ.get("DIGITZOO_OFFLINE", "") not in ("1", "true", "yes")
     chatter = io.StringIO()  # torchvision prints download progress; keep it for the error
     try:
         with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-            dataset = MNIST(str(root), train=train, download=True)
+            dataset = MNIST(str(root), train=train, download=download)
     except Exception as exc:
         raise DataUnavailable(
-            f"MNIST is not in {root / 'MNIST' / 'raw'} and could not be downloaded "
+            f"MNIST is not in {root / 'MNIST' / 'raw'} and could not be "
+            f"{'downloaded' if download else 'downloaded (DIGITZOO_OFFLINE is set)'} "
             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}); "
             "point --data-dir or DIGITZOO_DATA at a folder holding MNIST/raw/*-ubyte"
         ) from None

@@ -1,0 +1,128 @@
+"""A real browser against a real `digitzoo serve`: draw, latent plot, GAN grid, download.
+
+Needs Debian's Chromium (`.ci/run` installs it with apt-get) and Playwright for Python.
+Screenshots of every tab are kept in test-artifacts/ (the README shows copies of them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+if not Path(CHROMIUM).exists() or not __import__("importlib").util.find_spec("playwright"):
+    if os.environ.get("DIGITZOO_REQUIRE_BROWSER"):
+        raise RuntimeError("browser tests required (DIGITZOO_REQUIRE_BROWSER) but Chromium or Playwright is missing")
+    pytest.skip("Chromium (apt-get install chromium) and playwright are needed", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    began = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() - began < 120, "server did not start"
+            time.sleep(0.1)
+    print(f"digitzoo serve answered after {time.monotonic() - began:.1f} s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+        page.goto(server)
+        page.wait_for_selector("#draw-pad canvas", timeout=60_000)
+        yield page
+        browser.close()
+
+
+SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.45, 0.80)]
+ONE = [(0.52, 0.15), (0.48, 0.85)]
+
+
+def stroke(page, selector: str, points) -> None:
+    """Press, move through the points in small steps, release: what a hand does."""
+    box = page.locator(selector).first.bounding_box()
+    at = lambda fx, fy: (box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)  # noqa: E731
+    page.mouse.move(*at(*points[0]))
+    page.mouse.down()
+    for (ax, ay), (bx, by) in zip(points, points[1:]):
+        for i in range(1, 16):
+            page.mouse.move(*at(ax + (bx - ax) * i / 15, ay + (by - ay) * i / 15))
+    page.mouse.up()
+
+
+@pytest.mark.parametrize("points, digit", [(SEVEN, "7"), (ONE, "1")])
+def test_draw_a_digit_and_the_cnn_reads_it(page, points, digit):
+    page.get_by_role("tab", name="Draw").click()
+    page.locator("#draw-pad button[aria-label='Clear canvas']").first.click()
+    stroke(page, "#draw-pad canvas", points)
+    # The label's headline is the top class; wait until it shows the intended digit.
+    page.wait_for_function(
+        "(d) => { const el = document.querySelector('#cnn-label h2, #cnn-label .output-class');"
+        " return el && el.textContent.trim() === d; }", arg=digit, timeout=30_000)
+    assert "onnxruntime" in page.locator("#draw-info").inner_text()
+    page.screenshot(path=str(ARTIFACTS / f"draw-{digit}.png"), full_page=True)
+
+
+def test_latent_tab_shows_the_3d_plot(page):
+    page.get_by_role("tab", name="Latent space").click()
+    page.wait_for_selector("#latent-plot .js-plotly-plot .gl-container canvas, #latent-plot .js-plotly-plot",
+                           timeout=60_000)
+    assert page.locator("#latent-plot .js-plotly-plot").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "latent.png"), full_page=True)
+
+
+def test_gan_sampler_shows_a_grid(page):
+    page.get_by_role("tab", name="GAN sampler").click()
+    page.get_by_role("button", name="Sample").click()
+    page.wait_for_selector("#gan-grid img", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#gan-info')?.innerText.includes('digits in')")
+    page.screenshot(path=str(ARTIFACTS / "gan.png"), full_page=True)
+
+
+def test_download_an_onnx_file_and_check_its_sha256(page):
+    from hub.manifest import artifact, exports_root, read_manifest
+
+    page.get_by_role("tab", name="Models").click()
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="mnist_cnn.onnx").first.click()
+    path = info.value.path()
+    expected = artifact(read_manifest(), "mnist_cnn", "model", "onnx")["sha256"]
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == expected
+    assert exports_root().is_dir()
+    page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)

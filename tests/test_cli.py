@@ -1,0 +1,42 @@
+"""The command line: clear one-line errors, JSON output, the module entry points."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def run(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def test_missing_data_is_one_clear_line(tmp_path):
+    out = run("train", "mnist_cnn", "--dry-run", "--data-dir", str(tmp_path / "nowhere"),
+              env={"DIGITZOO_OFFLINE": "1", "DIGITZOO_HOME": str(tmp_path)})
+    assert out.returncode == 2
+    assert out.stderr.count("\n") <= 2 and "Traceback" not in out.stderr  # the config line + the error
+    assert "digitzoo: error: MNIST is not in" in out.stderr and "--data-dir or DIGITZOO_DATA" in out.stderr
+
+
+def test_unknown_model_and_unknown_flag(tmp_path):
+    out = run("eval", "mnist_vit")
+    assert out.returncode == 2 and "unknown model 'mnist_vit'" in out.stderr and "Traceback" not in out.stderr
+    out = run("train", "mnist_cnn", "--epochz", "3")
+    assert out.returncode == 2 and "No such option" in out.stderr
+
+
+def test_eval_json_recomputes_metrics(tmp_path):
+    out = run("eval", "mnist_cnn", "--json", "--limit-test", "2000", "--sketch-eval", "0", "--threads", "2")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["metrics"]["test_images"] == 2000
+    assert report["metrics"]["test_accuracy"] > 0.98
+
+
+def test_module_entry_points_show_help():
+    for module in ("train", "export", "apps"):
+        out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and "Usage" in out.stdout, (module, out.stderr)
