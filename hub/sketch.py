@@ -59,6 +59,8 @@ def to_ink(value: Any) -> np.ndarray:
         raise SketchError(f"The image is too small ({arr.shape[1]}x{arr.shape[0]}); use at least 8x8 pixels.")
     if arr.shape[0] * arr.shape[1] > MAX_PIXELS:
         raise SketchError(f"The image is too large ({arr.shape[1]}x{arr.shape[0]}); use at most 4096x4096.")
+    if arr.dtype == np.uint8:
+        return _uint8_ink(arr)  # what browsers send: stays in uint8 and C code until the end
     if arr.dtype == np.bool_:
         arr = arr.astype(np.float32)
     elif not np.issubdtype(arr.dtype, np.number):
@@ -73,17 +75,27 @@ def to_ink(value: Any) -> np.ndarray:
             raise SketchError("Pixel values must lie in [0, 1] or [0, 255].")
         if arr.max() > 1.0:
             arr = arr / 255.0
+    # Float input: quantise to 8 bits and share the uint8 path (grey paper counts as no ink).
+    return _uint8_ink(np.round(arr * 255).astype(np.uint8))
 
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr[:, :, 3].min() < 0.99:
-        # Strokes on a transparent layer: opacity is the ink, whatever the stroke colour.
-        return np.ascontiguousarray(arr[:, :, 3])
-    gray = arr if arr.ndim == 2 else arr[:, :, :3] @ np.array([0.299, 0.587, 0.114], np.float32)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = float(np.median(border))
-    ink = 1.0 - gray if background > 0.5 else gray  # dark-on-light canvases are inverted
+
+def _paper_to_ink_table(border: np.ndarray) -> np.ndarray:
+    """Lookup table uint8 grey value -> ink in [0, 1], given the grey values of the border."""
+    background = float(np.median(border)) / 255.0
+    levels = np.arange(256, dtype=np.float32) / 255.0
+    ink = 1.0 - levels if background > 0.5 else levels  # dark-on-light canvases are inverted
     paper = 1.0 - background if background > 0.5 else background
-    # Grey paper counts as no ink; what is darker (or lighter) than it is scaled to [0, 1].
     return np.clip((ink - paper) / max(1.0 - paper, 1e-6), 0.0, 1.0).astype(np.float32)
+
+
+def _uint8_ink(arr: np.ndarray) -> np.ndarray:
+    """Fast path of to_ink for uint8 images (an 800x800 RGBA canvas in ~2 ms)."""
+    if arr.ndim == 3 and arr.shape[2] == 4 and arr[:, :, 3].min() < 253:
+        # Strokes on a transparent layer: opacity is the ink, whatever the stroke colour.
+        return arr[:, :, 3].astype(np.float32) / 255.0
+    gray = arr if arr.ndim == 2 else np.asarray(Image.fromarray(arr).convert("L"))
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return _paper_to_ink_table(border)[gray]
 
 
 def _ink_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:

@@ -89,7 +89,7 @@ def mnist_ae3d() -> ModelSpec:
         task="autoencoder",
         builder=MnistAE3D,
         kwargs=dict(width=32, hidden=512),
-        recipes={"default": Recipe(epochs=30, batch_size=128, lr=2e-3, augment="none")},
+        recipes={"default": Recipe(epochs=20, batch_size=128, lr=2e-3, augment="none")},
         parts=(
             PartSpec(name="encoder", module="encoder", inputs=(IMAGE_INPUT,), outputs=(CODE,), file="mnist_ae3d_encoder"),
             PartSpec(name="decoder", module="decoder", inputs=(CODE,), outputs=(RECONSTRUCTION,), file="mnist_ae3d_decoder"),

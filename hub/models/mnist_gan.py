@@ -73,7 +73,7 @@ def mnist_gan() -> ModelSpec:
         task="gan",
         builder=MnistGAN,
         kwargs=dict(z_dim=Z_DIM, g_width=64, d_width=32),
-        recipes={"default": Recipe(epochs=12, batch_size=64, lr=2e-4, augment="none")},
+        recipes={"default": Recipe(epochs=10, batch_size=64, lr=2e-4, augment="none")},
         parts=(
             PartSpec(
                 name="generator",
