@@ -56,6 +56,12 @@ def decode(x, y, z) -> np.ndarray:
     return upscale(image[0, 0])
 
 
+def decode_with_timing(x, y, z):
+    """The sliders' event: the image plus which runtime answered and how fast."""
+    image = decode(x, y, z)
+    return image, f"Decoded by {parts.describe(parts.get(MODEL, 'decoder'))}"
+
+
 def interpolate(start, end, steps=8) -> np.ndarray:
     """A strip of decoded images from the mean code of one digit to another's."""
     means = np.asarray(points()["class_means"], np.float32)
@@ -96,6 +102,7 @@ def build() -> gr.Blocks:
                                      value=float(np.mean(data["codes"], axis=0)[i]), label=axis, step=0.01)
                            for i, axis in enumerate("xyz")]
                 decoded = gr.Image(label="decoded point", height=200, interactive=False)
+                timing = gr.Markdown(elem_id="latent-info")
                 pad = gr.Sketchpad(label="Draw a digit to place it", type="numpy", image_mode="RGBA",
                                    canvas_size=(400, 400), brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"),
                                    layers=False, elem_classes=["digit-pad"])
@@ -106,7 +113,7 @@ def build() -> gr.Blocks:
             go_button = gr.Button("Interpolate")
         strip = gr.Image(label="interpolation", interactive=False)
         for s in sliders:
-            s.release(decode, sliders, decoded, api_name="decode_slider", api_visibility="private")
+            s.release(decode_with_timing, sliders, [decoded, timing], api_name="decode_slider", api_visibility="private")
         # The API takes any numbers (the sliders would clip them); decode() gives the clear errors.
         api_xyz = [gr.Number(visible=False, label=axis) for axis in "xyz"]
         gr.Button("Decode", visible=False).click(decode, api_xyz, decoded, api_name="decode")
@@ -114,5 +121,5 @@ def build() -> gr.Blocks:
         pad.change(place_while_drawing, pad, [plot, code, *sliders, decoded],
                    api_name="place", api_visibility="private", trigger_mode="always_last", show_progress="hidden")
         go_button.click(interpolate, [start, end], strip, api_name="interpolate")
-        tab.load(decode, sliders, decoded, api_visibility="private")
+        tab.load(decode_with_timing, sliders, [decoded, timing], api_visibility="private")
     return tab

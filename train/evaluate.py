@@ -26,12 +26,12 @@ def evaluate(spec: ModelSpec, model, device, data_dir=None, limit_test: int | No
     elif spec.task == "autoencoder":
         results = metrics.autoencoder_metrics(model, images, device)
     else:
-        results = _gan(spec, model, images, device)
+        results = _gan(spec, model, images, labels, device)
     results["test_images"] = len(images)
     return results
 
 
-def _gan(spec: ModelSpec, model, images, device) -> dict[str, Any]:
+def _gan(spec: ModelSpec, model, images, labels, device) -> dict[str, Any]:
     from hub.checkpoint import load_checkpoint
     from hub.errors import CheckpointError
 
@@ -39,6 +39,6 @@ def _gan(spec: ModelSpec, model, images, device) -> dict[str, Any]:
         judge, card = load_checkpoint(spec.judge, device=str(device))
     except CheckpointError as exc:
         return {"note": f"GAN metrics need a {spec.judge} checkpoint: {exc}"}
-    results = metrics.gan_metrics(model.generator, judge, images, device, per_class=max(1, len(images) // 10))
+    results = metrics.gan_metrics(model.generator, judge, images, labels, device, per_class=max(1, len(images) // 10))
     results["judge"] = f"{spec.judge} sha256 {card['weights_sha256'][:12]}"
     return results

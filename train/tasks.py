@@ -64,7 +64,7 @@ class AutoencoderTask:
 
 
 class GanTask:
-    """AC-GAN: the discriminator scores real/fake and predicts the digit of every image."""
+    """Hinge-loss GAN with a projection discriminator that scores (image, digit) pairs."""
 
     def __init__(self, spec, model, recipe, device):
         self.spec, self.model, self.device = spec, model, device
@@ -83,28 +83,28 @@ class GanTask:
         opt_g, opt_d = self.optimizers["opt_g"], self.optimizers["opt_d"]
         b = real.shape[0]
         z = torch.randn(b, self.generator.z_dim, device=real.device)
-        fake_labels = torch.randint(0, 10, (b,), device=real.device)
+        half = torch.randint(0, 10, ((b + 1) // 2,), device=real.device)
+        fake_labels = torch.cat([half, half])[:b]  # pairs: same digit, different noise
         fake = self.generator(z, fake_labels)
 
         opt_d.zero_grad(set_to_none=True)
-        adv_real, cls_real = self.discriminator(real)
-        adv_fake, cls_fake = self.discriminator(fake.detach())
-        loss_d = (
-            F.binary_cross_entropy_with_logits(adv_real, torch.full_like(adv_real, 0.9))  # one-sided label smoothing
-            + F.binary_cross_entropy_with_logits(adv_fake, torch.zeros_like(adv_fake))
-            + F.cross_entropy(cls_real, labels)
-            + F.cross_entropy(cls_fake, fake_labels)
-        )
+        loss_d = (F.relu(1 - self.discriminator(real, labels)).mean()
+                  + F.relu(1 + self.discriminator(fake.detach(), fake_labels)).mean())
         loss_d.backward()
         opt_d.step()
 
         opt_g.zero_grad(set_to_none=True)
-        adv, cls = self.discriminator(fake)
-        loss_g = F.binary_cross_entropy_with_logits(adv, torch.ones_like(adv)) + F.cross_entropy(cls, fake_labels)
+        adversarial = -self.discriminator(fake, fake_labels).mean()
+        # Mode seeking (Mao et al. 2019): two noises for the same digit must give different
+        # images, or the generator learns one drawing per digit and ignores its noise.
+        n = b // 2
+        image_gap = (fake[:n] - fake[n:2 * n]).abs().mean(dim=(1, 2, 3))
+        noise_gap = (z[:n] - z[n:2 * n]).abs().mean(dim=1)
+        mode_seeking = 1.0 / ((image_gap / noise_gap).mean() + 1e-5)
+        loss_g = adversarial + 0.05 * mode_seeking
         loss_g.backward()
         opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_acc": (cls_real.argmax(1) == labels).float().mean().item()}
-
+        return {"loss_d": loss_d.item(), "loss_g": adversarial.item(), "diversity": image_gap.mean().item()}
 
 
 TASK_TYPES = {"classifier": ClassifierTask, "autoencoder": AutoencoderTask, "gan": GanTask}
