@@ -16,14 +16,23 @@ QUEUE_SIZE = 64
 MAX_FILE_SIZE = "10mb"
 
 
-# Gradio's Sketchpad opens with no tool selected ("select the draw tool to start"): a digit pad
-# should take the first stroke as ink, so select the brush of every .digit-pad as it appears.
+# Gradio's Sketchpad opens (and returns after "Clear canvas") with no tool selected: "select
+# the draw tool to start". A digit pad should take the first stroke as ink, so whenever a
+# .digit-pad shows that prompt, select its brush.
 ARM_BRUSH_JS = """
 () => {
-  const arm = () => document.querySelectorAll('.digit-pad button[aria-label="Brush"]').forEach((button) => {
-    if (!button.dataset.armed) { button.dataset.armed = "1"; button.click(); }
-  });
-  new MutationObserver(arm).observe(document.body, { childList: true, subtree: true });
+  let queued = false;
+  const arm = () => {
+    queued = false;
+    document.querySelectorAll('.digit-pad').forEach((pad) => {
+      if (pad.innerText.includes('select the draw tool')) {
+        const brush = pad.querySelector('button[aria-label="Brush"]');
+        if (brush) brush.click();
+      }
+    });
+  };
+  new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(arm); } })
+    .observe(document.body, { childList: true, subtree: true, characterData: true });
   arm();
 }
 """

@@ -93,7 +93,7 @@ def test_sample_is_seeded_and_sized(client):
 
 
 @pytest.mark.parametrize("digit, seed, grid, message", [
-    ("4", 1, 0, "1"), ("4", 1, 10**6, "64"), ("4", -5, 4, "seed must be"), ("12", 1, 4, "digit must be"),
+    ("4", 1, 0, "1"), ("4", 1, 10**6, "64"), ("4", -5, 4, "seed must be"), ("12", 1, 4, "not in the list of choices"),
 ])
 def test_sample_bad_input(client, digit, seed, grid, message):
     with pytest.raises(Exception, match=message):
