@@ -18,7 +18,7 @@ from typing import Any
 
 from hub import paths
 from hub.errors import CheckpointError
-from hub.files import atomic_write, atomic_write_text, sha256_file
+from hub.files import atomic_write, atomic_write_text, read_format_json, sha256_file
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"
@@ -84,15 +84,7 @@ def find_checkpoint(name: str) -> Path:
 
 def read_card(folder: str | os.PathLike) -> dict[str, Any]:
     path = Path(folder) / CARD_FILE
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path} does not exist") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is not a valid checkpoint card ({exc})") from None
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise CheckpointError(f"{path} is not a digitzoo checkpoint card (format {CARD_FORMAT})")
-    return card
+    return read_format_json(path, CARD_FORMAT, "checkpoint card", CheckpointError, f"{path} does not exist")
 
 
 def load_checkpoint(name: str, folder: str | os.PathLike | None = None, device: str = "cpu"):

@@ -54,3 +54,21 @@ def inside(root: str | os.PathLike, relative: str) -> Path:
     if not target.is_relative_to(root) or target == root:
         raise ValueError(f"{relative!r} points outside {root}")
     return target
+
+
+def read_format_json(path: Path, expected_format: str, what: str, error: type[Exception], missing: str) -> dict:
+    """A JSON object whose ``format`` field must be ``expected_format``; ``error`` for anything else.
+
+    >>> read_format_json(Path("card.json"), "digitzoo-checkpoint/1", "checkpoint card", ValueError, "absent")  # doctest: +SKIP
+    """
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(missing) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"{path} is not a valid {what} ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != expected_format:
+        raise error(f"{path} is not a digitzoo {what} ({expected_format})")
+    return data

@@ -15,7 +15,7 @@ from typing import Any
 
 from hub import paths
 from hub.errors import DigitzooError
-from hub.files import atomic_write_text, inside, sha256_file
+from hub.files import atomic_write_text, inside, read_format_json, sha256_file
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "digitzoo-manifest/1"
@@ -38,15 +38,8 @@ def empty_manifest() -> dict[str, Any]:
 def read_manifest(root: str | os.PathLike | None = None) -> dict[str, Any]:
     """The manifest in ``root`` (default ``exports_root()``); clear errors when absent or broken."""
     path = Path(root or exports_root()) / MANIFEST_FILE
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DigitzooError(f"no exported models in {path.parent}: run `digitzoo export all`") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DigitzooError(f"{path} is not a valid manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise DigitzooError(f"{path} is not a digitzoo manifest ({MANIFEST_FORMAT})")
-    return manifest
+    return read_format_json(path, MANIFEST_FORMAT, "manifest", DigitzooError,
+                            f"no exported models in {path.parent}: run `digitzoo export all`")
 
 
 def write_manifest(root: str | os.PathLike, manifest: dict[str, Any]) -> None:
