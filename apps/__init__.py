@@ -1,1 +1,5 @@
 """Gradio apps on the exported models, served through hub.runtime (no torch with ONNX)."""
+
+from apps.startup import skip_gradio_stub_writer
+
+skip_gradio_stub_writer()  # before anything below imports gradio: halves `import gradio`

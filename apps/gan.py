@@ -70,21 +70,20 @@ def interpolate(digit="3", seed_a=0, seed_b=1, steps=8):
     return (np.kron(np.hstack(images[:, 0]), np.ones((4, 4))) * 255).astype(np.uint8)
 
 
-def build() -> gr.Blocks:
-    with gr.Blocks() as tab:
-        gr.Markdown("A class-conditional GAN draws the digit you ask for. Same seed, same digits.")
-        with gr.Row():
-            digit = gr.Dropdown(["any"] + [str(d) for d in range(10)], value="any", label="digit")
-            seed = gr.Number(value=-1, precision=0, label="seed (-1: random)")
-            grid = gr.Slider(1, MAX_GRID, value=16, step=1, label="how many")
-            run = gr.Button("Sample", variant="primary")
-        image = gr.Image(label="samples", interactive=False, elem_id="gan-grid")
-        info = gr.Markdown(elem_id="gan-info")
-        with gr.Row():
-            seed_a = gr.Number(value=0, precision=0, label="seed A")
-            seed_b = gr.Number(value=1, precision=0, label="seed B")
-            walk = gr.Button("Interpolate A → B")
-        strip = gr.Image(label="interpolation", interactive=False)
-        run.click(sample, [digit, seed, grid], [image, info], api_name="sample")
-        walk.click(interpolate, [digit, seed_a, seed_b], strip, api_name="sample_interpolate")
-    return tab
+def build(app: gr.Blocks) -> None:
+    """Add the tab's components and events to ``app`` (inside its context)."""
+    gr.Markdown("A class-conditional GAN draws the digit you ask for. Same seed, same digits.")
+    with gr.Row():
+        digit = gr.Dropdown(["any"] + [str(d) for d in range(10)], value="any", label="digit")
+        seed = gr.Number(value=-1, precision=0, label="seed (-1: random)")
+        grid = gr.Slider(1, MAX_GRID, value=16, step=1, label="how many")
+        run = gr.Button("Sample", variant="primary")
+    image = gr.Image(label="samples", interactive=False, elem_id="gan-grid")
+    info = gr.Markdown(elem_id="gan-info")
+    with gr.Row():
+        seed_a = gr.Number(value=0, precision=0, label="seed A")
+        seed_b = gr.Number(value=1, precision=0, label="seed B")
+        walk = gr.Button("Interpolate A → B")
+    strip = gr.Image(label="interpolation", interactive=False)
+    run.click(sample, [digit, seed, grid], [image, info], api_name="sample")
+    walk.click(interpolate, [digit, seed_a, seed_b], strip, api_name="sample_interpolate")

@@ -9,6 +9,7 @@ import gradio as gr
 import numpy as np
 
 from apps import parts
+from apps.charts import latent_scatter, latent_traces
 from apps.inputs import number, sketch_to_input, upscale
 from hub.manifest import exports_root, read_manifest, verified_path
 
@@ -16,30 +17,22 @@ MODEL = "mnist_ae3d"
 LIMIT = 1000.0  # codes further out than this are not a place any digit lives
 
 
-@lru_cache(maxsize=1)
 def points() -> dict:
     """Test digits' codes shipped beside the exported encoder (checksummed like every file)."""
-    root = parts.SETTINGS["root"] or exports_root()
+    return _points_in(parts.SETTINGS["root"] or exports_root())
+
+
+@lru_cache(maxsize=2)
+def _points_in(root) -> dict:
     item = read_manifest(root)["models"][MODEL]["demo_data"]
-    return json.loads(verified_path(root, item).read_text())
+    data = json.loads(verified_path(root, item).read_text())
+    data["traces"] = latent_traces(np.asarray(data["codes"]), np.asarray(data["labels"]))
+    return data
 
 
 def scatter_figure(highlight: list[float] | None = None):
-    import plotly.graph_objects as go
-
     data = points()
-    codes, labels = np.asarray(data["codes"]), np.asarray(data["labels"])
-    fig = go.Figure()
-    for d in range(10):
-        sel = codes[labels == d]
-        fig.add_trace(go.Scatter3d(x=sel[:, 0], y=sel[:, 1], z=sel[:, 2], mode="markers", name=str(d),
-                                   marker=dict(size=2.5, opacity=0.7), hovertemplate=f"digit {d}<extra></extra>"))
-    if highlight is not None:
-        fig.add_trace(go.Scatter3d(x=[highlight[0]], y=[highlight[1]], z=[highlight[2]], mode="markers",
-                                   name="your drawing", marker=dict(size=10, color="black", symbol="diamond")))
-    fig.update_layout(height=560, margin=dict(l=0, r=0, t=30, b=0), legend=dict(itemsizing="constant"),
-                      title=f"{len(codes)} test digits in the 3-D latent space")
-    return fig
+    return latent_scatter(data["traces"], len(data["labels"]), highlight)
 
 
 def encode(sketch) -> list[float]:
@@ -87,39 +80,38 @@ def place_while_drawing(sketch):
         raise
 
 
-def build() -> gr.Blocks:
+def build(app: gr.Blocks) -> None:
+    """Add the tab's components and events to ``app`` (inside its context)."""
     data = points()
     lo, hi = np.asarray(data["p01"]), np.asarray(data["p99"])
     pad_range = (hi - lo) * 0.25
-    with gr.Blocks() as tab:
-        gr.Markdown("Each dot is a test digit placed by the encoder. Drag to rotate, scroll to zoom, hover for the digit. "
-                    "Move the sliders to decode any point; draw a digit to see where it lands.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                plot = gr.Plot(value=scatter_figure(), label="latent space", elem_id="latent-plot")
-            with gr.Column(scale=2):
-                sliders = [gr.Slider(float(lo[i] - pad_range[i]), float(hi[i] + pad_range[i]),
-                                     value=float(np.mean(data["codes"], axis=0)[i]), label=axis, step=0.01)
-                           for i, axis in enumerate("xyz")]
-                decoded = gr.Image(label="decoded point", height=200, interactive=False)
-                timing = gr.Markdown(elem_id="latent-info")
-                pad = gr.Sketchpad(label="Draw a digit to place it", type="numpy", image_mode="RGBA",
-                                   canvas_size=(400, 400), brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"),
-                                   layers=False, elem_classes=["digit-pad"])
-                code = gr.JSON(label="code of your drawing")
-        with gr.Row():
-            start = gr.Dropdown([str(d) for d in range(10)], value="1", label="from digit")
-            end = gr.Dropdown([str(d) for d in range(10)], value="7", label="to digit")
-            go_button = gr.Button("Interpolate")
-        strip = gr.Image(label="interpolation", interactive=False)
-        for s in sliders:
-            s.release(decode_with_timing, sliders, [decoded, timing], api_name="decode_slider", api_visibility="private")
-        # The API takes any numbers (the sliders would clip them); decode() gives the clear errors.
-        api_xyz = [gr.Number(visible=False, label=axis) for axis in "xyz"]
-        gr.Button("Decode", visible=False).click(decode, api_xyz, decoded, api_name="decode")
-        gr.Button("Encode", visible=False).click(encode, pad, code, api_name="encode")
-        pad.change(place_while_drawing, pad, [plot, code, *sliders, decoded],
-                   api_name="place", api_visibility="private", trigger_mode="always_last", show_progress="hidden")
-        go_button.click(interpolate, [start, end], strip, api_name="interpolate")
-        tab.load(decode_with_timing, sliders, [decoded, timing], api_visibility="private")
-    return tab
+    gr.Markdown("Each dot is a test digit placed by the encoder. Drag to rotate, scroll to zoom, hover for the digit. "
+                "Move the sliders to decode any point; draw a digit to see where it lands.")
+    with gr.Row():
+        with gr.Column(scale=3):
+            plot = gr.Plot(value=scatter_figure(), label="latent space", elem_id="latent-plot")
+        with gr.Column(scale=2):
+            sliders = [gr.Slider(float(lo[i] - pad_range[i]), float(hi[i] + pad_range[i]),
+                                 value=float(np.mean(data["codes"], axis=0)[i]), label=axis, step=0.01)
+                       for i, axis in enumerate("xyz")]
+            decoded = gr.Image(label="decoded point", height=200, interactive=False)
+            timing = gr.Markdown(elem_id="latent-info")
+            pad = gr.Sketchpad(label="Draw a digit to place it", type="numpy", image_mode="RGBA",
+                               canvas_size=(400, 400), brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"),
+                               layers=False, elem_classes=["digit-pad"])
+            code = gr.JSON(label="code of your drawing")
+    with gr.Row():
+        start = gr.Dropdown([str(d) for d in range(10)], value="1", label="from digit")
+        end = gr.Dropdown([str(d) for d in range(10)], value="7", label="to digit")
+        go_button = gr.Button("Interpolate")
+    strip = gr.Image(label="interpolation", interactive=False)
+    for s in sliders:
+        s.release(decode_with_timing, sliders, [decoded, timing], api_name="decode_slider", api_visibility="private")
+    # The API takes any numbers (the sliders would clip them); decode() gives the clear errors.
+    api_xyz = [gr.Number(visible=False, label=axis) for axis in "xyz"]
+    gr.Button("Decode", visible=False).click(decode, api_xyz, decoded, api_name="decode")
+    gr.Button("Encode", visible=False).click(encode, pad, code, api_name="encode")
+    pad.change(place_while_drawing, pad, [plot, code, *sliders, decoded],
+               api_name="place", api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+    go_button.click(interpolate, [start, end], strip, api_name="interpolate")
+    app.load(decode_with_timing, sliders, [decoded, timing], api_visibility="private")

@@ -21,20 +21,19 @@ def card_markdown(name: str, entry: dict) -> str:
     return "\n".join(lines)
 
 
-def build() -> gr.Blocks:
+def build(app: gr.Blocks) -> None:
+    """Add the tab's components and events to ``app`` (inside its context)."""
     root = parts.SETTINGS["root"] or exports_root()
     manifest = read_manifest(root)
-    with gr.Blocks() as tab:
-        gr.Markdown("Every file below was checked against eager PyTorch before it entered the manifest; "
-                    "downloads are verified against their sha256 first.")
-        for name, entry in manifest["models"].items():
-            with gr.Accordion(f"{name}: {entry['title']}", open=name == "mnist_cnn"):
-                gr.Markdown(card_markdown(name, entry))
-                with gr.Row():
-                    for a in entry["artifacts"]:
-                        gr.DownloadButton(f"⬇ {a['file'].split('/')[-1]}", value=str(verified_path(root, a)), size="sm")
-                readme = (root / name / "README.md")
-                if readme.is_file():
-                    with gr.Accordion("How to use the files", open=False):
-                        gr.Markdown(readme.read_text(encoding="utf-8").split("## Use a file on its own", 1)[-1])
-    return tab
+    gr.Markdown("Every file below was checked against eager PyTorch before it entered the manifest; "
+                "downloads are verified against their sha256 first.")
+    for name, entry in manifest["models"].items():
+        with gr.Accordion(f"{name}: {entry['title']}", open=name == "mnist_cnn"):
+            gr.Markdown(card_markdown(name, entry))
+            with gr.Row():
+                for a in entry["artifacts"]:
+                    gr.DownloadButton(f"⬇ {a['file'].split('/')[-1]}", value=str(verified_path(root, a)), size="sm")
+            readme = (root / name / "README.md")
+            if readme.is_file():
+                with gr.Accordion("How to use the files", open=False):
+                    gr.Markdown(readme.read_text(encoding="utf-8").split("## Use a file on its own", 1)[-1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from hub.runtime import Part, load_part
 
@@ -15,9 +15,10 @@ def configure(backend: str = "onnx", device: str = "auto", root: str | None = No
     get.cache_clear()
 
 
-@lru_cache(maxsize=None)
+@cache
 def get(model: str, part: str = "model") -> Part:
-    return load_part(model, part, backend=SETTINGS["backend"], device=SETTINGS["device"], root=SETTINGS["root"])
+    return load_part(model, part, backend=SETTINGS["backend"], device=SETTINGS["device"], root=SETTINGS["root"],
+                     spinning=False)  # a server: idle model threads must not busy-wait
 
 
 def describe(*parts: Part) -> str:

@@ -172,23 +172,39 @@ def bench_fast_cnn(
 
 @bench_app.command("serve")
 def bench_serve(
-    requests: int = typer.Option(100, help="timed requests per concurrency level"),
+    requests: int = typer.Option(200, help="timed requests per concurrency level"),
+    clients: str = typer.Option("1,8", help="comma-separated numbers of concurrent clients"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """/classify over HTTP at 1 and 8 clients (p50/p99), start-up time, model-only latency."""
+    """/classify over HTTP (p50/p99, requests/s, errors), start-up time, server memory, model-only latency."""
     from apps.bench import serve_latency
 
-    result = serve_latency(requests)
+    try:
+        levels = tuple(int(c) for c in clients.split(","))
+    except ValueError:
+        raise DigitzooError(f"--clients takes numbers like 1,8,32, not {clients!r}") from None
+    result = serve_latency(requests, levels)
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    print(f"digitzoo serve ready after {result['ready_s']:.2f} s")
-    print(f"{'clients':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'requests':>9s} {'errors':>7s}")
-    for clients, row in result["classify"].items():
-        print(f"{clients:8d} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['requests']:9d} {row['errors']:7d}")
+    start = result["startup"]
+    print(f"digitzoo serve: page after {start['page_s']:.2f} s, first /classify answer after {start['first_classify_s']:.2f} s")
+    print(f"{'clients':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>7s} {'requests':>9s} {'errors':>7s}")
+    for n, row in result["classify"].items():
+        print(f"{n:8d} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['requests_per_s']:7.1f} {row['requests']:9d} {row['errors']:7d}"
+              + (f"  {row['error_kinds']}" if row["errors"] else ""))
+    up = result["classify_uploaded_1_client"]
+    print(f"{'1, upload':>8s} {up['p50_ms']:8.1f} {up['p99_ms']:8.1f} {up['requests_per_s']:7.1f} {up['requests']:9d} {up['errors']:7d}"
+          "  (PNG uploaded first instead of inline)")
     local = result["model_only"]
-    print(f"in-process: preprocess {local['preprocess_ms_p50']:.1f} ms + CNN+LSTM {local['models_ms_p50']:.1f} ms (p50); "
-          f"HTTP p50 / in-process = {result['ratio_http_p50_to_model_only']:.1f}x; machine: {result['machine']}")
+    print(f"in-process: PNG decode {local['png_decode_ms_p50']:.1f} ms + preprocess {local['preprocess_ms_p50']:.1f} ms"
+          f" + CNN+LSTM {local['models_ms_p50']:.1f} ms (p50); HTTP p50 / in-process = {result['ratio_http_p50_to_model_only']:.1f}x")
+    print(f"Gradio's own floor: an endpoint that only echoes its text answers in p50 {result['echo_endpoint_p50_ms']:.1f} ms"
+          " over the same protocol")
+    if result["gradio_client_p50_ms"] is not None:
+        print(f"the same call through the gradio_client library: p50 {result['gradio_client_p50_ms']:.1f} ms (1 client)")
+    mem = result["server_memory"]
+    print(f"server memory: {mem['rss_mb']:.0f} MB resident, peak {mem['peak_rss_mb']:.0f} MB; machine: {result['machine']}")
 
 
 def main(argv: list[str] | None = None) -> int:

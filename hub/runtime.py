@@ -41,7 +41,7 @@ def cuda_usable() -> bool:
     return True
 
 
-def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None = None):
+def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None = None, spinning: bool = True):
     """(runner, device label) for an ONNX file; DigitzooError when it is not a valid model."""
     import onnxruntime as ort
 
@@ -49,6 +49,10 @@ def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None
     options.log_severity_level = 3  # errors only: CPU-only machines should not read CUDA warnings
     if threads:
         options.intra_op_num_threads = threads
+    if not spinning:
+        # Idle ORT worker threads busy-wait for more work after each run; in a web server that
+        # is CPU taken from the threads that answer the request.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     want_cuda = device == "cuda" or (device == "auto" and cuda_usable())
     if device == "cuda" and not cuda_usable():
         raise DigitzooError("--device cuda: ONNX Runtime has no usable CUDA GPU here; use --device cpu or auto")
@@ -97,7 +101,7 @@ class Part:
 
 
 def load_part(model: str, part: str = "model", backend: str = "onnx", device: str = "auto",
-              root: str | os.PathLike | None = None, threads: int | None = None) -> Part:
+              root: str | os.PathLike | None = None, threads: int | None = None, spinning: bool = True) -> Part:
     """Open the verified exported file of ``model``/``part`` for ``backend``."""
     if backend not in BACKEND_FORMATS:
         raise DigitzooError(f"backend must be one of {', '.join(BACKEND_FORMATS)}, not {backend!r}")
@@ -106,7 +110,7 @@ def load_part(model: str, part: str = "model", backend: str = "onnx", device: st
     item = artifact(manifest, model, part, BACKEND_FORMATS[backend])
     path = verified_path(root, item)
     if backend == "onnx":
-        run, label = open_onnx(path, device, threads)
+        run, label = open_onnx(path, device, threads, spinning)
     else:
         run, label = open_torch(path, backend, device)
     return Part(model, part, backend, label, path, run, item)

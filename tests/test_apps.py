@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import sys
 
@@ -22,15 +24,25 @@ def client():
     app.close()
 
 
-def sketch_file(tmp_path, digit_image: np.ndarray | None = None, name="sketch.png") -> dict:
-    """A canvas PNG: an MNIST digit drawn large and dark on white, or a blank one."""
+def canvas_png(tmp_path, digit_image: np.ndarray | None = None, name="sketch.png"):
+    """An 800x800 canvas PNG: an MNIST digit drawn large and dark on white, or a blank one."""
     canvas = Image.new("RGB", (800, 800), "white")
     if digit_image is not None:
         ink = Image.fromarray(255 - digit_image).resize((480, 480), Image.BILINEAR)
         canvas.paste(ink, (200, 120))
     path = tmp_path / name
     canvas.save(path)
-    return {"background": None, "layers": [], "composite": handle_file(str(path))}
+    return path
+
+
+def sketch_file(tmp_path, digit_image: np.ndarray | None = None, name="sketch.png") -> dict:
+    """The same canvas as the Sketchpad sends it (/encode takes the pad's value)."""
+    return {"background": None, "layers": [], "composite": handle_file(str(canvas_png(tmp_path, digit_image, name)))}
+
+
+def data_url(path) -> dict:
+    return {"url": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode(),
+            "meta": {"_type": "gradio.FileData"}}
 
 
 def test_serving_path_does_not_import_torch():
@@ -45,24 +57,56 @@ def test_classify_reads_test_digits(client, tmp_path, mnist_test):
     images, labels = mnist_test
     right = 0
     for i in range(10):
-        cnn, lstm, seen, belief, info = client.predict(sketch_file(tmp_path, images[i].numpy(), f"d{i}.png"),
-                                                       api_name="/classify")
+        path = canvas_png(tmp_path, images[i].numpy(), f"d{i}.png")
+        # Half the images are uploaded, half sent inline as data: URLs: both must read the same.
+        payload = handle_file(str(path)) if i % 2 else data_url(path)
+        cnn, lstm, seen, belief, info = client.predict(payload, api_name="/classify")
         right += cnn["label"] == str(int(labels[i]))
         assert len(cnn["confidences"]) == 3 and len(lstm["confidences"]) == 3
         assert "onnxruntime" in info and " ms" in info
+        assert np.asarray(Image.open(seen)).shape[:2] == (28, 28)  # exactly what the models read
+        belief = json.loads(belief["plot"])  # Plotly JSON: one line per digit over the 28 rows read
+        assert [t["name"] for t in belief["data"]] == [str(d) for d in range(10)]
+        final = [t["y"][-1] for t in belief["data"]]
+        assert str(int(np.argmax(final))) == lstm["label"]
     assert right >= 9
 
 
-@pytest.mark.parametrize("bad", ["blank", "not-an-image"])
-def test_classify_bad_input_is_a_clear_error(client, tmp_path, bad):
+def test_gradio_stub_writer_is_skipped_and_components_still_build():
+    code = ("import apps, gradio, gradio.component_meta as meta\n"
+            "assert meta.create_or_modify_pyi.__name__ == '_no_stubs'\n"
+            "with gradio.Blocks() as demo:\n    gradio.Sketchpad(); gradio.Plot(); gradio.Label()\nprint('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr
+
+
+def huge_png(tmp_path):
+    path = tmp_path / "huge.png"
+    Image.new("L", (5000, 5000), 255).save(path)  # 25 Mpixel, a few kB: refused before decoding
+    return path
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("blank", "empty"), ("not-an-image", "not an image"), ("huge", "too large"), ("huge-inline", "too large"),
+    ("bad-base64", "not valid base64"), ("not-a-data-url", "data:"), ("text-data-url", "data:image"),
+])
+def test_classify_bad_input_is_a_clear_error(client, tmp_path, bad, message):
     if bad == "blank":
-        payload = sketch_file(tmp_path)
-        message = "empty"
-    else:
+        payload = handle_file(str(canvas_png(tmp_path)))
+    elif bad == "not-an-image":
         path = tmp_path / "fake.png"
         path.write_bytes(b"definitely not a png")
-        payload = {"background": None, "layers": [], "composite": handle_file(str(path))}
-        message = ""
+        payload = handle_file(str(path))
+    elif bad == "huge":
+        payload = handle_file(str(huge_png(tmp_path)))
+    elif bad == "huge-inline":
+        payload = data_url(huge_png(tmp_path))
+    elif bad == "bad-base64":
+        payload = {"url": "data:image/png;base64,%%%not-base64", "meta": {"_type": "gradio.FileData"}}
+    elif bad == "not-a-data-url":
+        payload = {"url": "ftp://example.com/seven.png", "meta": {"_type": "gradio.FileData"}}
+    else:
+        payload = {"url": "data:text/plain;base64,aGk=", "meta": {"_type": "gradio.FileData"}}
     with pytest.raises(Exception) as info:
         client.predict(payload, api_name="/classify")
     assert message in str(info.value)

@@ -96,6 +96,9 @@ def test_draw_a_digit_and_the_cnn_reads_it(page, points, digit):
         "(d) => { const el = document.querySelector('#cnn-label h2, #cnn-label .output-class');"
         " return el && el.textContent.trim() === d; }", arg=digit, timeout=30_000)
     assert "onnxruntime" in page.locator("#draw-info").inner_text()
+    # The LSTM's belief chart: one line per digit, drawn by plotly.js in the page.
+    page.wait_for_function("() => document.querySelectorAll('#lstm-belief .scatterlayer .trace').length === 10",
+                           timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / f"draw-{digit}.png"), full_page=True)
 
 

@@ -1,0 +1,55 @@
+"""Start-up cost of Gradio: skip the type-stub writer that runs on every `import gradio`.
+
+Every Gradio component class is created by `gradio.component_meta.ComponentMeta`, which calls
+`create_or_modify_pyi`: it re-reads the component's source, parses it with `ast`, renders a
+`.pyi` stub with Jinja and compares it with the one on disk. That is a development-time aid
+(the stubs already ship in the wheel), yet it runs on every import: on this 2-core machine it
+is 2.1 s of the 4.4 s `import gradio` takes, and `digitzoo serve` should answer within 5 s.
+
+`skip_gradio_stub_writer()` wraps the loader of `gradio.component_meta` so that, right after
+the module runs, its `create_or_modify_pyi` becomes a no-op. It must run before the first
+`import gradio` (the `apps` package does it on import); afterwards it does nothing. Nothing
+else in Gradio changes, and a Gradio without that function is left alone.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import sys
+
+STUB_WRITER_MODULE = "gradio.component_meta"
+
+
+def _no_stubs(*_args, **_kwargs) -> None:
+    return None
+
+
+class _PatchAfterExec(importlib.abc.Loader):
+    def __init__(self, real: importlib.abc.Loader):
+        self.real = real
+
+    def create_module(self, spec):
+        return self.real.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.real.exec_module(module)
+        if hasattr(module, "create_or_modify_pyi"):
+            module.create_or_modify_pyi = _no_stubs
+
+
+class _StubWriterFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != STUB_WRITER_MODULE:
+            return None
+        sys.meta_path.remove(self)  # one shot; also keeps find_spec below from finding us
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _PatchAfterExec(spec.loader)
+        return spec
+
+
+def skip_gradio_stub_writer() -> None:
+    if STUB_WRITER_MODULE in sys.modules or any(isinstance(f, _StubWriterFinder) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _StubWriterFinder())
