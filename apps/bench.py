@@ -298,7 +298,7 @@ def serve_latency(requests: int = 200, clients: tuple[int, ...] = (1, 8), compar
     local = model_only(png)
     floor = protocol_floor()
     in_process = local["png_decode_ms_p50"] + local["preprocess_ms_p50"] + local["models_ms_p50"]
-    return {"startup": startup, "classify": rows, "classify_uploaded_1_client": uploaded, "model_only": local, "gradio_client_p50_ms": library_p50,
-            "echo_endpoint_p50_ms": floor,
+    return {"startup": startup, "classify": rows, "classify_uploaded_1_client": uploaded, "model_only": local,
+            "gradio_client_p50_ms": library_p50, "echo_endpoint_p50_ms": floor,
             "ratio_http_p50_to_model_only": rows[clients[0]]["p50_ms"] / in_process,
             "server_memory": memory, "machine": machine()}

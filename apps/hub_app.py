@@ -60,8 +60,9 @@ def build_app(tabs: list[str] | None = None) -> gr.Blocks:
 
 
 def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", device: str = "auto",
-          tabs: list[str] | None = None, block: bool = True):
-    parts.configure(backend, device)
+          tabs: list[str] | None = None, block: bool = True, root: str | None = None):
+    """Launch the hub; ``root`` is an exports folder (default: yours, else the shipped one)."""
+    parts.configure(backend, device, root)
     for model, part in (("mnist_cnn", "model"), ("mnist_lstm", "model"), ("mnist_ae3d", "encoder"),
                         ("mnist_ae3d", "decoder"), ("mnist_gan", "generator")):
         parts.get(model, part)  # open every file now: fail at start, not on the first request

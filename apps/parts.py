@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from pathlib import Path
 
 from hub.runtime import Part, load_part
 
 SETTINGS = {"backend": "onnx", "device": "auto", "root": None}
 
 
-def configure(backend: str = "onnx", device: str = "auto", root: str | None = None) -> None:
-    """Choose how every app runs its models; call before the first request."""
-    SETTINGS.update(backend=backend, device=device, root=root)
+def configure(backend: str = "onnx", device: str = "auto", root: str | os.PathLike | None = None) -> None:
+    """Choose how every app runs its models (``root``: an exports folder); call before the first request."""
+    SETTINGS.update(backend=backend, device=device, root=Path(root).resolve() if root else None)
     get.cache_clear()
 
 

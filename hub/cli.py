@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -95,7 +96,6 @@ def export_(
     threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
 ) -> None:
     """Export checkpoints to verified ONNX / TorchScript / .pt2 files and update the manifest."""
-    from pathlib import Path
 
     import torch
 
@@ -143,6 +143,82 @@ def list_(as_json: bool = typer.Option(False, "--json", help="print the manifest
     for name, entry in manifest["models"].items():
         for a in entry["artifacts"]:
             print(f"{name:11s} {a['part']:10s} {a['format']:12s} {a['file']:40s} {a['bytes']:>10,d}  {a['sha256'][:12]}")
+
+
+@app.command()
+def push(
+    repo_id: str = typer.Argument(..., help="model repository on the Hub, e.g. your-name/digitzoo-mnist"),
+    private: bool = typer.Option(False, help="create the repository as private"),
+    revision: Optional[str] = typer.Option(None, help="branch to commit to (created if needed; default main)"),
+    model: Optional[list[str]] = typer.Option(None, help="push only these models (default: every exported one)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print what would be uploaded; no network"),
+) -> None:
+    """Push weights, configs, exported files, manifest and a model card to a Hub model repository."""
+    from hub.manifest import exports_root
+    from hub.publish.hfclient import check_repo_id, push_files
+    from hub.publish.model_repo import model_repo_files
+
+    files = model_repo_files(exports_root(), check_repo_id(repo_id), model or None)
+    push_files(repo_id, files, repo_type="model", private=private, revision=revision,
+               message=f"digitzoo push: {', '.join(sorted({f.path.split('/')[0] for f in files if '/' in f.path}))}",
+               dry_run=dry_run, out=print)
+
+
+@app.command()
+def pull(
+    repo_id: str = typer.Argument(..., help="model repository pushed with `digitzoo push`"),
+    revision: Optional[str] = typer.Option(None, help="branch, tag or commit (default main)"),
+) -> None:
+    """Download a pushed model repository, verify every file's sha256, and serve its models."""
+    from hub.publish.hfclient import pull as run_pull
+
+    run_pull(repo_id, revision, out=print)
+
+
+space_app = typer.Typer(no_args_is_help=True, help="A ready-to-run Gradio Space with the demo hub.")
+app.add_typer(space_app, name="space")
+
+
+@space_app.command("build")
+def space_build(
+    out_dir: str = typer.Argument(..., help="new folder to write the Space into"),
+    hardware: str = typer.Option("cpu-basic", help="suggested Space hardware (cpu-basic, t4-small, a10g-small, ...)"),
+    model_repo: Optional[str] = typer.Option(None, help="the model repository the Space's card links to"),
+) -> None:
+    """Write a self-contained Space folder: app.py, code, ONNX models, pinned requirements, README."""
+    from hub.manifest import exports_root
+    from hub.publish.space import build_space
+
+    folder = build_space(out_dir, exports_root(), hardware, model_repo)
+    print(f"Space written to {folder}; try it: cd {folder} && pip install -r requirements.txt && python app.py")
+
+
+@space_app.command("push")
+def space_push(
+    repo_id: str = typer.Argument(..., help="Space on the Hub, e.g. your-name/digitzoo"),
+    folder: Optional[str] = typer.Option(None, "--dir", help="a folder from `digitzoo space build` (default: build one now)"),
+    hardware: str = typer.Option("cpu-basic", help="Space hardware to request (cpu-basic, t4-small, ...)"),
+    model_repo: Optional[str] = typer.Option(None, help="the model repository the Space's card links to"),
+    private: bool = typer.Option(False, help="create the Space as private"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print what would be uploaded; no network"),
+) -> None:
+    """Create the Space if needed and upload the built folder in one commit."""
+    import tempfile
+
+    from hub.manifest import exports_root
+    from hub.publish.hfclient import check_repo_id, folder_files, push_files
+    from hub.publish.space import build_space
+
+    check_repo_id(repo_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        if folder is None:
+            built = build_space(Path(tmp) / "space", exports_root(), hardware, model_repo)
+        else:
+            built = Path(folder)
+            if not (built / "app.py").is_file() or not (built / "README.md").is_file():
+                raise DigitzooError(f"{built} is not a Space folder from `digitzoo space build` (no app.py/README.md)")
+        push_files(repo_id, folder_files(built), repo_type="space", private=private, revision=None,
+                   message="digitzoo space push", dry_run=dry_run, out=print, space_hardware=hardware)
 
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print measured figures.")

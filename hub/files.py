@@ -72,3 +72,17 @@ def read_format_json(path: Path, expected_format: str, what: str, error: type[Ex
     if not isinstance(data, dict) or data.get("format") != expected_format:
         raise error(f"{path} is not a digitzoo {what} ({expected_format})")
     return data
+
+
+def temp_dir_beside(target: str | os.PathLike) -> Path:
+    """A new empty folder next to ``target`` (same filesystem, so it can be renamed onto it).
+
+    Made with the permissions a plain mkdir would give, not mkdtemp's owner-only 0700: the
+    folder becomes ``target`` once complete.
+    """
+    target = Path(target)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    work.chmod(0o777 & ~umask)
+    return work

@@ -92,7 +92,8 @@ def test_onnx_file_is_self_contained_and_self_describing(exported, name, part_na
     props = {p.key: p.value for p in model.metadata_props}
     assert props["model_name"] == name and props["part"] == part_name
     assert props["source_checkpoint_sha256"] == load_checkpoint(name)[1]["weights_sha256"]
-    assert json.loads(props["inputs"])[0]["value_range"] is not None or "noise" in props["input_layout"] or "latent" in props["input_layout"]
+    layout = props["input_layout"]
+    assert json.loads(props["inputs"])[0]["value_range"] is not None or "noise" in layout or "latent" in layout
     for key in ("version", "exporter", "input_layout", "output_meaning"):
         assert props[key]
     if get_spec(name).labels:

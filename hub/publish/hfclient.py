@@ -1,0 +1,237 @@
+"""The only code that talks to the Hugging Face Hub: push, space push, pull.
+
+Everything goes through the real ``huggingface_hub`` client (``HF_ENDPOINT`` points it
+elsewhere, which is how the tests run it against a loopback server). Each failure a user can
+fix (no token, a refused token, a bad repo name, an unreachable Hub, a missing repo) becomes a
+one-line ``PublishError``. ``--dry-run`` stops before the first network call and prints exactly
+what would be created and uploaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from hub import paths
+from hub.checkpoint import CARD_FILE, WEIGHTS_FILE, read_card
+from hub.errors import DigitzooError
+from hub.files import inside, sha256_file, temp_dir_beside
+from hub.manifest import MANIFEST_FILE, read_manifest
+from hub.publish.model_repo import RepoFile
+
+Print = Callable[[str], None]
+
+
+class PublishError(DigitzooError):
+    """A push or pull that cannot go on, with the reason on one line."""
+
+
+def endpoint() -> str:
+    from huggingface_hub import constants
+
+    return os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
+
+
+def check_repo_id(repo_id: str) -> str:
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise PublishError(f"{repo_id!r} is not a valid repository name: {str(exc).split(':')[0]}") from None
+    if "/" not in repo_id:
+        raise PublishError(f"{repo_id!r}: give the owner too, as in 'your-name/{repo_id}'")
+    return repo_id
+
+
+def token_or_fail() -> str:
+    """The token from HF_TOKEN or a saved `hf auth login`; a clear error when there is none."""
+    from huggingface_hub import get_token
+
+    token = get_token()
+    if not token:
+        raise PublishError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (a token with write access)")
+    return token
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Connection-level errors of the HTTP library huggingface_hub uses (httpx, or its fork httpx2)."""
+    errors = []
+    for module in ("httpx2", "httpx"):
+        try:
+            errors.append(__import__(module).TransportError)
+        except ImportError:
+            pass
+    return tuple(errors)
+
+
+@contextlib.contextmanager
+def hub_errors(what: str, repo_id: str) -> Iterator[None]:
+    """Turn the client's exceptions into one sentence that says what to do."""
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    try:
+        yield
+    except RevisionNotFoundError:
+        raise PublishError(f"{what}: {repo_id} has no such revision") from None
+    except (RepositoryNotFoundError, GatedRepoError):
+        raise PublishError(f"{what}: {repo_id} does not exist on {endpoint()}, or your token cannot see it") from None
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status == 401:
+            reason = "the Hub refused the token (401): check HF_TOKEN or run `hf auth login`"
+        elif status == 403:
+            reason = f"your token may not write to {repo_id} (403): use a token with write access"
+        else:
+            reason = f"the Hub answered {status}: {str(exc).splitlines()[0][:200]}"
+        raise PublishError(f"{what}: {reason}") from None
+    except (*_transport_errors(), LocalEntryNotFoundError, ConnectionError) as exc:
+        detail = str(exc).splitlines()[0][:160] if str(exc) else "no answer"
+        raise PublishError(f"{what}: cannot reach the Hugging Face Hub at {endpoint()} ({type(exc).__name__}: {detail})") from None
+
+
+def describe_plan(title: str, files: list[RepoFile], readme: str | None, out: Print) -> None:
+    """The dry-run listing: every file with size and sha256, then the rendered README."""
+    out(title)
+    out(f"{len(files)} files, {sum(f.size for f in files) / 1e6:.1f} MB, in one commit:")
+    for f in files:
+        out(f"  {f.path:60s} {f.size:>11,d} B  sha256 {f.sha256}")
+    if readme is not None:
+        out("\n---- README.md ----")
+        out(readme)
+
+
+def _operations(files: list[RepoFile]):
+    from huggingface_hub import CommitOperationAdd
+
+    return [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=f.data if f.data is not None else str(f.source))
+            for f in files]
+
+
+def push_files(repo_id: str, files: list[RepoFile], *, repo_type: str, private: bool, revision: str | None,
+               message: str, dry_run: bool, out: Print, space_hardware: str | None = None) -> str | None:
+    """Create the repository if needed and upload ``files`` in one commit; returns the commit URL."""
+    check_repo_id(repo_id)
+    card = next((f for f in files if f.path == "README.md"), None)
+    readme = None if card is None else (card.data if card.data is not None else card.source.read_bytes()).decode()
+    kind = "Space" if repo_type == "space" else "model repository"
+    where = f"{endpoint()}/{'spaces/' if repo_type == 'space' else ''}{repo_id}"
+    title = (f"Would create (if needed) the {'private' if private else 'public'} {kind} {where}"
+             + (f" (sdk gradio, hardware {space_hardware})" if repo_type == "space" else "")
+             + f" and commit to {revision or 'main'}: {message!r}")
+    if dry_run:
+        describe_plan(title, files, readme, out)
+        out("\n(dry run: nothing was sent)")
+        return None
+    token = token_or_fail()
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=endpoint(), token=token)
+    with hub_errors("checking the token", repo_id):
+        user = api.whoami()["name"]
+    out(f"Signed in to {endpoint()} as {user}")
+    with hub_errors(f"creating {repo_id}", repo_id):
+        extra = {"space_sdk": "gradio", "space_hardware": space_hardware} if repo_type == "space" else {}
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **extra)
+        if revision and revision != "main":
+            api.create_branch(repo_id, branch=revision, repo_type=repo_type, exist_ok=True)
+    with hub_errors(f"uploading to {repo_id}", repo_id):
+        info = api.create_commit(repo_id, _operations(files), commit_message=message, repo_type=repo_type,
+                                 revision=revision)
+    out(f"Committed {len(files)} files: {info.commit_url}")
+    return info.commit_url
+
+
+def folder_files(folder: Path) -> list[RepoFile]:
+    """The files of a built folder (a Space), as repository files."""
+    return sorted((RepoFile.from_disk(p.relative_to(folder).as_posix(), p) for p in folder.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts), key=lambda f: f.path)
+
+
+# ---- pull ----------------------------------------------------------------------------------
+
+def verify_snapshot(folder: Path) -> dict:
+    """Check every file the pulled manifest lists against its sha256; the manifest, or PublishError."""
+    manifest = read_manifest(folder)
+    listed = manifest.get("repository", {}).get("files")
+    if not listed:
+        raise PublishError(f"{folder / MANIFEST_FILE} lists no repository files: not a repository pushed by digitzoo")
+    for rel, meta in sorted(listed.items()):
+        try:
+            path = inside(folder, rel)
+        except ValueError as exc:
+            raise PublishError(f"the pulled manifest names a file outside the repository: {exc}") from None
+        if not path.is_file():
+            raise PublishError(f"the pulled repository lacks {rel}, which its manifest lists")
+        if sha256_file(path) != meta["sha256"]:
+            raise PublishError(f"{rel} does not match the sha256 in the pulled manifest: refusing the whole pull")
+    for item in (a for entry in manifest["models"].values() for a in entry["artifacts"]):
+        if item["file"] not in listed or listed[item["file"]]["sha256"] != item["sha256"]:
+            raise PublishError(f"{item['file']} is not listed consistently in the pulled manifest: refusing it")
+    for name in manifest["models"]:
+        weights, card_file = folder / name / WEIGHTS_FILE, folder / name / CARD_FILE
+        if weights.is_file() and card_file.is_file() and sha256_file(weights) != read_card(folder / name)["weights_sha256"]:
+            raise PublishError(f"{name}/{WEIGHTS_FILE} does not match its card: refusing the whole pull")
+    return manifest
+
+
+def _swap_in(staging: Path, target: Path, out: Print) -> None:
+    """Rename a complete ``staging`` folder onto ``target``; an existing ``target`` is kept aside, never deleted."""
+    if target.exists():
+        kept = target.with_name(f"{target.name}.before-pull-{time.strftime('%Y%m%d-%H%M%S')}")
+        target.rename(kept)
+        out(f"  kept your previous {target.name} as {kept}")
+    staging.rename(target)
+
+
+def install_snapshot(snapshot: Path, out: Print) -> dict:
+    """Copy a pulled snapshot next to the store, verify the copy, then make it the served exports.
+
+    Verifying the copy (not the cache) checks exactly the bytes that will be served; the cache's
+    files are links into its blob store. Checkpoints (weights + card) are restored the same way.
+    """
+    exports = paths.exports_dir()
+    exports.parent.mkdir(parents=True, exist_ok=True)
+    staging = temp_dir_beside(exports)
+    try:
+        shutil.copytree(snapshot, staging, dirs_exist_ok=True)  # follows the cache's links
+        manifest = verify_snapshot(staging)
+        for name in manifest["models"]:
+            if (staging / name / WEIGHTS_FILE).is_file() and (staging / name / CARD_FILE).is_file():
+                target = paths.checkpoint_dir(name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                checkpoint = temp_dir_beside(target)
+                for file in (WEIGHTS_FILE, CARD_FILE):
+                    shutil.copy2(staging / name / file, checkpoint / file)
+                _swap_in(checkpoint, target, out)
+        _swap_in(staging, exports, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def pull(repo_id: str, revision: str | None, out: Print) -> Path:
+    """Download through the huggingface_hub cache, verify every file, install; the exports folder."""
+    from huggingface_hub import snapshot_download
+
+    check_repo_id(repo_id)
+    with hub_errors(f"downloading {repo_id}", repo_id):
+        snapshot = Path(snapshot_download(repo_id, revision=revision, endpoint=endpoint()))
+    manifest = install_snapshot(snapshot, out)
+    out(f"Pulled {repo_id}@{revision or 'main'} through the Hugging Face cache ({snapshot}); "
+        f"{len(manifest['repository']['files'])} files match their sha256")
+    out(f"Installed {', '.join(manifest['models'])} in {paths.exports_dir()}: "
+        "`digitzoo serve` and hub.runtime use them now")
+    return paths.exports_dir()

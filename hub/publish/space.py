@@ -1,0 +1,148 @@
+"""`digitzoo space build DIR`: a self-contained Gradio Space folder. No network here.
+
+The folder holds the demo hub's code (``apps/`` and the torch-free part of ``hub/``), the
+exported ONNX files with a manifest listing only them, ``app.py``, a ``requirements.txt`` pinned
+to the versions installed here (no torch: the Space serves ONNX), and a README whose front matter
+the Hub reads. It runs wherever those requirements install: on CPU Spaces, and on GPU hardware
+it uses ONNX Runtime's CUDA provider (``hub.runtime`` checks that a GPU is really usable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+from hub.errors import DigitzooError
+from hub.files import temp_dir_beside
+from hub.manifest import MANIFEST_FILE, read_manifest, verified_path
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# The code a Space runs: the apps and what they import from hub (no torch, no training code).
+APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "gan.py", "hub_app.py", "inputs.py",
+               "latent.py", "models.py", "parts.py"]
+HUB_MODULES = ["__init__.py", "errors.py", "files.py", "manifest.py", "paths.py", "runtime.py", "sketch.py"]
+# Distributions the code imports directly; each is pinned to the version installed here.
+REQUIREMENTS = ["gradio", "numpy", "pillow"]
+GPU_HARDWARE_PREFIXES = ("t4", "a10g", "a100", "l4", "l40s", "h100", "zero")
+MODELS_DIR = "models"
+
+APP_PY = '''"""digitzoo on Hugging Face Spaces: the demo hub on the bundled ONNX models.
+
+ONNX Runtime runs them on the GPU when the Space has one (CUDA provider), otherwise on the CPU.
+"""
+
+import os
+from pathlib import Path
+
+from apps.hub_app import serve
+
+serve(host="0.0.0.0", port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+      root=str(Path(__file__).resolve().parent / "{models}"))
+'''
+
+
+def is_gpu_hardware(hardware: str) -> bool:
+    return hardware.startswith(GPU_HARDWARE_PREFIXES)
+
+
+def requirements(hardware: str) -> str:
+    """Pinned requirements; onnxruntime-gpu runs on CPU too, its CUDA libraries come only on GPU hardware."""
+    lines = [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+    ort = "onnxruntime-gpu" if _installed("onnxruntime-gpu") else "onnxruntime"
+    extras = "[cuda,cudnn]" if is_gpu_hardware(hardware) and ort == "onnxruntime-gpu" else ""
+    lines.append(f"{ort}{extras}=={metadata.version(ort)}")
+    return "\n".join(sorted(lines)) + "\n"
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def space_readme(hardware: str, model_repo: str | None, manifest: dict) -> str:
+    from huggingface_hub import SpaceCardData
+
+    data = SpaceCardData(
+        title="digitzoo: MNIST model zoo", sdk="gradio", sdk_version=metadata.version("gradio"),
+        python_version="3.11", app_file="app.py", license="mit", models=[model_repo] if model_repo else [],
+        datasets=["ylecun/mnist"], tags=["mnist", "onnx", "gradio", "digitzoo", "sketch", "gan", "autoencoder"],
+        emoji="✏️", colorFrom="indigo", colorTo="gray", pinned=False,
+        short_description="Draw a digit, walk a 3-D latent space, sample a GAN",
+        suggested_hardware=hardware,
+    )
+    models = "\n".join(f"- `{name}`: {entry['title']}" for name, entry in manifest["models"].items())
+    return f"""---
+{data.to_yaml().rstrip()}
+---
+
+# digitzoo: MNIST model zoo
+
+Draw a digit and see what a CNN and a row-reading LSTM make of it, walk an autoencoder's 3-D
+latent space, sample a class-conditional GAN, and download the models. Built by
+`digitzoo space build`; the models are the exported ONNX files in `{MODELS_DIR}/`, each checked
+against its sha256 in `{MODELS_DIR}/{MANIFEST_FILE}` before it is opened.
+
+{models}
+
+Runs on CPU hardware; on GPU hardware ONNX Runtime's CUDA provider answers (the page says which).
+Run it locally: `pip install -r requirements.txt && python app.py`.
+"""
+
+
+def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: str = "cpu-basic",
+                model_repo: str | None = None) -> Path:
+    """Write the Space into ``out_dir`` (which must not exist or be empty); returns its path.
+
+    Built in a temporary folder beside ``out_dir`` and moved into place at the end, so a failed
+    build leaves nothing half-written.
+    """
+    out = Path(out_dir).resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DigitzooError(f"{out} exists and is not empty: choose a new folder")
+    manifest = read_manifest(root)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = temp_dir_beside(out)
+    try:
+        for package, modules in (("apps", APP_MODULES), ("hub", HUB_MODULES)):
+            (work / package).mkdir()
+            for module in modules:
+                shutil.copy2(PACKAGE_ROOT / package / module, work / package / module)
+        bundled = _bundle_onnx_models(Path(root), manifest, work / MODELS_DIR)
+        (work / "app.py").write_text(APP_PY.format(models=MODELS_DIR))
+        (work / "requirements.txt").write_text(requirements(hardware))
+        (work / "README.md").write_text(space_readme(hardware, model_repo, bundled), encoding="utf-8")
+        if out.exists():
+            out.rmdir()
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out
+
+
+def _bundle_onnx_models(root: Path, manifest: dict, dest: Path) -> dict:
+    """Copy the verified ONNX files (+ latent points, snippets) and write a manifest of only them."""
+    bundled = {**manifest, "models": {}}
+    for name, entry in manifest["models"].items():
+        onnx = [a for a in entry["artifacts"] if a["format"] == "onnx"]
+        if not onnx:
+            continue
+        keep = onnx + ([entry["demo_data"]] if "demo_data" in entry else [])
+        for item in keep:
+            target = dest / item["file"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(verified_path(root, item), target)
+        readme = root / name / "README.md"
+        if readme.is_file():
+            shutil.copy2(readme, dest / name / "README.md")
+        bundled["models"][name] = {**entry, "artifacts": onnx}
+    if not bundled["models"]:
+        raise DigitzooError(f"no ONNX files in {root}: run `digitzoo export all` first")
+    (dest / MANIFEST_FILE).write_text(json.dumps(bundled, indent=2, sort_keys=True) + "\n")
+    return bundled

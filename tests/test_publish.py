@@ -1,0 +1,148 @@
+"""Publishing without the network: the model repository's files and card, the Space folder,
+dry runs, and the one-line errors for a bad name, no token and an unreachable Hub."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from hub.cli import main
+from hub.manifest import exports_root, read_manifest
+from hub.publish.model_repo import model_repo_files
+from hub.publish.space import build_space, is_gpu_hardware, requirements
+
+
+def front_matter(text: str) -> dict:
+    assert text.startswith("---\n"), text[:80]
+    return yaml.safe_load(text.split("---\n", 2)[1])
+
+
+@pytest.fixture()
+def no_hub(monkeypatch, tmp_path):
+    """No token anywhere, and HF_ENDPOINT on a loopback port where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    return f"http://127.0.0.1:{port}"
+
+
+def test_model_card_has_the_hub_metadata_and_the_measured_metrics():
+    files = {f.path: f for f in model_repo_files(exports_root(), "alice/digitzoo-mnist")}
+    card = files["README.md"].data.decode()
+    meta = front_matter(card)
+    for key in ("library_name", "license", "tags", "datasets", "metrics", "pipeline_tag", "model-index"):
+        assert meta.get(key), key
+    assert meta["license"] == "mit" and "ylecun/mnist" in meta["datasets"]
+    manifest = read_manifest()
+    reported = {m["name"]: m["value"] for r in meta["model-index"][0]["results"] for m in r["metrics"]}
+    assert reported["mnist_cnn: test accuracy"] == round(manifest["models"]["mnist_cnn"]["metrics"]["test_accuracy"], 4)
+    assert reported["mnist_ae3d: test reconstruction MSE"] == round(manifest["models"]["mnist_ae3d"]["metrics"]["test_mse"], 4)
+    for section in ("## What it is", "## How it was trained", "## Evaluation results", "## How to use the files",
+                    "## Limitations"):
+        assert section in card
+    assert 'ort.InferenceSession("mnist_cnn.onnx"' in card  # the export snippets, inline
+
+
+def test_model_repo_lists_every_file_with_its_sha256_in_the_manifest():
+    files = model_repo_files(exports_root(), "alice/digitzoo-mnist")
+    by_path = {f.path: f for f in files}
+    for name in read_manifest()["models"]:
+        for suffix in ("model.safetensors", "config.json", "card.json", "README.md"):
+            assert f"{name}/{suffix}" in by_path
+        config = json.loads(by_path[f"{name}/config.json"].data)
+        assert config["model"] == name and config["kwargs"] and config["architecture"].startswith("hub.models.")
+    listed = json.loads(by_path["manifest.json"].data)["repository"]["files"]
+    assert set(listed) == set(by_path) - {"manifest.json"}
+    for f in files:
+        content = f.data if f.data is not None else f.source.read_bytes()
+        assert hashlib.sha256(content).hexdigest() == f.sha256
+        if f.path != "manifest.json":
+            assert listed[f.path]["sha256"] == f.sha256
+
+
+def test_push_dry_run_prints_files_and_card_without_network(no_hub, capsys):
+    assert main(["push", "alice/digitzoo-mnist", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "alice/digitzoo-mnist" in out and "dry run: nothing was sent" in out
+    onnx = next(a for a in read_manifest()["models"]["mnist_cnn"]["artifacts"] if a["format"] == "onnx")
+    assert f"sha256 {onnx['sha256']}" in out  # each file with its checksum
+    assert "model-index:" in out and "## Limitations" in out  # the rendered README
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["push", "not a repo name"], "is not a valid repository name"),
+    (["push", "alice/x/y", "--dry-run"], "is not a valid repository name"),
+    (["pull", "bad name!"], "is not a valid repository name"),
+    (["space", "push", "alice/-bad-", "--dry-run"], "is not a valid repository name"),
+    (["push", "alice/digitzoo-mnist"], "no Hugging Face token"),
+    (["space", "push", "alice/digitzoo"], "no Hugging Face token"),
+])
+def test_user_errors_are_one_line(no_hub, capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_unreachable_hub_is_one_line(no_hub, monkeypatch, capsys):
+    monkeypatch.setenv("HF_TOKEN", "hf_anything")
+    assert main(["push", "alice/digitzoo-mnist"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot reach the Hugging Face Hub at " + no_hub in err and len(err.splitlines()) == 1, err
+    assert main(["pull", "alice/digitzoo-mnist"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot reach" in err and len(err.splitlines()) == 1, err
+
+
+def test_space_folder_is_self_contained(tmp_path):
+    space = build_space(tmp_path / "space", exports_root(), "cpu-basic", "alice/digitzoo-mnist")
+    meta = front_matter((space / "README.md").read_text(encoding="utf-8"))
+    for key in ("title", "emoji", "sdk", "sdk_version", "python_version", "app_file", "license",
+                "short_description", "models", "datasets", "tags", "suggested_hardware"):
+        assert meta.get(key) not in (None, "", []), key
+    reqs = (space / "requirements.txt").read_text().split()
+    assert meta["sdk"] == "gradio" and f"gradio=={meta['sdk_version']}" in reqs
+    assert len(meta["short_description"]) <= 60 and meta["models"] == ["alice/digitzoo-mnist"]
+    assert all("==" in r for r in reqs) and not any(r.startswith("torch") for r in reqs)
+    # only ONNX files travel, each listed with its checksum; no pickles, no weights
+    bundled = read_manifest(space / "models")
+    assert {a["format"] for e in bundled["models"].values() for a in e["artifacts"]} == {"onnx"}
+    assert not list(space.rglob("*.pt")) and not list(space.rglob("*.pt2")) and not list(space.rglob("*.safetensors"))
+    # its own code, not this checkout's, builds the whole app without torch
+    check = ("import sys, apps, apps.hub_app as hub_app, apps.parts as parts\n"
+             "assert apps.__file__.startswith(sys.argv[1]), apps.__file__\n"
+             "parts.configure('onnx', 'cpu', 'models'); hub_app.build_app()\n"
+             "assert 'torch' not in sys.modules and 'train' not in sys.modules\nprint('ok')")
+    out = subprocess.run([sys.executable, "-c", check, str(space)], cwd=space, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(space)})
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+def test_space_requirements_bring_cuda_only_for_gpu_hardware():
+    assert is_gpu_hardware("t4-small") and not is_gpu_hardware("cpu-basic")
+    assert "[cuda,cudnn]" in requirements("t4-small") and "[cuda,cudnn]" not in requirements("cpu-basic")
+
+
+def test_space_build_refuses_a_non_empty_folder(tmp_path, capsys):
+    (tmp_path / "space").mkdir()
+    (tmp_path / "space" / "mine.txt").write_text("keep me")
+    assert main(["space", "build", str(tmp_path / "space")]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert (tmp_path / "space" / "mine.txt").read_text() == "keep me"
+
+
+def test_space_push_dry_run_lists_the_built_folder(no_hub, capsys):
+    assert main(["space", "push", "alice/digitzoo", "--dry-run", "--hardware", "t4-small"]) == 0
+    out = capsys.readouterr().out
+    assert "Space" in out and "hardware t4-small" in out and "app.py" in out and "requirements.txt" in out
+    assert "suggested_hardware: t4-small" in out and "models/mnist_cnn/mnist_cnn.onnx" in out
