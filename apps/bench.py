@@ -302,3 +302,91 @@ def serve_latency(requests: int = 200, clients: tuple[int, ...] = (1, 8), compar
             "gradio_client_p50_ms": library_p50, "echo_endpoint_p50_ms": floor,
             "ratio_http_p50_to_model_only": rows[clients[0]]["p50_ms"] / in_process,
             "server_memory": memory, "machine": machine()}
+
+
+def overload(url: str, png: bytes, burst: int = 200) -> dict:
+    """``burst`` clients join the queue at the same moment, more than it holds.
+
+    Those past the limit must get a fast "busy" answer (HTTP 503 from the join), the others
+    their result; afterwards the server must still answer.
+    """
+    import httpx
+
+    image = {"url": "data:image/png;base64," + base64.b64encode(png).decode(), "meta": {"_type": "gradio.FileData"}}
+    outcomes: list[tuple[str, float]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(burst)
+
+    def one():
+        with httpx.Client(timeout=120) as http:
+            start.wait()
+            began = time.perf_counter()
+            call = http.post(f"{url}{API}/call/classify", json={"data": [image]})
+            if call.status_code == 503:
+                kind = "busy"
+            elif call.status_code != 200:
+                kind = f"http {call.status_code}"
+            else:
+                body = http.get(f"{url}{API}/call/classify/{call.json()['event_id']}").text
+                kind = "answered" if "event: complete" in body else "error"
+            with lock:
+                outcomes.append((kind, (time.perf_counter() - began) * 1000))
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(burst)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = ClassifyClient(url)
+    still_up = after.classify(png)[0]["label"] == "7"
+    after.close()
+    kinds = Counter(kind for kind, _ in outcomes)
+    busy_ms = [ms for kind, ms in outcomes if kind == "busy"]
+    return {"burst": burst, "outcomes": dict(kinds), "busy_p50_ms": percentile(busy_ms, 50),
+            "busy_p99_ms": percentile(busy_ms, 99), "server_answers_afterwards": still_up}
+
+
+def reliability(seconds: float = 60, clients: int = 32, memory_requests: int = 10000, burst: int = 200,
+                log=print) -> dict:
+    """The serving checks of the reliability issue against a real `digitzoo serve`:
+
+    load (``clients`` clients for ``seconds``: zero failures), overload (a burst past the queue
+    limit is answered "busy", fast, and the server stays up) and memory (``memory_requests``
+    requests after a warm-up grow the server's resident memory by less than 50 MB).
+    """
+    png = sketch_png()
+    port = free_port()
+    proc, startup = start_server(port, png)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        log(f"load: {clients} clients for {seconds:.0f} s")
+        loaded = load(url, png, clients, duration_s=seconds, expect="7").row()
+        log(f"  {loaded['requests']} requests, {loaded['errors']} errors, p50 {loaded['p50_ms']:.0f} ms, "
+            f"p99 {loaded['p99_ms']:.0f} ms, {loaded['requests_per_s']:.1f} req/s")
+        log(f"overload: {burst} clients at once")
+        burst_result = overload(url, png, burst)
+        log(f"  {burst_result['outcomes']}, busy answers p50 {burst_result['busy_p50_ms']:.0f} ms; "
+            f"server answers afterwards: {burst_result['server_answers_afterwards']}")
+        log(f"memory: {memory_requests} requests after a warm-up")
+        load(url, png, 4, requests_per_client=50, expect="7")  # warm-up: caches, allocator pools
+        before = rss_mb(proc.pid)["rss_mb"]
+        mem_run = load(url, png, 4, requests_per_client=max(1, memory_requests // 4), expect="7").row()
+        after = rss_mb(proc.pid)
+        growth = after["rss_mb"] - before
+        log(f"  resident {before:.0f} -> {after['rss_mb']:.0f} MB ({growth:+.1f} MB) over {mem_run['requests']} "
+            f"requests ({mem_run['errors']} errors); peak {after['peak_rss_mb']:.0f} MB")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    checks = {
+        "load_zero_failures": loaded["errors"] == 0 and loaded["requests"] > 0,
+        "overload_answered_busy": burst_result["outcomes"].get("busy", 0) > 0
+        and set(burst_result["outcomes"]) <= {"busy", "answered"},
+        "overload_busy_is_fast": burst_result["busy_p99_ms"] < 1000,
+        "server_up_after_overload": burst_result["server_answers_afterwards"],
+        "memory_growth_under_50_mb": growth < 50 and mem_run["errors"] == 0,
+    }
+    return {"startup": startup, "load": {"clients": clients, "seconds": seconds, **loaded}, "overload": burst_result,
+            "memory": {"requests": mem_run["requests"], "errors": mem_run["errors"], "rss_before_mb": before,
+                       "rss_after_mb": after["rss_mb"], "growth_mb": growth, "peak_rss_mb": after["peak_rss_mb"]},
+            "checks": checks, "passed": all(checks.values()), "machine": machine()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from apps import draw, gan, latent, models, parts
+from apps.limits import MAX_REQUEST_BYTES, RequestBodyLimit
 
 TABS = {"draw": ("Draw", draw.build), "latent": ("Latent space", latent.build),
         "gan": ("GAN sampler", gan.build), "models": ("Models", models.build)}
@@ -14,8 +15,12 @@ TABS = {"draw": ("Draw", draw.build), "latent": ("Latent space", latent.build),
 CONCURRENCY = 4
 QUEUE_SIZE = 64
 MAX_FILE_SIZE = "10mb"
-
-
+# Gradio keeps a SessionState per session (~190 KB here: a copy of every component's config),
+# and every HTTP API call is a new session; 10,000 are kept by default, i.e. ~2 GB. The app
+# keeps no per-user state, so only the most recent sessions' bookkeeping is kept.
+SESSION_CAPACITY = 256
+# Uploaded images and result images are files in Gradio's cache: clean them up as they age.
+CACHE_CLEANUP = (1800, 3600)  # every 30 min, delete files older than 1 h
 # Gradio's Sketchpad opens (and returns after "Clear canvas") with no tool selected: "select
 # the draw tool to start". A digit pad should take the first stroke as ink, so whenever a
 # .digit-pad shows that prompt, select its brush.
@@ -44,7 +49,7 @@ CSS = ".pixelated img { image-rendering: pixelated; width: 100%; height: 100%; o
 
 def build_app(tabs: list[str] | None = None) -> gr.Blocks:
     tabs = tabs or list(TABS)
-    with gr.Blocks(title="digitzoo: MNIST model zoo") as app:
+    with gr.Blocks(title="digitzoo: MNIST model zoo", delete_cache=CACHE_CLEANUP) as app:
         gr.Markdown("# digitzoo\nFour MNIST models, exported and served from their ONNX / TorchScript files.")
         # The tabs add their components straight into this Blocks: a nested gr.Blocks per tab
         # would build a FastAPI app of its own (0.2 s each here) only to be thrown away.
@@ -67,6 +72,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
                         ("mnist_ae3d", "decoder"), ("mnist_gan", "generator")):
         parts.get(model, part)  # open every file now: fail at start, not on the first request
     app = build_app(tabs)
+    from starlette.middleware import Middleware  # already imported by Gradio's FastAPI
+
     app.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, prevent_thread_lock=not block,
-               show_error=False, quiet=False, js=ARM_BRUSH_JS, css=CSS)
+               show_error=False, quiet=False, js=ARM_BRUSH_JS, css=CSS,
+               app_kwargs={"middleware": [Middleware(RequestBodyLimit, max_bytes=MAX_REQUEST_BYTES)]},
+               state_session_capacity=SESSION_CAPACITY)
     return app

@@ -6,10 +6,12 @@ import base64
 import binascii
 import io
 import math
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 from PIL import Image, UnidentifiedImageError
 
 from hub.errors import SketchError
@@ -43,11 +45,28 @@ def open_image(source: str | io.BytesIO) -> Image.Image:
     return img
 
 
-def image_from_payload(payload: dict) -> Image.Image:
-    """The /classify API's input as Gradio hands it over unprocessed: an uploaded file or a data: URL.
+def uploaded_path(path: Any) -> str:
+    """``path`` resolved, when it is a file in Gradio's upload folder; any other path is refused.
 
-    Gradio has already checked that an uploaded file's path lies in its upload folder.
+    With ``preprocess=False`` the endpoint gets the client's JSON as is. Gradio checks the path of
+    a payload marked ``"meta": {"_type": "gradio.FileData"}``, but not of one without that mark:
+    ``{"path": "/home/me/photo.png"}`` would otherwise make the server open a file of its own
+    disk and answer with the 28x28 picture of it. Only files Gradio received are ours to read.
     """
+    try:
+        resolved = Path(str(path)).resolve()
+        folder = Path(get_upload_folder()).resolve()
+        ok = resolved.is_relative_to(folder) and resolved.is_file()
+    except (OSError, ValueError, RuntimeError):  # NUL bytes, loops of links, unreadable folders
+        ok = False
+    if not ok:
+        raise refuse("Only uploaded files are read: upload the image, or send it inline as a "
+                     "data:image/png;base64 URL (paths on the server are not accepted).")
+    return str(resolved)
+
+
+def image_from_payload(payload: dict) -> Image.Image:
+    """The /classify API's input as Gradio hands it over unprocessed: an uploaded file or a data: URL."""
     url, path = payload.get("url") or "", payload.get("path")
     if url.startswith("data:"):
         header, _, data = url.partition(",")
@@ -61,7 +80,7 @@ def image_from_payload(payload: dict) -> Image.Image:
             raise refuse("The data: URL is not valid base64.") from None
         return open_image(io.BytesIO(raw))
     if path:
-        return open_image(path)
+        return open_image(uploaded_path(path))
     raise refuse("Send an image: upload a file or give a data:image/png;base64 URL.")
 
 
@@ -70,30 +89,47 @@ def sketch_to_input(value: Any) -> np.ndarray:
     if isinstance(value, dict) and "composite" not in value:  # an unprocessed Gradio file payload
         value = image_from_payload(value)
     elif isinstance(value, str):  # an uploaded file path (Gradio hands us a temp file it owns)
-        value = open_image(value)
+        value = open_image(uploaded_path(value))
     try:
         return preprocess(value)[None, None]
     except SketchError as exc:
         raise refuse(str(exc)) from None
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` for an error sentence, cut short: a client's 10^6-element list is not echoed back."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"a text of {len(value):,} characters"
+    if isinstance(value, (list, tuple, dict)) and len(value) > limit:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    try:
+        text = repr(value)
+    except ValueError:  # an int over Python's 4,300-digit str() limit
+        return "a number too long to show"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def number(value: Any, name: str, lo: float, hi: float) -> float:
     try:
         x = float(value)
+    except OverflowError:  # an integer of 400 digits: a number, out of any range
+        x = math.inf
     except (TypeError, ValueError):
-        raise refuse(f"{name} must be a number, got {value!r}.") from None
+        raise refuse(f"{name} must be a number, got {shown(value)}.") from None
     if not math.isfinite(x) or not lo <= x <= hi:
-        raise refuse(f"{name} must be between {lo:g} and {hi:g}, got {value!r}.")
+        raise refuse(f"{name} must be between {lo:g} and {hi:g}, got {shown(value)}.")
     return x
 
 
 def integer(value: Any, name: str, lo: int, hi: int) -> int:
     try:
         x = float(value)
+    except OverflowError:  # an integer of 400 digits: a number, out of any range
+        x = math.inf
     except (TypeError, ValueError):
-        raise refuse(f"{name} must be a whole number, got {value!r}.") from None
+        raise refuse(f"{name} must be a whole number, got {shown(value)}.") from None
     if not math.isfinite(x) or x != int(x) or not lo <= x <= hi:
-        raise refuse(f"{name} must be a whole number from {lo} to {hi}, got {value!r}.")
+        raise refuse(f"{name} must be a whole number from {lo} to {hi}, got {shown(value)}.")
     return int(x)
 
 

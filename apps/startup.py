@@ -1,4 +1,6 @@
-"""Start-up cost of Gradio: skip the type-stub writer that runs on every `import gradio`.
+"""Gradio settings made before Gradio is imported: start-up time and per-request bookkeeping.
+
+1. Skip the type-stub writer that runs on every `import gradio`.
 
 Every Gradio component class is created by `gradio.component_meta.ComponentMeta`, which calls
 `create_or_modify_pyi`: it re-reads the component's source, parses it with `ast`, renders a
@@ -10,12 +12,17 @@ is 2.1 s of the 4.4 s `import gradio` takes, and `digitzoo serve` should answer 
 the module runs, its `create_or_modify_pyi` becomes a no-op. It must run before the first
 `import gradio` (the `apps` package does it on import); afterwards it does nothing. Nothing
 else in Gradio changes, and a Gradio without that function is left alone.
+
+2. Bound the queue's analytics (`limit_gradio_analytics`). Gradio records every event for its
+monitoring page (10,000 by default) and, after every event, rebuilds a pandas summary of all of
+them: per-request CPU that grows with the number of requests served.
 """
 
 from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import os
 import sys
 
 STUB_WRITER_MODULE = "gradio.component_meta"
@@ -53,3 +60,12 @@ def skip_gradio_stub_writer() -> None:
     if STUB_WRITER_MODULE in sys.modules or any(isinstance(f, _StubWriterFinder) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _StubWriterFinder())
+
+
+# Read by gradio.queueing.Queue when the app's queue is created; a user's own setting wins.
+ANALYTICS_LIMITS = {"GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}
+
+
+def limit_gradio_analytics() -> None:
+    for name, value in ANALYTICS_LIMITS.items():
+        os.environ.setdefault(name, value)

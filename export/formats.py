@@ -146,7 +146,9 @@ def load_torchscript(path: Path):
 
 def load_pt2(path: Path):
     # The deserialiser logs unused size symbols of the LSTM's loop as warnings: not actionable.
-    with _quiet_loggers("torch._export.serde.serialize", "torch.export.pt2_archive._package"):
+    # torch.export.load itself ("torch.export") logs a whole traceback at warning level before
+    # raising for a damaged archive; the caller turns the exception into one line.
+    with _quiet_loggers("torch._export.serde.serialize", "torch.export.pt2_archive._package", "torch.export"):
         return _torch_runner(torch.export.load(str(path)).module())
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from hub import paths
 from hub.errors import CheckpointError
-from hub.files import atomic_write, atomic_write_text, read_format_json, sha256_file
+from hub.files import atomic_write, atomic_write_text, inside, read_format_json, sha256_file
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"
@@ -100,13 +100,22 @@ def load_checkpoint(name: str, folder: str | os.PathLike | None = None, device: 
     card = read_card(folder)
     if card.get("name") != name:
         raise CheckpointError(f"{folder} holds {card.get('name')!r}, not {name!r}")
-    weights = folder / card["weights"]
+    try:  # the card names its weights file: it must be in the checkpoint's folder, not "/etc/passwd"
+        weights = inside(folder, str(card.get("weights", WEIGHTS_FILE)))
+    except ValueError as exc:
+        raise CheckpointError(f"{folder / CARD_FILE} refused: its weights file {exc}") from None
     if not weights.is_file():
         raise CheckpointError(f"{weights} is missing")
-    if sha256_file(weights) != card["weights_sha256"]:
+    if sha256_file(weights) != card.get("weights_sha256"):
         raise CheckpointError(f"{weights} does not match the sha256 in its card: refusing to load it")
     state, _ = load_tensors(weights)
-    model = get_spec(name).build(**card["kwargs"])
+    kwargs = card.get("kwargs")
+    if not isinstance(kwargs, dict):
+        raise CheckpointError(f"{folder / CARD_FILE} has no constructor arguments (\"kwargs\") for {name}")
+    try:
+        model = get_spec(name).build(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{folder / CARD_FILE}: {name} cannot be built from its arguments ({exc})") from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

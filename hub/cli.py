@@ -221,8 +221,31 @@ def space_push(
                    message="digitzoo space push", dry_run=dry_run, out=print, space_hardware=hardware)
 
 
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print measured figures.")
+bench_app = typer.Typer(help="Benchmarks that print measured figures. Without a subcommand: all of them, "
+                        "written to docs/BENCHMARKS.md.")
 app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench_all(
+    ctx: typer.Context,
+    threads: int = typer.Option(2, help="torch and ONNX Runtime threads (pinned)"),
+    quick: bool = typer.Option(False, help="few repetitions and no time-to-99% run: a smoke test, rough figures"),
+    skip: Optional[list[str]] = typer.Option(None, help="leave out a section: training, inference, serving"),
+    docs: str = typer.Option("docs", help="folder for BENCHMARKS.md and its plots"),
+    data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
+) -> None:
+    """Run every benchmark, print the figures and write docs/BENCHMARKS.md with PNG plots."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.benchmarks import SECTIONS, print_summary, run, write_report
+
+    unknown = set(skip or []) - set(SECTIONS)
+    if unknown:
+        raise DigitzooError(f"--skip takes {', '.join(SECTIONS)}, not {', '.join(sorted(unknown))}")
+    result = run(threads, quick, tuple(skip or ()), data_dir, log=lambda msg: print(msg, file=sys.stderr))
+    print_summary(result)
+    print(f"report: {write_report(result, Path(docs))}")
 
 
 @bench_app.command("fast-cnn")
@@ -281,6 +304,27 @@ def bench_serve(
         print(f"the same call through the gradio_client library: p50 {result['gradio_client_p50_ms']:.1f} ms (1 client)")
     mem = result["server_memory"]
     print(f"server memory: {mem['rss_mb']:.0f} MB resident, peak {mem['peak_rss_mb']:.0f} MB; machine: {result['machine']}")
+
+
+@bench_app.command("serve-reliability")
+def bench_serve_reliability(
+    seconds: float = typer.Option(60, help="length of the load test"),
+    clients: int = typer.Option(32, help="concurrent clients in the load test"),
+    memory_requests: int = typer.Option(10000, help="requests of the memory check (after a warm-up)"),
+    burst: int = typer.Option(200, help="clients that join at once in the overload check (queue holds 64)"),
+    out: Optional[str] = typer.Option(None, help="also write the figures as JSON here"),
+) -> None:
+    """Load, overload and memory checks against a real server; exits 1 when one fails."""
+    from apps.bench import reliability
+
+    result = reliability(seconds, clients, memory_requests, burst, log=print)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(result, indent=2))
+    for check, ok in result["checks"].items():
+        print(f"{'PASS' if ok else 'FAIL'}  {check}")
+    if not result["passed"]:
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:

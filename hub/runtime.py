@@ -2,7 +2,10 @@
 
 Files are found through the manifest and checked against its sha256 before they are opened;
 a file that is not what it claims to be (truncated, random bytes, another format) gives a
-one-line DigitzooError instead of a runtime's stack trace.
+one-line DigitzooError instead of a runtime's stack trace. Files are also checked for what the
+runtimes would do beyond reading weights, before a runtime sees them: an ONNX file that reads
+external data (which the manifest's sha256 does not cover) and a .pt2 archive whose loading would
+unpickle anything (``torch.export.load`` runs pickles it finds in the archive) are refused.
 
 >>> classify = load_part("mnist_cnn")
 >>> logits, = classify(np.zeros((1, 1, 28, 28), np.float32))
@@ -21,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from hub.errors import DigitzooError
+from hub.filechecks import first_line, check_torch_archive, refuse_onnx_external_data, refuse_unsafe_pickle
 from hub.manifest import artifact, exports_root, read_manifest, verified_path
 
 BACKEND_FORMATS = {"onnx": "onnx", "torchscript": "torchscript", "pt2": "pt2"}
@@ -57,10 +61,11 @@ def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None
     if device == "cuda" and not cuda_usable():
         raise DigitzooError("--device cuda: ONNX Runtime has no usable CUDA GPU here; use --device cpu or auto")
     providers = (["CUDAExecutionProvider"] if want_cuda else []) + ["CPUExecutionProvider"]
+    refuse_onnx_external_data(path)
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - ORT raises several types for bad files
-        raise DigitzooError(f"{path} is not a valid ONNX model ({str(exc).splitlines()[0][:200]})") from None
+        raise DigitzooError(f"{path} is not a valid ONNX model ({first_line(exc)})") from None
     names = [i.name for i in session.get_inputs()]
     label = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
     return (lambda *arrays: session.run(None, dict(zip(names, arrays)))), f"onnxruntime-{label}"
@@ -68,7 +73,11 @@ def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None
 
 def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto"):
     """(runner, device label) for a TorchScript .pt or torch.export .pt2 file."""
+    sample_inputs = check_torch_archive(path, fmt)  # before torch parses a byte of it
     import torch
+
+    for name, data in sample_inputs:
+        refuse_unsafe_pickle(path, fmt, name, data)
 
     from export.formats import load_pt2, load_torchscript  # torch backends live with the exporters
 
@@ -76,7 +85,7 @@ def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto"):
     try:
         runner = (load_torchscript if fmt == "torchscript" else load_pt2)(Path(path))
     except Exception as exc:  # noqa: BLE001 - torch raises many types for bad archives
-        raise DigitzooError(f"{path} is not a valid {fmt} file ({str(exc).splitlines()[0][:200]})") from None
+        raise DigitzooError(f"{path} is not a valid {fmt} file ({first_line(exc)})") from None
     return runner, f"{fmt}-{dev}"
 
 

@@ -28,13 +28,19 @@ class TutorialCNN(nn.Module):
         return self.out(self.conv2(self.conv1(x)).flatten(1))
 
 
-def train_tutorial(images, labels, epochs: int = 1, batch_size: int = 50, lr: float = 1e-3, seed: int = 0):
-    """Adam 1e-3, batch 50, as in the tutorial; returns (model, training seconds)."""
+def train_tutorial(images, labels, epochs: int = 1, batch_size: int = 50, lr: float = 1e-3, seed: int = 0,
+                   after_epoch=None):
+    """Adam 1e-3, batch 50, as in the tutorial; returns (model, training seconds).
+
+    ``after_epoch(epoch, model, seconds)``, if given, runs after each epoch outside the timed
+    span (to score the model); returning True stops training there.
+    """
     torch.manual_seed(seed)
     model = TutorialCNN()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    began = time.perf_counter()
+    spent = 0.0
     for epoch in range(epochs):
+        began = time.perf_counter()
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed + epoch))
         model.train()
         for i in range(0, len(images) - batch_size + 1, batch_size):
@@ -43,4 +49,7 @@ def train_tutorial(images, labels, epochs: int = 1, batch_size: int = 50, lr: fl
             loss = F.cross_entropy(model(to_float(images[idx])), labels[idx])
             loss.backward()
             optimizer.step()
-    return model.eval(), time.perf_counter() - began
+        spent += time.perf_counter() - began
+        if after_epoch is not None and after_epoch(epoch + 1, model.eval(), spent):
+            break
+    return model.eval(), spent

@@ -42,3 +42,77 @@ def fast_cnn(threads: int = 2, repeats: int = 3, data_dir=None, log=print) -> di
     summary["speedup_fast_vs_tutorial"] = tutorial["train_seconds_median"] / fast["train_seconds_median"]
     summary["machine"] = {"threads": threads, "cpus": os.cpu_count(), "loadavg_1m": os.getloadavg()[0]}
     return summary
+
+
+def time_to_accuracy(threads: int = 2, target: float = 0.99, max_tutorial_epochs: int = 6, seed: int = 0,
+                     data_dir=None, log=print) -> dict:
+    """Training seconds until the test accuracy first reaches ``target``: fast recipe vs tutorial.
+
+    The tutorial recipe is trained epoch by epoch and scored after each one (scoring is not
+    counted); the fast recipe is one OneCycle epoch, so it is scored once, at its end. Both run
+    in this process, one after the other, with the same pinned threads.
+    """
+    torch.set_num_threads(threads)
+    images, labels = load_mnist(train=True, data_dir=data_dir)
+    test_images, test_labels = load_mnist(train=False, data_dir=data_dir)
+    tutorial = {"epochs": [], "reached_after_s": None}
+
+    def score(epoch, model, spent):
+        acc = classifier_metrics(model, test_images, test_labels, None, "cpu")["test_accuracy"]
+        tutorial["epochs"].append({"epoch": epoch, "train_seconds": round(spent, 2), "test_accuracy": acc})
+        log(f"tutorial epoch {epoch}: {spent:.1f} s, accuracy {acc:.4f}")
+        if acc >= target:
+            tutorial["reached_after_s"] = spent
+        return acc >= target
+
+    train_tutorial(images, labels, epochs=max_tutorial_epochs, seed=seed, after_epoch=score)
+    with tempfile.TemporaryDirectory() as tmp:
+        card = train(TrainConfig(name="mnist_cnn", recipe="fast", seed=seed, threads=threads, data_dir=data_dir,
+                                 out_dir=os.path.join(tmp, "mnist_cnn"), sketch_eval=0, checkpoint_every=10**9),
+                     log=lambda msg: None)
+    fast_acc = card["metrics"]["test_accuracy"]
+    fast = {"train_seconds": card["wall_time_s"], "test_accuracy": fast_acc,
+            "reached_after_s": card["wall_time_s"] if fast_acc >= target else None}
+    log(f"fast recipe: {card['wall_time_s']:.1f} s, accuracy {fast_acc:.4f}")
+    ratio = (tutorial["reached_after_s"] / fast["reached_after_s"]
+             if tutorial["reached_after_s"] and fast["reached_after_s"] else None)
+    return {"target": target, "tutorial": tutorial, "fast": fast, "tutorial_over_fast": ratio,
+            "threads": threads}
+
+
+def training_throughput(threads: int = 2, steps: int = 20, warmup: int = 3, device: str = "cpu",
+                        data_dir=None) -> dict[str, dict]:
+    """Images per second of each model's real training step (its recipe's batch and augmentation)."""
+    import time
+
+    from hub.registry import get_spec, list_models
+    from train.augment import AUGMENTATIONS
+    from train.data import to_float
+    from train.loop import _Recipe, resolved_recipe
+    from train.tasks import TASK_TYPES
+
+    torch.set_num_threads(threads)
+    images, labels = load_mnist(train=True, data_dir=data_dir)
+    rows = {}
+    for name in list_models():
+        spec = get_spec(name)
+        recipe = resolved_recipe(TrainConfig(name=name))
+        torch.manual_seed(0)
+        model = spec.build(**recipe["model_kwargs"]).to(device)
+        task = TASK_TYPES[spec.task](spec, model, _Recipe(recipe), torch.device(device))
+        augment = AUGMENTATIONS[recipe["augment"]]
+        batch = recipe["batch_size"]
+        times = []
+        for step in range(warmup + steps):
+            idx = torch.randint(0, len(images), (batch,))
+            began = time.perf_counter()
+            x = augment(to_float(images[idx])).to(device)
+            task.train_step(x, labels[idx].to(device))
+            if device == "cuda":
+                torch.cuda.synchronize()
+            if step >= warmup:
+                times.append(time.perf_counter() - began)
+        median = statistics.median(times)
+        rows[name] = {"batch": batch, "augment": recipe["augment"], "step_ms_median": median * 1000,
+                      "images_per_s": batch / median, "device": device, "threads": threads}
+    return rows

@@ -22,8 +22,9 @@ from hub.manifest import MANIFEST_FILE, read_manifest, verified_path
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # The code a Space runs: the apps and what they import from hub (no torch, no training code).
 APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "gan.py", "hub_app.py", "inputs.py",
-               "latent.py", "models.py", "parts.py"]
-HUB_MODULES = ["__init__.py", "errors.py", "files.py", "manifest.py", "paths.py", "runtime.py", "sketch.py"]
+               "latent.py", "limits.py", "models.py", "parts.py"]
+HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "manifest.py", "paths.py", "runtime.py",
+               "sketch.py"]
 # Distributions the code imports directly; each is pinned to the version installed here.
 REQUIREMENTS = ["gradio", "numpy", "pillow"]
 GPU_HARDWARE_PREFIXES = ("t4", "a10g", "a100", "l4", "l40s", "h100", "zero")
