@@ -70,7 +70,7 @@ def run(threads: int = 2, quick: bool = False, skip: tuple[str, ...] = (), data_
     torch.set_num_threads(threads)
     result: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine_before": machine(),
                               "threads": threads, "quick": quick, "versions": _versions(), "commit": _commit(),
-                              "command": "digitzoo bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else
+                              "command": ("digitzoo bench " + " ".join(sys.argv[2:])).strip() if sys.argv[1:2] == ["bench"] else
                               "digitzoo bench", "cuda": cuda()}
     devices = ["cpu"] + (["cuda"] if result["cuda"]["torch"] else [])
     if "training" not in skip:
@@ -132,6 +132,7 @@ def write_report(result: dict[str, Any], docs: Path) -> Path:
         lines += _inference_section(result, plots)
     if "serving" in result:
         lines += _serving_section(result, plots)
+    lines += _serving_reliability_section(plots / "serving_reliability.json")
     lines += ["## Raw figures", "", f"Every figure above, as JSON: [`{PLOTS}/results.json`]({PLOTS}/results.json).", ""]
     (plots / "results.json").write_text(json.dumps(result, indent=2, default=str))
     report = docs / REPORT
@@ -230,6 +231,27 @@ def _serving_section(result, plots: Path) -> list[str]:
               {"p50": [row["p50_ms"] for _, row in levels], "p99": [row["p99_ms"] for _, row in levels]})
     lines += [f"![serving latency]({PLOTS}/serving_latency.png)", ""]
     return lines
+
+
+def _serving_reliability_section(path: Path) -> list[str]:
+    """The load / overload / memory check, from `digitzoo bench serve-reliability --out <docs>/benchmarks/...`."""
+    if not path.is_file():
+        return []
+    r = json.loads(path.read_text())
+    load, burst, mem = r["load"], r["overload"], r["memory"]
+    return ["## Serving under load", "",
+            f"`digitzoo bench serve-reliability --out {path.parent.parent.name}/{PLOTS}/{path.name}` against a real server "
+            f"({r['machine']['cpus']} cores, load {r['machine']['loadavg_1m']}):", "",
+            f"- Load: {load['clients']} clients for {load['seconds']:.0f} s: {load['requests']} requests, "
+            f"**{load['errors']} failed**, p50 {load['p50_ms']:.0f} ms, p99 {load['p99_ms']:.0f} ms, "
+            f"{load['requests_per_s']:.1f} requests/s.",
+            f"- Overload: {burst['burst']} clients at once against a queue of 64: "
+            + ", ".join(f"{n} {kind}" for kind, n in burst["outcomes"].items()) + "; the busy answers "
+            f"(HTTP 503) came after p50 {burst['busy_p50_ms']:.0f} ms, p99 {burst['busy_p99_ms']:.0f} ms; the server "
+            f"answered normally afterwards: {burst['server_answers_afterwards']}.",
+            f"- Memory: {mem['requests']:,} requests after a warm-up: resident {mem['rss_before_mb']:.0f} -> "
+            f"{mem['rss_after_mb']:.0f} MB (**{mem['growth_mb']:+.1f} MB**), {mem['errors']} errors.", "",
+            "Checks: " + ", ".join(f"{name} {'passed' if ok else 'FAILED'}" for name, ok in r["checks"].items()) + ".", ""]
 
 
 # ---- plots -----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def train(
     weight_decay: Optional[float] = typer.Option(None, help="override the recipe's weight decay"),
     augment: Optional[str] = typer.Option(None, help="none | sketch | sketch+pen"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
-    seed: int = typer.Option(0, help="seed: same seed, same weights on CPU"),
+    seed: int = typer.Option(0, help="seed: same seed and --threads, same weights on CPU"),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
     data_dir: Optional[str] = typer.Option(None, help="MNIST root (default: $DIGITZOO_DATA or the store)"),
     out_dir: Optional[str] = typer.Option(None, help="checkpoint folder (default: the store)"),
