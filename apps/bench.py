@@ -56,11 +56,16 @@ def free_port() -> int:
 class ClassifyClient:
     """One HTTP client (one connection) calling /classify the way Gradio documents for curl."""
 
-    def __init__(self, url: str, timeout: float = 60.0):
+    def __init__(self, url: str, timeout: float = 60.0, reuse_session: bool = True):
+        import secrets
+
         import httpx
 
         self.url = url.rstrip("/")
         self.http = httpx.Client(timeout=timeout)
+        # One session per client, as a browser tab or gradio_client has. Without one every call
+        # is a new Gradio session, whose set-up costs the server ~10 ms here (measured as a row).
+        self.session = {"session_hash": secrets.token_hex(8)} if reuse_session else {}
 
     def close(self) -> None:
         self.http.close()
@@ -77,7 +82,7 @@ class ClassifyClient:
             if up.status_code != 200:
                 raise RuntimeError(f"upload: HTTP {up.status_code} {up.text[:120]}")
             image = {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}
-        call = self.http.post(f"{self.url}{API}/call/classify", json={"data": [image]})
+        call = self.http.post(f"{self.url}{API}/call/classify", json={"data": [image], **self.session})
         if call.status_code != 200:
             raise RuntimeError(f"queue: HTTP {call.status_code} {call.text[:120]}")
         event_id = call.json()["event_id"]
@@ -109,7 +114,8 @@ class LoadResult:
 
 
 def load(url: str, png: bytes, clients: int, requests_per_client: int | None = None,
-         duration_s: float | None = None, expect: str | None = None, inline: bool = True) -> LoadResult:
+         duration_s: float | None = None, expect: str | None = None, inline: bool = True,
+         reuse_session: bool = True) -> LoadResult:
     """``clients`` threads, each with its own connection, after one warm-up call each.
 
     Runs ``requests_per_client`` calls per client, or as many as fit in ``duration_s``. An answer
@@ -120,7 +126,7 @@ def load(url: str, png: bytes, clients: int, requests_per_client: int | None = N
     start = threading.Barrier(clients + 1)
 
     def worker():
-        client = ClassifyClient(url)
+        client = ClassifyClient(url, reuse_session=reuse_session)
         try:
             client.classify(png, inline)  # warm-up: connection, first-call costs
         except Exception as exc:  # noqa: BLE001 - reported as an error kind, the run goes on
@@ -290,6 +296,7 @@ def serve_latency(requests: int = 200, clients: tuple[int, ...] = (1, 8), compar
         for n in clients:
             rows[n] = load(url, png, n, requests_per_client=max(10, requests // n), expect="7").row()
         uploaded = load(url, png, 1, requests_per_client=max(10, requests // 2), expect="7", inline=False).row()
+        sessionless = load(url, png, 1, requests_per_client=max(10, requests // 2), expect="7", reuse_session=False).row()
         library_p50 = gradio_client_latency(url, png, 30) if compare_client else None
         memory = rss_mb(proc.pid)
     finally:
@@ -298,7 +305,8 @@ def serve_latency(requests: int = 200, clients: tuple[int, ...] = (1, 8), compar
     local = model_only(png)
     floor = protocol_floor()
     in_process = local["png_decode_ms_p50"] + local["preprocess_ms_p50"] + local["models_ms_p50"]
-    return {"startup": startup, "classify": rows, "classify_uploaded_1_client": uploaded, "model_only": local,
+    return {"startup": startup, "classify": rows, "classify_uploaded_1_client": uploaded,
+            "classify_new_session_each_call_1_client": sessionless, "model_only": local,
             "gradio_client_p50_ms": library_p50, "echo_endpoint_p50_ms": floor,
             "ratio_http_p50_to_model_only": rows[clients[0]]["p50_ms"] / in_process,
             "server_memory": memory, "machine": machine()}
@@ -368,9 +376,14 @@ def reliability(seconds: float = 60, clients: int = 32, memory_requests: int = 1
         log(f"  {burst_result['outcomes']}, busy answers p50 {burst_result['busy_p50_ms']:.0f} ms; "
             f"server answers afterwards: {burst_result['server_answers_afterwards']}")
         log(f"memory: {memory_requests} requests after a warm-up")
-        load(url, png, 4, requests_per_client=50, expect="7")  # warm-up: caches, allocator pools
+        from apps.hub_app import SESSION_CAPACITY
+
+        # Warm-up: caches, allocator pools, and as many new sessions as the server keeps (steady state).
+        load(url, png, 4, requests_per_client=SESSION_CAPACITY // 4 + 25, expect="7", reuse_session=False)
         before = rss_mb(proc.pid)["rss_mb"]
-        mem_run = load(url, png, 4, requests_per_client=max(1, memory_requests // 4), expect="7").row()
+        # A new session per request: the worst case for the server's per-session bookkeeping.
+        mem_run = load(url, png, 4, requests_per_client=max(1, memory_requests // 4), expect="7",
+                       reuse_session=False).row()
         after = rss_mb(proc.pid)
         growth = after["rss_mb"] - before
         log(f"  resident {before:.0f} -> {after['rss_mb']:.0f} MB ({growth:+.1f} MB) over {mem_run['requests']} "

@@ -295,6 +295,9 @@ def bench_serve(
     up = result["classify_uploaded_1_client"]
     print(f"{'1, upload':>8s} {up['p50_ms']:8.1f} {up['p99_ms']:8.1f} {up['requests_per_s']:7.1f} {up['requests']:9d} {up['errors']:7d}"
           "  (PNG uploaded first instead of inline)")
+    fresh = result["classify_new_session_each_call_1_client"]
+    print(f"{'1, new':>8s} {fresh['p50_ms']:8.1f} {fresh['p99_ms']:8.1f} {fresh['requests_per_s']:7.1f} {fresh['requests']:9d} "
+          f"{fresh['errors']:7d}  (no session_hash: a new Gradio session per call)")
     local = result["model_only"]
     print(f"in-process: PNG decode {local['png_decode_ms_p50']:.1f} ms + preprocess {local['preprocess_ms_p50']:.1f} ms"
           f" + CNN+LSTM {local['models_ms_p50']:.1f} ms (p50); HTTP p50 / in-process = {result['ratio_http_p50_to_model_only']:.1f}x")
