@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from hub import paths
 from hub.errors import CheckpointError
-from hub.files import atomic_write, atomic_write_text, inside, read_format_json, sha256_file
+from hub.files import atomic_write, atomic_write_partials, atomic_write_text, inside, read_format_json, sha256_file
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"
@@ -31,6 +32,19 @@ def save_tensors(path: str | os.PathLike, tensors: dict, metadata: dict[str, str
 
     clean = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
     atomic_write(path, lambda tmp: save_file(clean, tmp, metadata=metadata))
+
+
+def remove_partial_writes(folder: str | os.PathLike, names: tuple[str, ...]) -> list[str]:
+    """Delete what a save killed half-way leaves in ``folder``: ``atomic_write``'s temporaries of
+    ``names`` and the ``.tmpXXXXXX`` that safetensors writes before renaming it. Nothing reads
+    them (the real files are only ever replaced whole), but nothing else removes them either."""
+    folder = Path(folder)
+    partial = atomic_write_partials(folder, names)
+    if folder.is_dir():
+        partial += [p for p in folder.iterdir() if re.fullmatch(r"\.tmp[A-Za-z0-9]{6}", p.name)]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return sorted(p.name for p in partial)
 
 
 def load_tensors(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:

@@ -43,6 +43,15 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         os.close(dir_fd)
 
 
+def atomic_write_partials(folder: str | os.PathLike, names: tuple[str, ...]) -> list[Path]:
+    """The temporaries an ``atomic_write`` of one of ``names`` left in ``folder`` when killed before its rename."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    prefixes = tuple(f".{name}." for name in names)
+    return [p for p in folder.iterdir() if p.name.startswith(prefixes) and p.name.endswith(".tmp")]
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 

@@ -45,12 +45,17 @@ def data_url(path) -> dict:
             "meta": {"_type": "gradio.FileData"}}
 
 
+def assert_python_prints_ok(code: str) -> None:
+    """Run ``code`` in a fresh interpreter (nothing imported yet) and expect it to end by printing ok."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr
+
+
 def test_serving_path_does_not_import_torch():
     code = ("import sys\nfrom apps import hub_app, parts\nparts.configure('onnx', 'cpu')\n"
             "parts.get('mnist_cnn'); parts.get('mnist_gan', 'generator')\nhub_app.build_app()\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\nprint('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr
+    assert_python_prints_ok(code)
 
 
 def test_classify_reads_test_digits(client, tmp_path, mnist_test):
@@ -76,8 +81,7 @@ def test_gradio_stub_writer_is_skipped_and_components_still_build():
     code = ("import apps, gradio, gradio.component_meta as meta\n"
             "assert meta.create_or_modify_pyi.__name__ == '_no_stubs'\n"
             "with gradio.Blocks() as demo:\n    gradio.Sketchpad(); gradio.Plot(); gradio.Label()\nprint('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr
+    assert_python_prints_ok(code)
 
 
 def huge_png(tmp_path):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.bench import free_port
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -25,12 +26,6 @@ if not Path(CHROMIUM).exists() or not __import__("importlib").util.find_spec("pl
     if os.environ.get("DIGITZOO_REQUIRE_BROWSER"):
         raise RuntimeError("browser tests required (DIGITZOO_REQUIRE_BROWSER) but Chromium or Playwright is missing")
     pytest.skip("Chromium (apt-get install chromium) and playwright are needed", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import http.client as httplib
 import json
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
+from apps.bench import free_port
 from hub import paths
 from hub.manifest import read_manifest
 
@@ -33,12 +33,6 @@ REPO = Path(__file__).resolve().parents[1]
 SECRET = "DIGITZOO-HOSTILE-TEST-SECRET-7f3a"
 ENDPOINTS = {"/classify": 1, "/encode": 1, "/decode": 3, "/interpolate": 2, "/sample": 3, "/sample_interpolate": 3}
 FILE_DATA = {"_type": "gradio.FileData"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 import yaml
 
+from apps.bench import free_port
 from hub.cli import main
 from hub.manifest import exports_root, read_manifest
 from hub.publish.model_repo import model_repo_files
@@ -27,9 +27,7 @@ def front_matter(text: str) -> dict:
 @pytest.fixture()
 def no_hub(monkeypatch, tmp_path):
     """No token anywhere, and HF_ENDPOINT on a loopback port where nothing listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.delenv("HF_TOKEN", raising=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from apps.bench import free_port
 from hub.manifest import exports_root
 from hub.publish.space import build_space
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,14 @@ from train.loop import TrainConfig, train
 from train.metrics import classifier_metrics
 
 
+def _train_fast_recipe(seed: int, threads: int, data_dir) -> dict:
+    """`digitzoo train mnist_cnn --recipe fast` into a throw-away folder; its card (time, accuracy)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return train(TrainConfig(name="mnist_cnn", recipe="fast", seed=seed, threads=threads, data_dir=data_dir,
+                                 out_dir=os.path.join(tmp, "mnist_cnn"), sketch_eval=0, checkpoint_every=10**9),
+                     log=lambda msg: None)
+
+
 def fast_cnn(threads: int = 2, repeats: int = 3, data_dir=None, log=print) -> dict:
     torch.set_num_threads(threads)
     images, labels = load_mnist(train=True, data_dir=data_dir)
@@ -28,10 +36,7 @@ def fast_cnn(threads: int = 2, repeats: int = 3, data_dir=None, log=print) -> di
         model, seconds = train_tutorial(images, labels, seed=seed)
         acc = classifier_metrics(model, test_images, test_labels, None, "cpu")["test_accuracy"]
         rows["tutorial (2-conv, Adam 1e-3, batch 50, 1 epoch)"].append((seconds, acc))
-        with tempfile.TemporaryDirectory() as tmp:
-            card = train(TrainConfig(name="mnist_cnn", recipe="fast", seed=seed, threads=threads,
-                                     data_dir=data_dir, out_dir=os.path.join(tmp, "mnist_cnn"), sketch_eval=0,
-                                     checkpoint_every=10**9), log=lambda msg: None)
+        card = _train_fast_recipe(seed, threads, data_dir)
         rows["digitzoo mnist_cnn --recipe fast"].append((card["wall_time_s"], card["metrics"]["test_accuracy"]))
         log(f"repeat {seed + 1}/{repeats}: " + ", ".join(f"{k.split(' ')[0]} {v[-1][0]:.1f}s {v[-1][1]:.4f}" for k, v in rows.items()))
     summary = {name: {"train_seconds_median": statistics.median(s for s, _ in runs),
@@ -66,10 +71,7 @@ def time_to_accuracy(threads: int = 2, target: float = 0.99, max_tutorial_epochs
         return acc >= target
 
     train_tutorial(images, labels, epochs=max_tutorial_epochs, seed=seed, after_epoch=score)
-    with tempfile.TemporaryDirectory() as tmp:
-        card = train(TrainConfig(name="mnist_cnn", recipe="fast", seed=seed, threads=threads, data_dir=data_dir,
-                                 out_dir=os.path.join(tmp, "mnist_cnn"), sketch_eval=0, checkpoint_every=10**9),
-                     log=lambda msg: None)
+    card = _train_fast_recipe(seed, threads, data_dir)
     fast_acc = card["metrics"]["test_accuracy"]
     fast = {"train_seconds": card["wall_time_s"], "test_accuracy": fast_acc,
             "reached_after_s": card["wall_time_s"] if fast_acc >= target else None}

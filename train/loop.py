@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from hub import __version__, paths
-from hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_tensors, save_checkpoint, save_tensors
+from hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_tensors, remove_partial_writes, save_checkpoint, save_tensors
 from hub.errors import DigitzooError
 from hub.registry import get_spec
 from train.augment import AUGMENTATIONS
@@ -174,7 +173,7 @@ def train(config: TrainConfig, log=print) -> dict[str, Any]:
         _restore_optimizers(task.optimizers, tensors, state["optimizers"])
         start, elapsed = state["step"], state["elapsed_s"]
         log(f"resumed {config.name} from step {start}/{total} ({resume_path})")
-    removed = _remove_partial_writes(out)
+    removed = remove_partial_writes(out, (RESUME_FILE, WEIGHTS_FILE, CARD_FILE))
     if removed:
         log(f"removed {len(removed)} partial file(s) that a killed run left in {out}: {', '.join(removed)}")
 
@@ -237,22 +236,6 @@ def train(config: TrainConfig, log=print) -> dict[str, Any]:
     resume_path.unlink(missing_ok=True)  # the run is complete: nothing left to resume
     log(f"checkpoint: {out} (sha256 {card['weights_sha256'][:12]}, {wall:.0f} s on {card['device']})")
     return card
-
-
-def _remove_partial_writes(out: Path) -> list[str]:
-    """Delete what a save killed half-way leaves in the checkpoint folder: atomic_write's
-    ``.NAME.XXXXXXXX.tmp`` and the ``.tmpXXXXXX`` that safetensors writes before renaming it.
-    Never read by anything (the real files are only ever replaced whole), but never removed either."""
-    if not out.is_dir():
-        return []
-    removed = []
-    for path in out.iterdir():
-        name = path.name
-        if (name.endswith(".tmp") and name.startswith(tuple(f".{f}." for f in (RESUME_FILE, WEIGHTS_FILE, CARD_FILE)))
-                or re.fullmatch(r"\.tmp[A-Za-z0-9]{6}", name)):
-            path.unlink(missing_ok=True)
-            removed.append(name)
-    return sorted(removed)
 
 
 def _command(config: TrainConfig) -> str:

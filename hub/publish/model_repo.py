@@ -15,6 +15,7 @@ Every file is checked against its recorded sha256 before it is offered for uploa
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +62,6 @@ class RepoFile:
 
     @classmethod
     def generated(cls, path: str, data: bytes) -> RepoFile:
-        import hashlib
-
         return cls(path, hashlib.sha256(data).hexdigest(), len(data), data=data)
 
 
