@@ -1,7 +1,7 @@
-"""`python -m apps ...` is `digitzoo serve ...`."""
+"""`python -m digitzoo.apps ...` is `digitzoo serve ...`."""
 
 import sys
 
-from hub.cli import main
+from digitzoo.hub.cli import main
 
 sys.exit(main(["serve", *sys.argv[1:]]))

@@ -169,7 +169,7 @@ def start_server(port: int, png: bytes, extra_args: tuple[str, ...] = ()) -> tup
     import httpx
 
     began = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port), *extra_args],
+    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *extra_args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     page_s = None
@@ -202,7 +202,7 @@ def rss_mb(pid: int) -> dict[str, float]:
 
 ECHO_APP = """
 import sys
-import apps  # the same Gradio start-up as the hub
+import digitzoo.apps  # the same Gradio start-up as the hub
 import gradio as gr
 with gr.Blocks() as app:
     text, out = gr.Textbox(), gr.Textbox()
@@ -262,13 +262,16 @@ def gradio_client_latency(url: str, png: bytes, requests: int) -> float:
 
 
 def model_only(png: bytes, repeats: int = 200) -> dict[str, float]:
-    """Preprocessing + CNN + LSTM in-process (one thread each, as served): the floor under HTTP."""
+    """Preprocessing + the draw tab's classifiers (CNN + LSTM) in-process, one thread each as
+    served: the floor under HTTP."""
     from PIL import Image
 
-    from hub.runtime import load_part
-    from hub.sketch import preprocess
+    from digitzoo.hub.manifest import demo_models, part_with_role, read_manifest
+    from digitzoo.hub.runtime import load_part
+    from digitzoo.hub.sketch import preprocess
 
-    cnn, lstm = load_part("mnist_cnn", threads=1), load_part("mnist_lstm", threads=1)
+    manifest = read_manifest()
+    readers = [load_part(m, part_with_role(manifest, m, "classifier"), threads=1) for m in demo_models(manifest, "draw")]
     decode, pre, models = [], [], []
     for _ in range(repeats):
         began = time.perf_counter()
@@ -276,8 +279,8 @@ def model_only(png: bytes, repeats: int = 200) -> dict[str, float]:
         decoded = time.perf_counter()
         x = preprocess(image)[None, None]
         mid = time.perf_counter()
-        cnn(x)
-        lstm(x)
+        for reader in readers:
+            reader(x)
         decode.append((decoded - began) * 1000)
         pre.append((mid - decoded) * 1000)
         models.append((time.perf_counter() - mid) * 1000)
@@ -379,7 +382,7 @@ def reliability(seconds: float = 60, clients: int = 32, memory_requests: int = 1
         log(f"  {burst_result['outcomes']}, busy answers p50 {burst_result['busy_p50_ms']:.0f} ms; "
             f"server answers afterwards: {burst_result['server_answers_afterwards']}")
         log(f"memory: {memory_requests} requests after a warm-up")
-        from apps.hub_app import SESSION_CAPACITY
+        from digitzoo.apps.hub_app import SESSION_CAPACITY
 
         # Warm-up: caches, allocator pools, and as many new sessions as the server keeps (steady state).
         load(url, png, 4, requests_per_client=SESSION_CAPACITY // 4 + 25, expect="7", reuse_session=False)

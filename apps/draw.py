@@ -1,13 +1,16 @@
-"""Draw a digit: the CNN and the row-reading LSTM side by side, and what the LSTM believed row by row."""
+"""Draw a digit: the draw-tab classifiers side by side (the CNN and the row-reading LSTM), and the
+belief row by row of the one that charts it. Which models, in which order, is data in the manifest."""
 
 from __future__ import annotations
 
 import gradio as gr
 import numpy as np
 
-from apps import parts
-from apps.charts import belief_chart
-from apps.inputs import sketch_to_input
+from digitzoo.apps import parts
+from digitzoo.apps.charts import belief_chart
+from digitzoo.apps.inputs import EmptyCanvas, sketch_to_input
+
+DRAW_PROMPT = "Draw a digit (0-9) on the pad."
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -20,27 +23,35 @@ def _labels(probs: np.ndarray) -> dict[str, float]:
 
 
 def classify(sketch):
-    """Sketch or image -> CNN top-3, LSTM top-3, the 28x28 input, the LSTM's belief chart, timing."""
+    """Sketch or image -> each draw-tab classifier's top-3 (CNN first, then LSTM), the 28x28 input,
+    the belief row by row of the model that charts one, timing."""
     x = sketch_to_input(sketch)  # (1, 1, 28, 28)
-    cnn, lstm = parts.get("mnist_cnn"), parts.get("mnist_lstm")
-    (cnn_logits,) = cnn(x)
-    lstm_logits, lstm_steps = lstm(x)
-    info = f"Answered by {parts.describe(cnn, lstm)}"
+    readers, answers, chart = [], [], None
+    for model in parts.shown_on("draw"):
+        reader = parts.with_role(model, "classifier")
+        logits, *more = reader(x)  # (1, 10), and (1, 28, 10) beliefs after each row where the model gives them
+        if parts.demo(model).get("belief_by_row") and more:
+            chart = belief_chart(softmax(more[0][0]))
+        readers.append(reader)
+        answers.append(_labels(softmax(logits[0])))
+    info = f"Answered by {parts.describe(*readers)}"
     # The 28x28 input itself: the page scales it up with crisp pixels (CSS), which saves
     # encoding a large PNG on every stroke.
     seen = (np.clip(x[0, 0], 0, 1) * 255).astype(np.uint8)
-    return (_labels(softmax(cnn_logits[0])), _labels(softmax(lstm_logits[0])), seen,
-            belief_chart(softmax(lstm_steps[0])), info)
+    return (*answers, seen, chart, info)
+
+
+def _blank(message: str | None = DRAW_PROMPT) -> tuple:
+    """Every output emptied: one label per draw model, the 28x28 view, the chart, the message."""
+    return (None,) * (len(parts.shown_on("draw")) + 2) + (message,)
 
 
 def classify_while_drawing(sketch):
     """The live event: a cleared or still-empty canvas resets the outputs instead of raising."""
     try:
         return classify(sketch)
-    except gr.Error as exc:
-        if "empty" in str(exc.message):
-            return None, None, None, None, "Draw a digit (0-9) on the pad."
-        raise
+    except EmptyCanvas:
+        return _blank()
 
 
 def build(app: gr.Blocks) -> None:
@@ -56,14 +67,16 @@ def build(app: gr.Blocks) -> None:
             upload = gr.Image(label="…or upload a picture of a digit", type="filepath", sources=["upload"], height=160)
         with gr.Column(scale=2):
             with gr.Row():
-                cnn = gr.Label(num_top_classes=3, label="CNN reads", elem_id="cnn-label")
-                lstm = gr.Label(num_top_classes=3, label="LSTM reads", elem_id="lstm-label")
+                answers = [gr.Label(num_top_classes=3, label=f"{parts.demo(model)['label']} reads",
+                                    elem_id=f"{parts.demo(model)['label'].lower()}-label")
+                           for model in parts.shown_on("draw")]
             seen = gr.Image(label="What the models saw (28x28)", height=180, interactive=False, elem_id="draw-seen",
                         elem_classes=["pixelated"])
             info = gr.Markdown(elem_id="draw-info")
-    belief = gr.Plot(label="LSTM belief row by row", elem_id="lstm-belief")
+    charted = [parts.demo(m)["label"] for m in parts.shown_on("draw") if parts.demo(m).get("belief_by_row")]
+    belief = gr.Plot(label=f"{' / '.join(charted) or 'Model'} belief row by row", elem_id="lstm-belief")
     clear = gr.Button("Clear")
-    outputs = [cnn, lstm, seen, belief, info]
+    outputs = [*answers, seen, belief, info]
     pad.change(classify_while_drawing, pad, outputs, api_name="classify_live", api_visibility="private",
                trigger_mode="always_last", show_progress="hidden")
     upload.upload(classify, upload, outputs, api_name="classify_upload", api_visibility="private")
@@ -73,5 +86,5 @@ def build(app: gr.Blocks) -> None:
     # with a sentence (Gradio's own decoding would answer a bare "Error").
     api_image = gr.Image(type="filepath", visible=False, label="image of a digit")
     gr.Button("Classify", visible=False).click(classify, api_image, outputs, api_name="classify", preprocess=False)
-    clear.click(lambda: (None, None, None, None, None, "Draw a digit (0-9) on the pad."), None,
+    clear.click(lambda: (None, *_blank()), None,
                 [pad, *outputs], api_name="clear", api_visibility="private")

@@ -7,12 +7,16 @@ import time
 import gradio as gr
 import numpy as np
 
-from apps import parts
-from apps.inputs import integer
+from digitzoo.apps import parts
+from digitzoo.apps.inputs import integer
 
-MODEL = "mnist_gan"
 MAX_GRID = 64
 MAX_SEED = 2**31 - 1
+
+
+def _generator():
+    """The generator of the GAN this tab shows (the model whose demo tab is "gan")."""
+    return parts.with_role(parts.first_shown("gan"), "generator")
 
 
 def _noise(seed: int, count: int, z_dim: int) -> np.ndarray:
@@ -47,7 +51,7 @@ def sample(digit="any", seed=-1, grid=16):
     """digit ('any' or 0-9), seed (-1 or 'random' for a fresh one), grid size 1-64 -> image, info."""
     count = integer(grid, "grid size", 1, MAX_GRID)
     seed = _seed(seed)
-    generator = parts.get(MODEL, "generator")
+    generator = _generator()
     z_dim = generator.entry["inputs"][0]["shape"][1]
     began = time.perf_counter()
     (images,) = generator(_noise(seed, count, z_dim), _labels(digit, count, seed))
@@ -62,7 +66,7 @@ def interpolate(digit="3", seed_a=0, seed_b=1, steps=8):
     """A strip of images between the noise of two seeds, same digit."""
     steps = integer(steps, "steps", 2, 16)
     a, b = _seed(seed_a), _seed(seed_b)
-    generator = parts.get(MODEL, "generator")
+    generator = _generator()
     z_dim = generator.entry["inputs"][0]["shape"][1]
     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
     z = (1 - t) * _noise(a, 1, z_dim) + t * _noise(b, 1, z_dim)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from apps import draw, gan, latent, models, parts
-from apps.limits import MAX_REQUEST_BYTES, RequestBodyLimit
+from digitzoo.apps import draw, gan, latent, models, parts
+from digitzoo.apps.limits import MAX_REQUEST_BYTES, RequestBodyLimit
 
 TABS = {"draw": ("Draw", draw.build), "latent": ("Latent space", latent.build),
         "gan": ("GAN sampler", gan.build), "models": ("Models", models.build)}
@@ -68,9 +68,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
           tabs: list[str] | None = None, block: bool = True, root: str | None = None):
     """Launch the hub; ``root`` is an exports folder (default: yours, else the shipped one)."""
     parts.configure(backend, device, root)
-    for model, part in (("mnist_cnn", "model"), ("mnist_lstm", "model"), ("mnist_ae3d", "encoder"),
-                        ("mnist_ae3d", "decoder"), ("mnist_gan", "generator")):
-        parts.get(model, part)  # open every file now: fail at start, not on the first request
+    for tab in ("draw", "latent", "gan"):
+        for model in parts.shown_on(tab):
+            for part in {a["part"] for a in parts.manifest()["models"][model]["artifacts"]}:
+                parts.get(model, part)  # open every file now: fail at start, not on the first request
     app = build_app(tabs)
     from starlette.middleware import Middleware  # already imported by Gradio's FastAPI
 

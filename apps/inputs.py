@@ -14,8 +14,12 @@ import numpy as np
 from gradio.utils import get_upload_folder
 from PIL import Image, UnidentifiedImageError
 
-from hub.errors import SketchError
-from hub.sketch import MAX_PIXELS, preprocess
+from digitzoo.hub.errors import EmptySketch, SketchError
+from digitzoo.hub.sketch import MAX_PIXELS, preprocess
+
+
+class EmptyCanvas(gr.Error):
+    """A blank pad. The API answers it like any refusal; live events catch it and reset the view."""
 
 
 def refuse(message: str) -> gr.Error:
@@ -92,6 +96,8 @@ def sketch_to_input(value: Any) -> np.ndarray:
         value = open_image(uploaded_path(value))
     try:
         return preprocess(value)[None, None]
+    except EmptySketch as exc:
+        raise EmptyCanvas(str(exc), print_exception=False) from None
     except SketchError as exc:
         raise refuse(str(exc)) from None
 

@@ -8,13 +8,17 @@ from functools import lru_cache
 import gradio as gr
 import numpy as np
 
-from apps import parts
-from apps.charts import latent_scatter, latent_traces
-from apps.inputs import number, sketch_to_input, upscale
-from hub.manifest import exports_root, read_manifest, verified_path
+from digitzoo.apps import parts
+from digitzoo.apps.charts import latent_scatter, latent_traces
+from digitzoo.apps.inputs import EmptyCanvas, number, sketch_to_input, upscale
+from digitzoo.hub.manifest import exports_root, read_manifest, verified_path
 
-MODEL = "mnist_ae3d"
 LIMIT = 1000.0  # codes further out than this are not a place any digit lives
+
+
+def _part(role: str):
+    """The encoder or decoder of the autoencoder this tab shows."""
+    return parts.with_role(parts.first_shown("latent"), role)
 
 
 def points() -> dict:
@@ -24,7 +28,7 @@ def points() -> dict:
 
 @lru_cache(maxsize=2)
 def _points_in(root) -> dict:
-    item = read_manifest(root)["models"][MODEL]["demo_data"]
+    item = read_manifest(root)["models"][parts.first_shown("latent")]["demo_data"]
     data = json.loads(verified_path(root, item).read_text())
     data["traces"] = latent_traces(np.asarray(data["codes"]), np.asarray(data["labels"]))
     return data
@@ -37,7 +41,7 @@ def scatter_figure(highlight: list[float] | None = None):
 
 def encode(sketch) -> list[float]:
     """Sketch -> its 3-D code."""
-    (code,) = parts.get(MODEL, "encoder")(sketch_to_input(sketch))
+    (code,) = _part("encoder")(sketch_to_input(sketch))
     return [round(float(v), 4) for v in code[0]]
 
 
@@ -45,14 +49,14 @@ def decode(x, y, z) -> np.ndarray:
     """(x, y, z) -> the decoded 28x28 digit, shown at 168x168."""
     code = np.array([[number(x, "x", -LIMIT, LIMIT), number(y, "y", -LIMIT, LIMIT), number(z, "z", -LIMIT, LIMIT)]],
                     np.float32)
-    (image,) = parts.get(MODEL, "decoder")(code)
+    (image,) = _part("decoder")(code)
     return upscale(image[0, 0])
 
 
 def decode_with_timing(x, y, z):
     """The sliders' event: the image plus which runtime answered and how fast."""
     image = decode(x, y, z)
-    return image, f"Decoded by {parts.describe(parts.get(MODEL, 'decoder'))}"
+    return image, f"Decoded by {parts.describe(_part('decoder'))}"
 
 
 def interpolate(start, end, steps=8) -> np.ndarray:
@@ -61,7 +65,7 @@ def interpolate(start, end, steps=8) -> np.ndarray:
     a, b = means[int(number(start, "start digit", 0, 9))], means[int(number(end, "end digit", 0, 9))]
     steps = int(number(steps, "steps", 2, 16))
     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
-    (images,) = parts.get(MODEL, "decoder")((1 - t) * a + t * b)  # (steps, 1, 28, 28)
+    (images,) = _part("decoder")((1 - t) * a + t * b)  # (steps, 1, 28, 28)
     return upscale(np.hstack(images[:, 0]), 112 * steps)[:112]
 
 
@@ -74,10 +78,8 @@ def place_while_drawing(sketch):
     """Live event: an empty canvas leaves everything as it is instead of raising."""
     try:
         return place_drawing(sketch)
-    except gr.Error as exc:
-        if "empty" in str(exc.message):
-            return (gr.skip(),) * 6
-        raise
+    except EmptyCanvas:
+        return (gr.skip(),) * 6
 
 
 def build(app: gr.Blocks) -> None:

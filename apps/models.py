@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from apps import parts
-from hub.manifest import exports_root, read_manifest, verified_path
+from digitzoo.apps import parts
+from digitzoo.hub.manifest import exports_root, read_manifest, verified_path
 
 
 def card_markdown(name: str, entry: dict) -> str:
@@ -28,7 +28,7 @@ def build(app: gr.Blocks) -> None:
     gr.Markdown("Every file below was checked against eager PyTorch before it entered the manifest; "
                 "downloads are verified against their sha256 first.")
     for name, entry in manifest["models"].items():
-        with gr.Accordion(f"{name}: {entry['title']}", open=name == "mnist_cnn"):
+        with gr.Accordion(f"{name}: {entry['title']}", open=bool((entry.get("demo") or {}).get("featured"))):
             gr.Markdown(card_markdown(name, entry))
             with gr.Row():
                 for a in entry["artifacts"]:

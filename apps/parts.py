@@ -6,7 +6,9 @@ import os
 from functools import cache
 from pathlib import Path
 
-from hub.runtime import Part, load_part
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.manifest import demo_models, exports_root, part_with_role, read_manifest
+from digitzoo.hub.runtime import Part, load_part
 
 SETTINGS = {"backend": "onnx", "device": "auto", "root": None}
 
@@ -15,6 +17,7 @@ def configure(backend: str = "onnx", device: str = "auto", root: str | os.PathLi
     """Choose how every app runs its models (``root``: an exports folder); call before the first request."""
     SETTINGS.update(backend=backend, device=device, root=Path(root).resolve() if root else None)
     get.cache_clear()
+    manifest.cache_clear()
 
 
 @cache
@@ -26,3 +29,32 @@ def get(model: str, part: str = "model") -> Part:
 def describe(*parts: Part) -> str:
     """'onnxruntime-cpu: 1.2 ms + 0.8 ms' for the page footer of a result."""
     return f"{parts[0].device}: " + " + ".join(f"{p.model}{'/' + p.part if p.part != 'model' else ''} {p.last_ms:.1f} ms" for p in parts)
+
+
+@cache
+def manifest() -> dict:
+    """The manifest the apps serve from; what each tab shows is data in it (see ``Demo``)."""
+    return read_manifest(SETTINGS["root"] or exports_root())
+
+
+def shown_on(tab: str) -> list[str]:
+    """The models of a tab, in their demo order: ``["mnist_cnn", "mnist_lstm"]`` for "draw"."""
+    return demo_models(manifest(), tab)
+
+
+def demo(model: str) -> dict:
+    """The model's demo settings: its label on screen, whether it charts a belief per row, ..."""
+    return manifest()["models"][model].get("demo") or {}
+
+
+def with_role(model: str, role: str) -> Part:
+    """The opened part of ``model`` that has ``role`` (classifier, encoder, decoder, generator)."""
+    return get(model, part_with_role(manifest(), model, role))
+
+
+def first_shown(tab: str) -> str:
+    """The model a one-model tab (latent, gan) shows; a clear error when no exported model is for it."""
+    models = shown_on(tab)
+    if not models:
+        raise DigitzooError(f"no exported model is shown on the {tab!r} tab (its manifest entry has no demo for it)")
+    return models[0]

@@ -11,7 +11,9 @@ is 2.1 s of the 4.4 s `import gradio` takes, and `digitzoo serve` should answer 
 `skip_gradio_stub_writer()` wraps the loader of `gradio.component_meta` so that, right after
 the module runs, its `create_or_modify_pyi` becomes a no-op. It must run before the first
 `import gradio` (the `apps` package does it on import); afterwards it does nothing. Nothing
-else in Gradio changes, and a Gradio without that function is left alone.
+else in Gradio changes. It reaches into Gradio's internals, so it runs only on the Gradio
+releases it was written and tested for (`TESTED_GRADIO`, the range pyproject.toml pins too);
+on any other the app starts without it (about 2 s slower) and logs one line saying so.
 
 2. Bound the queue's analytics (`limit_gradio_analytics`). Gradio records every event for its
 monitoring page (10,000 by default) and, after every event, rebuilds a pandas summary of all of
@@ -21,11 +23,37 @@ them: per-request CPU that grows with the number of requests served.
 from __future__ import annotations
 
 import importlib.abc
+import importlib.metadata
 import importlib.util
+import logging
 import os
 import sys
 
 STUB_WRITER_MODULE = "gradio.component_meta"
+# [lowest, highest): the Gradio releases the stub-writer patch was written and tested on.
+TESTED_GRADIO = ((6, 31), (6, 32))
+
+log = logging.getLogger("digitzoo.apps")
+
+
+def gradio_version() -> tuple[int, ...] | None:
+    """The installed Gradio's (major, minor, ...), read without importing it; None if unknown."""
+    try:
+        text = importlib.metadata.version("gradio")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    numbers = []
+    for piece in text.split("."):
+        digits = "".join(c for c in piece if c.isdigit())
+        if not digits or digits != piece:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers) or None
+
+
+def patch_applies(version: tuple[int, ...] | None) -> bool:
+    lowest, highest = TESTED_GRADIO
+    return version is not None and lowest <= version[:2] < highest
 
 
 def _no_stubs(*_args, **_kwargs) -> None:
@@ -56,10 +84,24 @@ class _StubWriterFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-def skip_gradio_stub_writer() -> None:
+def skip_gradio_stub_writer(version: tuple[int, ...] | None = None) -> bool:
+    """Install the patch if the installed Gradio is one it was written for; True when it is active."""
+    version = version or gradio_version()
+    if not patch_applies(version):
+        shown = ".".join(map(str, version)) if version else "unknown"
+        log.warning("digitzoo: Gradio %s is outside the range the start-up patch was written for (%s to %s): "
+                    "not applied, so the app starts about 2 s slower", shown,
+                    ".".join(map(str, TESTED_GRADIO[0])), ".".join(map(str, TESTED_GRADIO[1])))
+        return False
     if STUB_WRITER_MODULE in sys.modules or any(isinstance(f, _StubWriterFinder) for f in sys.meta_path):
-        return
+        return any(isinstance(f, _StubWriterFinder) for f in sys.meta_path) or _already_patched()
     sys.meta_path.insert(0, _StubWriterFinder())
+    return True
+
+
+def _already_patched() -> bool:
+    module = sys.modules.get(STUB_WRITER_MODULE)
+    return getattr(module, "create_or_modify_pyi", None) is _no_stubs
 
 
 # Read by gradio.queueing.Queue when the app's queue is created; a user's own setting wins.

@@ -1,7 +1,7 @@
-"""`python -m export NAME|all ...` is `digitzoo export NAME|all ...`."""
+"""`python -m digitzoo.export NAME|all ...` is `digitzoo export NAME|all ...`."""
 
 import sys
 
-from hub.cli import main
+from digitzoo.hub.cli import main
 
 sys.exit(main(["export", *sys.argv[1:]]))

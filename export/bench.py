@@ -17,12 +17,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from export.formats import _torch_runner, part_module
-from export.verify import reference_inputs
-from hub.checkpoint import load_checkpoint
-from hub.manifest import exports_root, read_manifest
-from hub.registry import get_spec
-from hub.runtime import load_part
+from digitzoo.export.formats import part_module
+from digitzoo.export.verify import reference_inputs
+from digitzoo.hub.checkpoint import load_checkpoint
+from digitzoo.hub.manifest import exports_root, parts_with_role, read_manifest
+from digitzoo.hub.registry import get_spec
+from digitzoo.hub.runtime import load_part, torch_runner
 
 BACKENDS = ("eager", "torchscript", "pt2", "onnx")
 
@@ -60,7 +60,7 @@ def inference_latency(threads: int = 2, batches: tuple[int, ...] = (1, 256), min
             module = part_module(model.cpu(), part)
             inputs = reference_inputs(spec, part, model, samples=256, data_dir=data_dir)  # computed on the CPU
             model.to(device)
-            runners = {"eager": _eager_runner(module, device)}
+            runners = {"eager": torch_runner(module, device)}
             formats = {a["format"] for a in entry["artifacts"] if a["part"] == part.name}
             for backend in ("torchscript", "pt2", "onnx"):
                 if backend in formats:
@@ -83,20 +83,10 @@ def inference_latency(threads: int = 2, batches: tuple[int, ...] = (1, 256), min
     return rows
 
 
-def _eager_runner(module: torch.nn.Module, device: str) -> Callable:
-    if device == "cpu":
-        return _torch_runner(module)
-
-    def run(*arrays):
-        with torch.inference_mode():
-            out = module(*[torch.from_numpy(a).to(device) for a in arrays])
-        return [o.cpu().numpy() for o in (out if isinstance(out, (tuple, list)) else (out,))]
-    return run
-
-
 def gan_grid_latency(threads: int = 2, grid: int = 64, min_seconds: float = 1.0, min_calls: int = 50) -> dict:
     """Time to sample a grid of ``grid`` digits with the served generator (ONNX Runtime), as the app does."""
-    generator = load_part("mnist_gan", "generator", threads=threads)
+    (model, part), *_ = parts_with_role(read_manifest(exports_root()), "generator")
+    generator = load_part(model, part, threads=threads)
     z_dim = generator.entry["inputs"][0]["shape"][1]
     z = np.random.default_rng(0).standard_normal((grid, z_dim)).astype(np.float32)
     labels = (np.arange(grid) % 10).astype(np.int64)

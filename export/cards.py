@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.registry import ModelSpec
+from digitzoo.hub.registry import ModelSpec
 
 _LOAD_DIGIT = '''from PIL import Image
 # Any dark digit on light paper -> 28x28, white ink on black, values in [0, 1] (MNIST layout).
@@ -21,7 +21,7 @@ SNIPPETS: dict[tuple[str, str], str] = {
     ("classifier", "onnx"): '''import numpy as np
 import onnxruntime as ort
 ''' + _LOAD_DIGIT + '''session = ort.InferenceSession("{file}", providers=["CPUExecutionProvider"])
-logits = session.run(None, {{"image": x}})[0]  # (1, 10) scores for digits 0-9
+logits = session.run(None, {{"{in0}": x}})[0]  # (1, 10) scores for digits 0-9
 print("digit:", int(logits.argmax()))
 ''',
     ("classifier", "torchscript"): '''import numpy as np
@@ -39,23 +39,23 @@ print("digit:", int(logits.argmax()))
     ("encoder", "onnx"): '''import numpy as np
 import onnxruntime as ort
 ''' + _LOAD_DIGIT + '''session = ort.InferenceSession("{file}", providers=["CPUExecutionProvider"])
-code = session.run(None, {{"image": x}})[0]  # (1, 3): the digit's place in the latent space
+code = session.run(None, {{"{in0}": x}})[0]  # (1, 3): the digit's place in the latent space
 print("code:", code[0].round(3).tolist())
 ''',
     ("decoder", "onnx"): '''import numpy as np
 import onnxruntime as ort
 from PIL import Image
 session = ort.InferenceSession("{file}", providers=["CPUExecutionProvider"])
-image = session.run(None, {{"code": np.array([[0.0, 0.0, 0.0]], np.float32)}})[0]  # (1, 1, 28, 28) in [0, 1]
+image = session.run(None, {{"{in0}": np.array([[0.0] * {dim0}], np.float32)}})[0]  # (1, 1, 28, 28) in [0, 1]
 Image.fromarray((image[0, 0] * 255).astype(np.uint8)).save("decoded.png")
 ''',
     ("generator", "onnx"): '''import numpy as np
 import onnxruntime as ort
 from PIL import Image
 session = ort.InferenceSession("{file}", providers=["CPUExecutionProvider"])
-z = np.random.default_rng(0).standard_normal((10, 64)).astype(np.float32)
+z = np.random.default_rng(0).standard_normal((10, {dim0})).astype(np.float32)
 labels = np.arange(10, dtype=np.int64)  # one of each digit
-images = session.run(None, {{"z": z, "label": labels}})[0]  # (10, 1, 28, 28) in [0, 1]
+images = session.run(None, {{"{in0}": z, "{in1}": labels}})[0]  # (10, 1, 28, 28) in [0, 1]
 Image.fromarray((np.hstack(images[:, 0]) * 255).astype(np.uint8)).save("digits.png")
 ''',
     ("any", "torchscript"): '''import torch
@@ -70,12 +70,13 @@ print(program.graph_signature)
 
 
 def snippet(spec: ModelSpec, part_name: str, fmt: str, file: str) -> str:
-    """The code that uses one exported file on its own."""
-    kind = spec.task if spec.task == "classifier" else part_name
-    template = SNIPPETS.get((kind, fmt)) or SNIPPETS[("any", fmt)]
-    # The LSTM also returns per-row beliefs; its first output is the prediction.
-    first = "[0]" if any(len(p.outputs) > 1 for p in spec.parts) else ""
-    return template.format(file=file, first=first)
+    """The code that uses one exported file on its own, chosen by the part's role."""
+    part = next(p for p in spec.parts if p.name == part_name)
+    template = SNIPPETS.get((part.role, fmt)) or SNIPPETS[("any", fmt)]
+    # A part with more outputs (the LSTM's per-row beliefs) returns a tuple: the first is the prediction.
+    first = "[0]" if len(part.outputs) > 1 else ""
+    names = [t.name for t in part.inputs]
+    return template.format(file=file, first=first, in0=names[0], in1=names[-1], dim0=part.inputs[0].shape[-1])
 
 
 def _fmt_metric(value: Any) -> str:

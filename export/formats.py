@@ -1,4 +1,4 @@
-"""The three exporters and the loaders used to verify what they wrote.
+"""The three exporters; what they write is opened for verification by ``digitzoo.hub.runtime``.
 
 Each exporter writes exactly one self-contained file at ``path`` and returns a short note of
 how (the ONNX exporter used). The batch dimension is dynamic in every format.
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from hub.registry import PartSpec
+from digitzoo.hub.registry import PartSpec
+from digitzoo.hub.runtime import torchscript_deprecation_ignored
 
 ONNX_OPSET = 20
 MAX_BATCH = 65536
@@ -44,22 +44,13 @@ def part_module(model: nn.Module, part: PartSpec) -> nn.Module:
     return wrapper(module, part.method).eval()
 
 
-@contextlib.contextmanager
-def _torchscript_deprecation_ignored():
-    """TorchScript is deprecated upstream but still what many users load: silence only that warning."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=FutureWarning)
-        warnings.filterwarnings("ignore", message=r".*TorchScript.*deprecated", category=DeprecationWarning)
-        yield
-
-
 def _dynamic_batch(part: PartSpec) -> tuple:
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     return tuple({0: batch} for _ in part.inputs)
 
 
 def export_torchscript(module: nn.Module, example: tuple, part: PartSpec, path: Path) -> str:
-    with _torchscript_deprecation_ignored(), torch.no_grad():
+    with torchscript_deprecation_ignored(), torch.no_grad():
         traced = torch.jit.trace(module, example, check_trace=False)
         torch.jit.save(traced, str(path))
     return "torch.jit.trace"
@@ -74,19 +65,6 @@ def _exporter_chatter_captured():
         warnings.filterwarnings("ignore", message=r"_check_is_size will be removed")
         warnings.filterwarnings("ignore", message=r".*The axis name: .* will not be used")
         yield
-
-
-@contextlib.contextmanager
-def _quiet_loggers(*names: str):
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
 
 
 def export_pt2(module: nn.Module, example: tuple, part: PartSpec, path: Path) -> str:
@@ -108,7 +86,7 @@ def export_onnx(module: nn.Module, example: tuple, part: PartSpec, path: Path) -
         return f"dynamo (opset {ONNX_OPSET})"
     except Exception as dynamo_error:  # noqa: BLE001 - any exporter failure means: try the other one
         first = f"{type(dynamo_error).__name__}: {str(dynamo_error).splitlines()[0][:200]}"
-    with _torchscript_deprecation_ignored(), _exporter_chatter_captured():
+    with torchscript_deprecation_ignored(), _exporter_chatter_captured():
         torch.onnx.export(module, example, str(path), dynamo=False, opset_version=18,
                           dynamic_axes={n: {0: "batch"} for n in names["input_names"] + names["output_names"]},
                           **names)
@@ -116,40 +94,3 @@ def export_onnx(module: nn.Module, example: tuple, part: PartSpec, path: Path) -
 
 
 EXPORTERS = {"onnx": (".onnx", export_onnx), "torchscript": (".pt", export_torchscript), "pt2": (".pt2", export_pt2)}
-
-
-# Loaders: each returns a callable taking numpy arrays and returning a list of numpy arrays.
-
-def load_onnx(path: Path, threads: int = 1):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
-    return lambda *arrays: session.run(None, dict(zip(names, arrays)))
-
-
-def _torch_runner(module):
-    def run(*arrays):
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"_check_is_size will be removed")
-            out = module(*[torch.from_numpy(a) for a in arrays])
-        return [o.numpy() for o in (out if isinstance(out, (tuple, list)) else (out,))]
-    return run
-
-
-def load_torchscript(path: Path):
-    with _torchscript_deprecation_ignored():
-        return _torch_runner(torch.jit.load(str(path), map_location="cpu").eval())
-
-
-def load_pt2(path: Path):
-    # The deserialiser logs unused size symbols of the LSTM's loop as warnings: not actionable.
-    # torch.export.load itself ("torch.export") logs a whole traceback at warning level before
-    # raising for a damaged archive; the caller turns the exception into one line.
-    with _quiet_loggers("torch._export.serde.serialize", "torch.export.pt2_archive._package", "torch.export"):
-        return _torch_runner(torch.export.load(str(path)).module())
-
-
-LOADERS = {"onnx": load_onnx, "torchscript": load_torchscript, "pt2": load_pt2}

@@ -8,6 +8,7 @@ its output folder; file names come from the registry, never from user input.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -19,15 +20,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from hub import __version__
-from hub.checkpoint import find_checkpoint, load_checkpoint
-from hub.errors import DigitzooError
-from hub.files import sha256_file
-from hub.manifest import empty_manifest, read_manifest, write_manifest
-from hub.registry import ModelSpec, PartSpec, get_spec, list_models
-from export import cards
-from export.formats import EXPORTERS, LOADERS, _torch_runner, part_module
-from export.verify import ATOL, RTOL, compare, reference_inputs
+from digitzoo.hub import __version__
+from digitzoo.hub.checkpoint import find_checkpoint, load_checkpoint
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.files import sha256_file
+from digitzoo.hub.manifest import empty_manifest, read_manifest, write_manifest
+from digitzoo.hub.registry import ModelSpec, PartSpec, get_spec, list_models
+from digitzoo.hub.runtime import open_file, torch_runner
+from digitzoo.export import cards
+from digitzoo.export.formats import EXPORTERS, part_module
+from digitzoo.export.verify import ATOL, RTOL, compare, reference_inputs
 
 FORMATS = tuple(EXPORTERS)
 
@@ -91,7 +93,7 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
     for part in spec.parts:
         module = part_module(model, part)
         inputs = reference_inputs(spec, part, model, data_dir=data_dir)
-        eager = _torch_runner(module)
+        eager = torch_runner(module)
         example = tuple(torch.from_numpy(a[:4]) for a in inputs)
         for fmt in formats:
             suffix, exporter_fn = EXPORTERS[fmt]
@@ -102,7 +104,8 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
                 exporter = exporter_fn(module, example, part, tmp)
                 if fmt == "onnx":
                     _onnx_finish(tmp, spec, part, card, exporter)
-                parity = compare(LOADERS[fmt](tmp), eager, inputs)
+                exported, _ = open_file(tmp, fmt, device="cpu", threads=1)  # the runtime every user of the file has
+                parity = compare(exported, eager, inputs)
             except DigitzooError:
                 tmp.unlink(missing_ok=True)
                 raise
@@ -117,7 +120,7 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
                 os.fsync(f.fileno())
             os.replace(tmp, final)  # only verified files take the final name
             item = {
-                "part": part.name, "format": fmt, "file": f"{name}/{final.name}",
+                "part": part.name, "role": part.role, "format": fmt, "file": f"{name}/{final.name}",
                 "sha256": sha256_file(final), "bytes": final.stat().st_size, "exporter": exporter,
                 "inputs": [_tensor_doc(t) for t in part.inputs], "outputs": [_tensor_doc(t) for t in part.outputs],
                 "verified": {"max_abs_diff": parity.max_abs_diff, "atol": ATOL, "rtol": RTOL,
@@ -134,28 +137,35 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
             log(f"{name}/{part.name} {fmt:11s} {final.name:28s} {item['bytes'] / 1e6:6.2f} MB  "
                 f"max|diff| {parity.max_abs_diff:.1e}  {exporter.split(';')[0]}  ({time.perf_counter() - began:.1f} s)")
     entry = {
-        "title": spec.title, "summary": spec.summary, "task": spec.task, "labels": list(spec.labels),
+        **describe(spec),
         "metrics": card["metrics"],
         "parameters": sum(p.numel() for p in model.parameters()),
         "checkpoint": {k: card.get(k) for k in ("weights_sha256", "device", "wall_time_s", "command", "recipe",
                                                 "seed", "steps", "created", "kwargs")},
         "artifacts": artifacts,
     }
-    if spec.demo.get("scatter_points"):
+    if spec.demo and spec.demo.scatter_points:
         entry["demo_data"] = _latent_points(spec, model, out, data_dir)
     (out / "README.md").write_text(cards.model_readme(spec, entry), encoding="utf-8")
     return entry
 
 
+def describe(spec: ModelSpec) -> dict[str, Any]:
+    """What the manifest says of a model besides its files and metrics; the apps read only this."""
+    return {"title": spec.title, "summary": spec.summary, "task": spec.task, "labels": list(spec.labels),
+            "demo": dataclasses.asdict(spec.demo) if spec.demo else None}
+
+
 def _latent_points(spec: ModelSpec, model, out: Path, data_dir) -> dict[str, Any]:
     """Codes of the first N test digits (with labels and per-digit means) for the latent plot."""
-    from hub.files import atomic_write_text
-    from train.data import load_mnist, to_float
+    from digitzoo.hub.files import atomic_write_text
+    from digitzoo.hub.mnist import load_mnist, to_float
 
-    count = spec.demo["scatter_points"]
+    count = spec.demo.scatter_points
+    encoder = next(p for p in spec.parts if p.role == "encoder")
     images, labels = load_mnist(train=False, data_dir=data_dir)
     with torch.inference_mode():
-        codes = getattr(model, spec.demo["scatter_part"])(to_float(images[:count])).numpy()
+        codes = part_module(model, encoder)(to_float(images[:count])).numpy()
     labels = labels[:count].numpy()
     means = [codes[labels == d].mean(0).round(4).tolist() for d in range(10)]
     data = {"codes": codes.round(4).tolist(), "labels": labels.tolist(), "class_means": means,

@@ -1,8 +1,9 @@
 """Parity of exported files with eager PyTorch on real inputs.
 
-Inputs are real: 1,000 MNIST test images for image parts, the eager encoder's codes of those
-images for the decoder, seeded normal noise with labels 0-9 for the generator. Each file is
-run at batch 1 (on the first 16 samples one by one) and on all samples as one batch.
+Inputs are real, chosen by the part's role: 1,000 MNIST test images for classifiers and encoders,
+the eager encoder's codes of those images for a decoder, seeded normal noise with every label
+for a generator. Each file is run at batch 1 (on the first 16 samples one by one) and on all
+samples as one batch.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hub.registry import ModelSpec, PartSpec
-from train.data import load_mnist, to_float
+from digitzoo.export.formats import part_module
+from digitzoo.hub.registry import ModelSpec, PartSpec
+from digitzoo.hub.mnist import load_mnist, to_float
 
 ATOL = 1e-4
 RTOL = 1e-4
@@ -30,21 +32,22 @@ class Parity:
 
 
 def reference_inputs(spec: ModelSpec, part: PartSpec, model, samples: int = SAMPLES, data_dir=None) -> tuple[np.ndarray, ...]:
-    """Real inputs for ``part``, chosen by what the part's inputs are."""
-    first = part.inputs[0]
-    if first.name == "image":
+    """Real inputs for ``part``, chosen by its role (see ``PartSpec``)."""
+    if part.role in ("classifier", "encoder"):
         images, _ = load_mnist(train=False, data_dir=data_dir)
         return (to_float(images[:samples]).numpy(),)
-    if first.name == "code":  # a decoder: decode where real digits sit in the latent space
-        images, _ = load_mnist(train=False, data_dir=data_dir)
+    if part.role == "decoder":  # decode where real digits sit in the latent space
+        encoder = next(p for p in spec.parts if p.role == "encoder")
+        (images,) = reference_inputs(spec, encoder, model, samples, data_dir)
         with torch.inference_mode():
-            codes = model.encoder(to_float(images[:samples]))
+            codes = part_module(model, encoder)(torch.from_numpy(images))
         return (codes.numpy(),)
-    if first.name == "z":  # a conditional generator: seeded noise, every digit
+    if part.role == "generator":  # a conditional generator: seeded noise, every digit
+        noise = part.inputs[0]
         g = torch.Generator().manual_seed(0)
-        z = torch.randn(samples, first.shape[1], generator=g)
-        return z.numpy(), (torch.arange(samples) % 10).numpy()
-    raise ValueError(f"no reference inputs for a part whose first input is {first.name!r}")
+        z = torch.randn(samples, *noise.shape[1:], generator=g)
+        return z.numpy(), (torch.arange(samples) % len(spec.labels or range(10))).numpy()
+    raise ValueError(f"no reference inputs for a part whose role is {part.role!r}")
 
 
 def compare(run_exported, run_eager, inputs: tuple[np.ndarray, ...]) -> Parity:

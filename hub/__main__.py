@@ -1,5 +1,6 @@
+"""`python -m digitzoo.hub ...` is `digitzoo ...`."""
 import sys
 
-from hub.cli import main
+from digitzoo.hub.cli import main
 
 sys.exit(main())

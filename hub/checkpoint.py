@@ -17,9 +17,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hub import paths
-from hub.errors import CheckpointError
-from hub.files import atomic_write, atomic_write_partials, atomic_write_text, inside, read_format_json, sha256_file
+from digitzoo.hub import paths
+from digitzoo.hub.errors import CheckpointError
+from digitzoo.hub.files import atomic_write, atomic_write_partials, atomic_write_text, inside, read_format_json, sha256_file
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"
@@ -108,7 +108,7 @@ def load_checkpoint(name: str, folder: str | os.PathLike | None = None, device: 
     >>> card["metrics"]["test_accuracy"] >= 0.995
     True
     """
-    from hub.registry import get_spec
+    from digitzoo.hub.registry import get_spec
 
     folder = Path(folder) if folder is not None else find_checkpoint(name)
     card = read_card(folder)

@@ -18,3 +18,7 @@ class CheckpointError(DigitzooError):
 
 class SketchError(DigitzooError):
     """A drawing that cannot be turned into a model input (blank, too small, wrong type)."""
+
+
+class EmptySketch(SketchError):
+    """Nothing is drawn yet (or the pad was cleared): live views reset instead of showing an error."""

@@ -15,7 +15,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from hub.errors import DigitzooError
+from digitzoo.hub.errors import DigitzooError
 
 
 def first_line(exc: BaseException) -> str:

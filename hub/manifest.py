@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hub import paths
-from hub.errors import DigitzooError
-from hub.files import atomic_write_text, inside, read_format_json, sha256_file
+from digitzoo.hub import paths
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.files import atomic_write_text, inside, read_format_json, sha256_file
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "digitzoo-manifest/1"
@@ -72,3 +72,33 @@ def verified_path(root: str | os.PathLike, item: dict[str, Any]) -> Path:
     if sha256_file(path) != item["sha256"]:
         raise DigitzooError(f"{path} does not match the sha256 in the manifest: refusing to load it")
     return path
+
+
+def demo_models(manifest: dict[str, Any], tab: str) -> list[str]:
+    """The models the demo hub shows on ``tab``, in their demo order (set in each model file).
+
+    >>> demo_models(read_manifest(), "draw")
+    ['mnist_cnn', 'mnist_lstm']
+    """
+    shown = [(entry["demo"].get("order", 0), name) for name, entry in manifest["models"].items()
+             if (entry.get("demo") or {}).get("tab") == tab]
+    return [name for _, name in sorted(shown)]
+
+
+def parts_with_role(manifest: dict[str, Any], role: str) -> list[tuple[str, str]]:
+    """(model, part) of every exported part whose role is ``role``, in the manifest's order.
+
+    >>> parts_with_role(read_manifest(), "generator")
+    [('mnist_gan', 'generator')]
+    """
+    found = {(name, item["part"]): None for name, entry in manifest["models"].items()
+             for item in entry["artifacts"] if item.get("role") == role}
+    return list(found)
+
+
+def part_with_role(manifest: dict[str, Any], model: str, role: str) -> str:
+    """The name of ``model``'s part with ``role``; a clear error when it has none."""
+    for name, part in parts_with_role(manifest, role):
+        if name == model:
+            return part
+    raise DigitzooError(f"{model} has no exported {role} part in the manifest")

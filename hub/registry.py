@@ -7,14 +7,18 @@ elsewhere needs ``if name == "mnist_gan"``.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from hub.errors import DigitzooError
+from digitzoo.hub.errors import DigitzooError
 
 # Tasks a training loop knows how to run; a spec names one of them.
 TASKS = ("classifier", "autoencoder", "gan")
+# What a deployable part does. Export picks its verification inputs by role, the model card its
+# snippet, and the apps their parts (through the manifest, which records it).
+ROLES = ("classifier", "encoder", "decoder", "generator")
+# The tabs of the demo hub that show a model.
+DEMO_TABS = ("draw", "latent", "gan")
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,9 @@ class PartSpec:
 
     ``method`` is the function that is exported (``forward`` unless the part needs more
     outputs than training does, like the LSTM's per-row beliefs); ``file`` is the stem of the
-    exported files (``mnist_cnn.onnx``, ``mnist_ae3d_decoder.onnx``).
+    exported files (``mnist_cnn.onnx``, ``mnist_ae3d_decoder.onnx``); ``role`` (one of
+    ``ROLES``) says what it computes: a classifier and an encoder are verified on real test
+    images, a decoder on the codes its model's encoder gives them, a generator on seeded noise.
     """
 
     name: str
@@ -57,6 +63,7 @@ class PartSpec:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     file: str
+    role: str
     method: str = "forward"
 
 
@@ -70,6 +77,22 @@ class Floor:
 
     def holds(self, measured: float) -> bool:
         return measured >= self.value if self.op == ">=" else measured <= self.value
+
+
+@dataclass(frozen=True)
+class Demo:
+    """How the demo hub shows a model.
+
+    Export copies it into the manifest, and the apps read it from there: they serve without
+    torch, so they never import the model files.
+    """
+
+    tab: str  # the hub tab that uses the model: one of DEMO_TABS
+    label: str  # its short name on screen, as in "CNN reads"
+    order: int = 0  # its place among the models of its tab (the draw tab: CNN, then LSTM)
+    featured: bool = False  # its card is open when the Models tab opens
+    belief_by_row: bool = False  # its second output is the belief after each image row: the page charts it
+    scatter_points: int = 0  # latent tab: how many test digits export places with the encoder
 
 
 @dataclass(frozen=True)
@@ -88,7 +111,7 @@ class ModelSpec:
     judge: str | None = None
     # Also measure accuracy on test digits re-drawn as browser sketches (classifiers in the draw tab).
     eval_on_sketches: bool = False
-    demo: dict[str, Any] = field(default_factory=dict)
+    demo: Demo | None = None
 
     def build(self, **overrides: Any):
         """Instantiate the architecture with the spec's kwargs updated by ``overrides``."""
@@ -114,7 +137,7 @@ def register_model(fn: Callable[[], ModelSpec]) -> Callable[[], ModelSpec]:
 
 
 def _load_model_files() -> None:
-    import hub.models  # noqa: F401  (importing the package runs every @register_model)
+    import digitzoo.hub.models  # noqa: F401  (importing the package runs every @register_model)
 
 
 def list_models() -> list[str]:
@@ -139,19 +162,7 @@ def get_spec(name: str) -> ModelSpec:
     spec = _REGISTRY[name]()
     if spec.name != name or spec.task not in TASKS:
         raise ValueError(f"spec of {name} is inconsistent: name={spec.name!r} task={spec.task!r}")
+    bad_roles = [p.role for p in spec.parts if p.role not in ROLES]
+    if bad_roles or (spec.demo and spec.demo.tab not in DEMO_TABS):
+        raise ValueError(f"spec of {name} is inconsistent: roles {bad_roles} not in {ROLES}, or demo tab not in {DEMO_TABS}")
     return spec
-
-
-def spec_summary(spec: ModelSpec) -> dict[str, Any]:
-    """JSON-friendly description of a spec (no callables)."""
-    return {
-        "name": spec.name,
-        "title": spec.title,
-        "summary": spec.summary,
-        "task": spec.task,
-        "kwargs": spec.kwargs,
-        "recipes": {k: dataclasses.asdict(r) for k, r in spec.recipes.items()},
-        "parts": [dataclasses.asdict(p) for p in spec.parts],
-        "floors": [dataclasses.asdict(f) for f in spec.floors],
-        "labels": list(spec.labels),
-    }

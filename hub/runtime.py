@@ -15,6 +15,8 @@ unpickle anything (``torch.export.load`` runs pickles it finds in the archive) a
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -23,9 +25,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from hub.errors import DigitzooError
-from hub.filechecks import first_line, check_torch_archive, refuse_onnx_external_data, refuse_unsafe_pickle
-from hub.manifest import artifact, exports_root, read_manifest, verified_path
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.filechecks import first_line, check_torch_archive, refuse_onnx_external_data, refuse_unsafe_pickle
+from digitzoo.hub.manifest import artifact, exports_root, read_manifest, verified_path
 
 BACKEND_FORMATS = {"onnx": "onnx", "torchscript": "torchscript", "pt2": "pt2"}
 
@@ -71,22 +73,101 @@ def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None
     return (lambda *arrays: session.run(None, dict(zip(names, arrays)))), f"onnxruntime-{label}"
 
 
-def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto"):
-    """(runner, device label) for a TorchScript .pt or torch.export .pt2 file."""
+def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto", threads: int | None = None):
+    """(runner, device label) for a TorchScript .pt or torch.export .pt2 file.
+
+    The module is moved to the device the label names, and inputs follow it there, so a
+    "torchscript-cuda" answer really ran on the GPU.
+    """
     sample_inputs = check_torch_archive(path, fmt)  # before torch parses a byte of it
     import torch
 
     for name, data in sample_inputs:
         refuse_unsafe_pickle(path, fmt, name, data)
-
-    from export.formats import load_pt2, load_torchscript  # torch backends live with the exporters
-
+    if device == "cuda" and not torch.cuda.is_available():
+        raise DigitzooError("--device cuda: PyTorch sees no CUDA GPU here; use --device cpu or auto")
+    if threads:
+        torch.set_num_threads(threads)
     dev = "cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu"
     try:
-        runner = (load_torchscript if fmt == "torchscript" else load_pt2)(Path(path))
+        module = (_load_torchscript if fmt == "torchscript" else _load_pt2)(Path(path))
+        runner = torch_runner(module.to(dev), dev)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for bad archives
         raise DigitzooError(f"{path} is not a valid {fmt} file ({first_line(exc)})") from None
     return runner, f"{fmt}-{dev}"
+
+
+def open_file(path: str | os.PathLike, fmt: str, device: str = "auto", threads: int | None = None,
+              spinning: bool = True):
+    """(runner, device label) for an exported file of format ``fmt`` (onnx, torchscript, pt2).
+
+    The one place that knows how to run each format: the apps, the exporter's verification and
+    the tests all come through here.
+
+    >>> run, label = open_file(exports_root() / "mnist_cnn/mnist_cnn.onnx", "onnx", device="cpu")
+    >>> run(np.zeros((1, 1, 28, 28), np.float32))[0].shape, label
+    ((1, 10), 'onnxruntime-cpu')
+    """
+    if fmt == "onnx":
+        return open_onnx(path, device, threads, spinning)
+    if fmt in ("torchscript", "pt2"):
+        return open_torch(path, fmt, device, threads)
+    raise DigitzooError(f"format must be one of onnx, torchscript, pt2, not {fmt!r}")
+
+
+def torch_runner(module, device: str = "cpu") -> Callable[..., list]:
+    """A callable taking numpy arrays and returning a list of numpy arrays, for any torch module."""
+    import warnings
+
+    import torch
+
+    def run(*arrays):
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"_check_is_size will be removed")
+            out = module(*[torch.from_numpy(a).to(device) for a in arrays])
+        return [o.cpu().numpy() for o in (out if isinstance(out, (tuple, list)) else (out,))]
+    return run
+
+
+@contextlib.contextmanager
+def torchscript_deprecation_ignored():
+    """TorchScript is deprecated upstream but still what many users load: silence only that warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r".*TorchScript.*deprecated", category=DeprecationWarning)
+        yield
+
+
+@contextlib.contextmanager
+def _quiet_loggers(*names: str):
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _load_torchscript(path: Path):
+    import torch
+
+    with torchscript_deprecation_ignored():
+        return torch.jit.load(str(path), map_location="cpu").eval()
+
+
+def _load_pt2(path: Path):
+    import torch
+
+    # The deserialiser logs unused size symbols of the LSTM's loop as warnings: not actionable.
+    # torch.export.load itself ("torch.export") logs a whole traceback at warning level before
+    # raising for a damaged archive; the caller turns the exception into one line.
+    with _quiet_loggers("torch._export.serde.serialize", "torch.export.pt2_archive._package", "torch.export"):
+        return torch.export.load(str(path)).module()
 
 
 @dataclass
@@ -118,8 +199,5 @@ def load_part(model: str, part: str = "model", backend: str = "onnx", device: st
     manifest = read_manifest(root)
     item = artifact(manifest, model, part, BACKEND_FORMATS[backend])
     path = verified_path(root, item)
-    if backend == "onnx":
-        run, label = open_onnx(path, device, threads, spinning)
-    else:
-        run, label = open_torch(path, backend, device)
+    run, label = open_file(path, BACKEND_FORMATS[backend], device, threads, spinning)
     return Part(model, part, backend, label, path, run, item)

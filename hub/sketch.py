@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from hub.errors import SketchError
+from digitzoo.hub.errors import EmptySketch, SketchError
 
 MAX_PIXELS = 4096 * 4096  # refuse larger uploads before doing any work on them
 WORK_SIZE = 80  # the ink is normalised at 4x the 20 px box
@@ -30,7 +30,7 @@ def _as_array(value: Any) -> np.ndarray:
         if composite is None:
             composite = value.get("background")
         if composite is None:
-            raise SketchError("The canvas is empty: draw a digit first.")
+            raise EmptySketch("The canvas is empty: draw a digit first.")
         value = composite
     if isinstance(value, Image.Image):
         if value.width * value.height > MAX_PIXELS:
@@ -167,7 +167,7 @@ def preprocess(value: Any) -> np.ndarray:
     levels, table = ink_levels(value)
     peak = float(max(table[levels.min()], table[levels.max()]))  # the table is monotonic
     if peak < 0.15:
-        raise SketchError("The canvas is empty (one colour everywhere): draw a digit first.")
+        raise EmptySketch("The canvas is empty (one colour everywhere): draw a digit first.")
     if np.count_nonzero(_ink_above(levels, table, 0.5 * peak)) > 0.6 * levels.size:
         raise SketchError("Most of the canvas is ink: clear it and draw a single digit.")  # a digit never fills it
     top, bottom, left, right = _box(_ink_above(levels, table, 0.3 * peak))

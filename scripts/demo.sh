@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Set up a virtual environment and start the demo hub on the shipped (pretrained, exported) models.
+# Installs the serving set only (no torch); arguments pass through to `digitzoo serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "digitzoo: installing the demo into .venv (Gradio, ONNX Runtime, huggingface_hub; about SIZE_PLACEHOLDER, no torch)..." >&2
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e .
+echo "digitzoo: starting the hub (digitzoo serve $*)" >&2
 exec .venv/bin/digitzoo serve "$@"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 store="${DIGITZOO_HOME:?set DIGITZOO_HOME to the store that holds your trained checkpoints}"
-for m in mnist_cnn mnist_lstm mnist_ae3d mnist_gan; do
+for m in $(.venv/bin/python -c "from digitzoo.hub.registry import list_models; print(*list_models())"); do
   mkdir -p "hub/pretrained/checkpoints/$m"
   cp "$store/checkpoints/$m/model.safetensors" "$store/checkpoints/$m/card.json" "hub/pretrained/checkpoints/$m/"
 done

@@ -33,6 +33,6 @@ def store(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_test():
-    from train.data import load_mnist
+    from digitzoo.hub.mnist import load_mnist
 
     return load_mnist(train=False)

@@ -17,7 +17,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 @pytest.fixture(scope="module")
 def client():
-    from apps.hub_app import serve
+    from digitzoo.apps.hub_app import serve
 
     app = serve(port=7871, block=False)
     yield Client(f"http://127.0.0.1:{app.server_port}/", verbose=False)

@@ -6,7 +6,7 @@ import json
 
 from PIL import Image
 
-from hub.cli import main
+from digitzoo.hub.cli import main
 
 
 def test_bench_quick_writes_the_report(tmp_path, capsys):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.bench import free_port
+from digitzoo.apps.bench import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -32,7 +32,7 @@ if not Path(CHROMIUM).exists() or not __import__("importlib").util.find_spec("pl
 def server():
     port = free_port()
     began = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     while True:
@@ -114,7 +114,7 @@ def test_gan_sampler_shows_a_grid(page):
 
 
 def test_download_an_onnx_file_and_check_its_sha256(page):
-    from hub.manifest import artifact, exports_root, read_manifest
+    from digitzoo.hub.manifest import artifact, exports_root, read_manifest
 
     page.get_by_role("tab", name="Models").click()
     with page.expect_download(timeout=60_000) as info:

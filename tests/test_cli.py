@@ -9,7 +9,7 @@ import sys
 
 
 def run(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "digitzoo.hub", *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
 
 

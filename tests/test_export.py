@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 import torch
 
-from hub.checkpoint import load_checkpoint
-from hub.errors import DigitzooError
-from hub.files import sha256_file
-from hub.manifest import read_manifest, write_manifest
-from hub.registry import get_spec, list_models
-from hub.runtime import load_part, open_onnx, open_torch
-from export.formats import part_module
-from export.pipeline import FORMATS, export
-from export.verify import reference_inputs
+from digitzoo.hub.checkpoint import load_checkpoint
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.files import sha256_file
+from digitzoo.hub.manifest import read_manifest, write_manifest
+from digitzoo.hub.registry import get_spec, list_models
+from digitzoo.hub.runtime import load_part, open_onnx, open_torch
+from digitzoo.export.formats import part_module
+from digitzoo.export.pipeline import FORMATS, export
+from digitzoo.export.verify import reference_inputs
 
 PAIRS = [(name, part.name) for name in list_models() for part in get_spec(name).parts]
 

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from apps.bench import free_port
-from hub import paths
-from hub.manifest import read_manifest
+from digitzoo.apps.bench import free_port
+from digitzoo.hub import paths
+from digitzoo.hub.manifest import read_manifest
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -38,8 +38,8 @@ FILE_DATA = {"_type": "gradio.FileData"}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The hub on a copy of the shipped exports with an unlisted ``secret.txt`` dropped into it."""
-    from apps import parts
-    from apps.hub_app import serve
+    from digitzoo.apps import parts
+    from digitzoo.apps.hub_app import serve
 
     root = tmp_path_factory.mktemp("hostile") / "exports"
     shutil.copytree(paths.pretrained_exports_dir(), root)

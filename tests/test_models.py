@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hub.registry import get_spec, list_models
+from digitzoo.hub.registry import get_spec, list_models
 
 
 def make_input(tensor_spec, batch: int) -> torch.Tensor:
@@ -87,7 +87,7 @@ def test_gan_label_changes_the_image():
 
 
 def test_unknown_model_is_a_clear_error():
-    from hub.errors import DigitzooError
+    from digitzoo.hub.errors import DigitzooError
 
     with pytest.raises(DigitzooError, match="unknown model 'mnist_vit'.*mnist_cnn"):
         get_spec("mnist_vit")

@@ -12,11 +12,11 @@ import sys
 import pytest
 import yaml
 
-from apps.bench import free_port
-from hub.cli import main
-from hub.manifest import exports_root, read_manifest
-from hub.publish.model_repo import model_repo_files
-from hub.publish.space import build_space, is_gpu_hardware, requirements
+from digitzoo.apps.bench import free_port
+from digitzoo.hub.cli import main
+from digitzoo.hub.manifest import exports_root, read_manifest
+from digitzoo.hub.publish.model_repo import model_repo_files
+from digitzoo.hub.publish.space import build_space, is_gpu_hardware, requirements
 
 
 def front_matter(text: str) -> dict:
@@ -59,7 +59,7 @@ def test_model_repo_lists_every_file_with_its_sha256_in_the_manifest():
         for suffix in ("model.safetensors", "config.json", "card.json", "README.md"):
             assert f"{name}/{suffix}" in by_path
         config = json.loads(by_path[f"{name}/config.json"].data)
-        assert config["model"] == name and config["kwargs"] and config["architecture"].startswith("hub.models.")
+        assert config["model"] == name and config["kwargs"] and config["architecture"].startswith("digitzoo.hub.models.")
     listed = json.loads(by_path["manifest.json"].data)["repository"]["files"]
     assert set(listed) == set(by_path) - {"manifest.json"}
     for f in files:
@@ -117,10 +117,10 @@ def test_space_folder_is_self_contained(tmp_path):
     assert {a["format"] for e in bundled["models"].values() for a in e["artifacts"]} == {"onnx"}
     assert not list(space.rglob("*.pt")) and not list(space.rglob("*.pt2")) and not list(space.rglob("*.safetensors"))
     # its own code, not this checkout's, builds the whole app without torch
-    check = ("import sys, apps, apps.hub_app as hub_app, apps.parts as parts\n"
+    check = ("import sys, digitzoo.apps as apps, digitzoo.apps.hub_app as hub_app, digitzoo.apps.parts as parts\n"
              "assert apps.__file__.startswith(sys.argv[1]), apps.__file__\n"
              "parts.configure('onnx', 'cpu', 'models'); hub_app.build_app()\n"
-             "assert 'torch' not in sys.modules and 'train' not in sys.modules\nprint('ok')")
+             "assert 'torch' not in sys.modules and 'digitzoo.train' not in sys.modules\nprint('ok')")
     out = subprocess.run([sys.executable, "-c", check, str(space)], cwd=space, capture_output=True, text=True,
                          timeout=120, env={**os.environ, "PYTHONPATH": str(space)})
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]

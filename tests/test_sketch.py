@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from hub.errors import SketchError
-from hub.sketch import preprocess
+from digitzoo.hub.errors import SketchError
+from digitzoo.hub.sketch import preprocess
 
 SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.42, 0.80)]  # a "7" as fractions of its box
 
@@ -123,8 +123,8 @@ def test_shipped_cnn_reads_rendered_test_digits(mnist_test):
     """Test digits re-drawn as browser sketches, through the app's preprocessing, read right."""
     import torch
 
-    from hub.checkpoint import load_checkpoint
-    from train.sketches import render_sketch
+    from digitzoo.hub.checkpoint import load_checkpoint
+    from digitzoo.train.sketches import render_sketch
 
     images, labels = mnist_test
     model, _ = load_checkpoint("mnist_cnn")

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.bench import free_port
-from hub.manifest import exports_root
-from hub.publish.space import build_space
+from digitzoo.apps.bench import free_port
+from digitzoo.hub.manifest import exports_root
+from digitzoo.hub.publish.space import build_space
 
 
 @pytest.fixture(scope="module")

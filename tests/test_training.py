@@ -12,10 +12,10 @@ import time
 import pytest
 import torch
 
-from hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_checkpoint, read_card
-from hub.errors import CheckpointError, DigitzooError
-from hub.registry import list_models
-from train.loop import RESUME_FILE, Interrupted, TrainConfig, train
+from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_checkpoint, read_card
+from digitzoo.hub.errors import CheckpointError, DigitzooError
+from digitzoo.hub.registry import list_models
+from digitzoo.train.loop import RESUME_FILE, Interrupted, TrainConfig, train
 
 QUIET = dict(log=lambda msg: None)
 
@@ -82,9 +82,9 @@ def test_same_seed_same_weights(tmp_path, store):
 
 
 def test_killed_process_resumes_from_its_last_checkpoint(tmp_path, store):
-    """SIGKILL a real `python -m train` as soon as it has saved, then --resume it."""
+    """SIGKILL a real `python -m digitzoo.train` as soon as it has saved, then --resume it."""
     out = tmp_path / "killed" / "mnist_cnn"
-    cmd = [sys.executable, "-m", "train", "mnist_cnn", "--epochs", "4", "--batch-size", "32",
+    cmd = [sys.executable, "-m", "digitzoo.train", "mnist_cnn", "--epochs", "4", "--batch-size", "32",
            "--limit-train", "2048", "--limit-test", "200", "--sketch-eval", "0",
            "--checkpoint-every", "5", "--out-dir", str(out), "--threads", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -119,7 +119,7 @@ def test_corrupted_or_swapped_weights_are_refused(tmp_path, store):
 
 
 def test_augmentation_is_seeded_and_keeps_range():
-    from train.augment import sketch_augment
+    from digitzoo.train.augment import sketch_augment
 
     x = torch.rand(16, 1, 28, 28)
     torch.manual_seed(3)

@@ -1,7 +1,7 @@
-"""`python -m train NAME ...` is `digitzoo train NAME ...`."""
+"""`python -m digitzoo.train NAME ...` is `digitzoo train NAME ...`."""
 
 import sys
 
-from hub.cli import main
+from digitzoo.hub.cli import main
 
 sys.exit(main(["train", *sys.argv[1:]]))

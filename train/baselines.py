@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from train.data import to_float
+from digitzoo.hub.mnist import to_float
 
 
 class TutorialCNN(nn.Module):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.registry import ModelSpec
-from train import metrics
-from train.data import load_mnist
+from digitzoo.hub.registry import ModelSpec
+from digitzoo.train import metrics
+from digitzoo.hub.mnist import load_mnist
 
 
 def evaluate(spec: ModelSpec, model, device, data_dir=None, limit_test: int | None = None,
@@ -19,7 +19,7 @@ def evaluate(spec: ModelSpec, model, device, data_dir=None, limit_test: int | No
     if spec.task == "classifier":
         sketches = None
         if spec.eval_on_sketches and sketch_eval > 0:
-            from train.sketches import sketch_set
+            from digitzoo.train.sketches import sketch_set
 
             sketches = sketch_set(images[: min(sketch_eval, len(images))].numpy())
         results = metrics.classifier_metrics(model, images, labels, sketches, device)
@@ -32,8 +32,8 @@ def evaluate(spec: ModelSpec, model, device, data_dir=None, limit_test: int | No
 
 
 def _gan(spec: ModelSpec, model, images, labels, device) -> dict[str, Any]:
-    from hub.checkpoint import load_checkpoint
-    from hub.errors import CheckpointError
+    from digitzoo.hub.checkpoint import load_checkpoint
+    from digitzoo.hub.errors import CheckpointError
 
     try:
         judge, card = load_checkpoint(spec.judge, device=str(device))

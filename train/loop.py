@@ -21,14 +21,14 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from hub import __version__, paths
-from hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_tensors, remove_partial_writes, save_checkpoint, save_tensors
-from hub.errors import DigitzooError
-from hub.registry import get_spec
-from train.augment import AUGMENTATIONS
-from train.data import load_mnist, to_float
-from train.evaluate import evaluate
-from train.tasks import TASK_TYPES
+from digitzoo.hub import __version__, paths
+from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_tensors, remove_partial_writes, save_checkpoint, save_tensors
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.registry import get_spec
+from digitzoo.train.augment import AUGMENTATIONS
+from digitzoo.hub.mnist import load_mnist, to_float
+from digitzoo.train.evaluate import evaluate
+from digitzoo.train.tasks import TASK_TYPES
 
 RESUME_FILE = "resume.safetensors"
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from train.data import to_float
+from digitzoo.hub.mnist import to_float
 
 
 @torch.inference_mode()

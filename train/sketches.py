@@ -14,7 +14,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from hub import paths, sketch
+from digitzoo.hub import paths, sketch
 
 CANVAS = 800
 

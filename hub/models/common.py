@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hub.registry import TensorSpec
+from digitzoo.hub.registry import TensorSpec
 
 # Mean and std of MNIST training pixels in [0, 1]. Models normalise inside forward() so an
 # exported file takes plain [0, 1] pixels and a user never has to know these numbers.

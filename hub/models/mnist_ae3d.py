@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hub.models.common import IMAGE_INPUT, Normalize
-from hub.registry import Floor, ModelSpec, PartSpec, Recipe, TensorSpec, register_model
+from digitzoo.hub.models.common import IMAGE_INPUT, Normalize
+from digitzoo.hub.registry import Demo, Floor, ModelSpec, PartSpec, Recipe, TensorSpec, register_model
 
 LATENT_DIM = 3
 
@@ -91,11 +91,13 @@ def mnist_ae3d() -> ModelSpec:
         kwargs=dict(width=32, hidden=512),
         recipes={"default": Recipe(epochs=20, batch_size=128, lr=2e-3, augment="none")},
         parts=(
-            PartSpec(name="encoder", module="encoder", inputs=(IMAGE_INPUT,), outputs=(CODE,), file="mnist_ae3d_encoder"),
-            PartSpec(name="decoder", module="decoder", inputs=(CODE,), outputs=(RECONSTRUCTION,), file="mnist_ae3d_decoder"),
+            PartSpec(name="encoder", module="encoder", inputs=(IMAGE_INPUT,), outputs=(CODE,), file="mnist_ae3d_encoder",
+                     role="encoder"),
+            PartSpec(name="decoder", module="decoder", inputs=(CODE,), outputs=(RECONSTRUCTION,), file="mnist_ae3d_decoder",
+                     role="decoder"),
         ),
         floors=(Floor("test_mse", "<=", 0.030),),
         # The latent tab plots where these many test digits sit (computed at export time, so
         # the app needs neither MNIST nor torch).
-        demo=dict(tab="latent", scatter_points=2000, scatter_part="encoder"),
+        demo=Demo(tab="latent", label="autoencoder", scatter_points=2000),
     )

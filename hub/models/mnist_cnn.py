@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hub.models.common import DIGITS, IMAGE_INPUT, LOGITS_OUTPUT, Normalize, conv_bn_relu
-from hub.registry import Floor, ModelSpec, PartSpec, Recipe, register_model
+from digitzoo.hub.models.common import DIGITS, IMAGE_INPUT, LOGITS_OUTPUT, Normalize, conv_bn_relu
+from digitzoo.hub.registry import Demo, Floor, ModelSpec, PartSpec, Recipe, register_model
 
 
 class MnistCNN(nn.Module):
@@ -52,9 +52,10 @@ def mnist_cnn() -> ModelSpec:
                 notes="one epoch, OneCycle LR, half-width net: the wall-time recipe",
             ),
         },
-        parts=(PartSpec(name="model", module=None, inputs=(IMAGE_INPUT,), outputs=(LOGITS_OUTPUT,), file="mnist_cnn"),),
+        parts=(PartSpec(name="model", module=None, inputs=(IMAGE_INPUT,), outputs=(LOGITS_OUTPUT,), file="mnist_cnn",
+                        role="classifier"),),
         floors=(Floor("test_accuracy", ">=", 0.995), Floor("sketch_accuracy", ">=", 0.985)),
         labels=DIGITS,
         eval_on_sketches=True,
-        demo=dict(tab="draw"),
+        demo=Demo(tab="draw", label="CNN", order=0, featured=True),
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hub.models.common import DIGITS
-from hub.registry import Floor, ModelSpec, PartSpec, Recipe, TensorSpec, register_model
+from digitzoo.hub.models.common import DIGITS
+from digitzoo.hub.registry import Demo, Floor, ModelSpec, PartSpec, Recipe, TensorSpec, register_model
 
 Z_DIM = 64
 
@@ -94,10 +94,11 @@ def mnist_gan() -> ModelSpec:
                                "generated 28x28 digit, white ink (1.0) on black (0.0)"),
                 ),
                 file="mnist_gan_generator",
+                role="generator",
             ),
         ),
         floors=(Floor("class_accuracy", ">=", 0.97), Floor("inception_score", ">=", 9.5)),
         labels=DIGITS,
         judge="mnist_cnn",
-        demo=dict(tab="gan"),
+        demo=Demo(tab="gan", label="GAN"),
     )

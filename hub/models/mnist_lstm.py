@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hub.models.common import DIGITS, IMAGE_INPUT, LOGITS_OUTPUT, Normalize
-from hub.registry import Floor, ModelSpec, PartSpec, Recipe, TensorSpec, register_model
+from digitzoo.hub.models.common import DIGITS, IMAGE_INPUT, LOGITS_OUTPUT, Normalize
+from digitzoo.hub.registry import Demo, Floor, ModelSpec, PartSpec, Recipe, TensorSpec, register_model
 
 STEP_LOGITS_OUTPUT = TensorSpec(
     name="step_logits",
@@ -59,11 +59,11 @@ def mnist_lstm() -> ModelSpec:
         parts=(
             PartSpec(
                 name="model", module=None, inputs=(IMAGE_INPUT,),
-                outputs=(LOGITS_OUTPUT, STEP_LOGITS_OUTPUT), file="mnist_lstm", method="logits_and_steps",
+                outputs=(LOGITS_OUTPUT, STEP_LOGITS_OUTPUT), file="mnist_lstm", role="classifier", method="logits_and_steps",
             ),
         ),
         floors=(Floor("test_accuracy", ">=", 0.990),),
         labels=DIGITS,
         eval_on_sketches=True,
-        demo=dict(tab="draw"),
+        demo=Demo(tab="draw", label="LSTM", order=1, belief_by_row=True),
     )

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from hub import paths
-from hub.checkpoint import CARD_FILE, WEIGHTS_FILE, read_card
-from hub.errors import DigitzooError
-from hub.files import inside, sha256_file, temp_dir_beside
-from hub.manifest import MANIFEST_FILE, read_manifest
-from hub.publish.model_repo import RepoFile
+from digitzoo.hub import paths
+from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, read_card
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.files import inside, sha256_file, temp_dir_beside
+from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest
+from digitzoo.hub.publish.model_repo import RepoFile
 
 Print = Callable[[str], None]
 
@@ -233,5 +233,5 @@ def pull(repo_id: str, revision: str | None, out: Print) -> Path:
     out(f"Pulled {repo_id}@{revision or 'main'} through the Hugging Face cache ({snapshot}); "
         f"{len(manifest['repository']['files'])} files match their sha256")
     out(f"Installed {', '.join(manifest['models'])} in {paths.exports_dir()}: "
-        "`digitzoo serve` and hub.runtime use them now")
+        "`digitzoo serve` and digitzoo.hub.runtime use them now")
     return paths.exports_dir()

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.checkpoint import CARD_FILE, find_checkpoint, read_card
-from hub.errors import DigitzooError
-from hub.files import sha256_file
-from hub.manifest import MANIFEST_FILE, read_manifest, verified_path
+from digitzoo.hub.checkpoint import CARD_FILE, find_checkpoint, read_card
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.files import sha256_file
+from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, verified_path
 
 CONFIG_FORMAT = "digitzoo-config/1"
 LICENSE = "mit"
@@ -40,9 +40,10 @@ HEADLINE_METRICS = {
     "classifier": [("test_accuracy", "accuracy", "test accuracy"),
                    ("sketch_accuracy", "accuracy", "accuracy on re-drawn test digits")],
     "autoencoder": [("test_mse", "mse", "test reconstruction MSE")],
-    "gan": [("class_accuracy", "accuracy", "class accuracy of samples (judged by mnist_cnn)"),
-            ("inception_score", "inception_score", "Inception Score (calibrated mnist_cnn judge)"),
-            ("fid_cnn_features", "frechet_distance", "Frechet distance in mnist_cnn features")],
+    # {judge}: the classifier that scored the samples, as the GAN's metrics name it.
+    "gan": [("class_accuracy", "accuracy", "class accuracy of samples (judged by {judge})"),
+            ("inception_score", "inception_score", "Inception Score (calibrated {judge} judge)"),
+            ("fid_cnn_features", "frechet_distance", "Frechet distance in {judge} features")],
 }
 
 
@@ -71,7 +72,7 @@ def _json_bytes(value: Any) -> bytes:
 
 def model_config(name: str, card: dict[str, Any]) -> dict[str, Any]:
     """config.json: how to rebuild the network (class, kwargs), what it was trained with."""
-    from hub.registry import get_spec  # imports the model files (torch): only when publishing
+    from digitzoo.hub.registry import get_spec  # imports the model files (torch): only when publishing
 
     spec = get_spec(name)
     return {
@@ -137,7 +138,7 @@ def card_metadata(repo_id: str, manifest: dict[str, Any]) -> str:
     results = []
     for name, entry in manifest["models"].items():
         task_type, task_name = HUB_TASKS[entry["task"]]
-        for key, metric_type, label in HEADLINE_METRICS[entry["task"]]:
+        for key, metric_type, label in _headline_metrics(entry):
             if isinstance(entry["metrics"].get(key), (int, float)):
                 results.append(EvalResult(task_type=task_type, task_name=task_name, dataset_type=DATASET,
                                           dataset_name="MNIST", dataset_split="test", metric_type=metric_type,
@@ -149,9 +150,18 @@ def card_metadata(repo_id: str, manifest: dict[str, Any]) -> str:
     return data.to_yaml()
 
 
+def _first_onnx(manifest: dict[str, Any]) -> str:
+    return next(a["file"] for entry in manifest["models"].values() for a in entry["artifacts"] if a["format"] == "onnx")
+
+
+def _headline_metrics(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
+    judge = str(entry["metrics"].get("judge", "the judge classifier")).split(" sha256")[0]
+    return [(key, kind, label.format(judge=judge)) for key, kind, label in HEADLINE_METRICS[entry["task"]]]
+
+
 def _metric_rows(entry: dict[str, Any]) -> list[str]:
     rows = []
-    for key, _, label in HEADLINE_METRICS[entry["task"]]:
+    for key, _, label in _headline_metrics(entry):
         value = entry["metrics"].get(key)
         if isinstance(value, (int, float)):
             rows.append(f"| {label} | {value:.4f} |")
@@ -193,9 +203,9 @@ def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] 
         lines += [f"**{name}**", "", "| metric | value |", "|---|---|", *_metric_rows(entry), ""]
     lines += ["## How to use the files", "",
               "With digitzoo: `digitzoo pull " + repo_id + "` downloads this repository, checks every file "
-              "against `manifest.json` and makes the models available to `digitzoo serve` and `hub.runtime`.", "",
+              "against `manifest.json` and makes the models available to `digitzoo serve` and `digitzoo.hub.runtime`.", "",
               "Each file also works on its own, with only onnxruntime or torch. The snippets name files inside "
-              f"the model's folder; `hf_hub_download(\"{repo_id}\", \"mnist_cnn/mnist_cnn.onnx\")` returns the "
+              f"the model's folder; `hf_hub_download(\"{repo_id}\", \"{_first_onnx(manifest)}\")` returns the "
               "local path of one.", ""]
     for name in manifest["models"]:
         lines += [f"### {name}", "", (snippets or {}).get(name) or f"See [`{name}/README.md`]({name}/README.md).", ""]
@@ -204,7 +214,8 @@ def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] 
               "confident but meaningless answers; the classifiers have no 'not a digit' class.",
               "- The demo's drawings are normalised like MNIST (crop, fit in 20x20, centre of mass); feed "
               "the models raw photos without that step and accuracy drops.",
-              "- The GAN's Inception Score uses mnist_cnn as the judge, calibrated by temperature scaling; the "
+              "- The GAN's Inception Score uses the zoo's classifier named in its metrics as the judge, calibrated "
+              "by temperature scaling; the "
               "uncalibrated figures are in `manifest.json`. The figures are not comparable with ImageNet-based IS/FID.",
               "- The TorchScript and .pt2 files are pickle-based archives: load them only from a source you trust "
               "(their sha256 is in `manifest.json`). The ONNX files and the safetensors weights are not.", ""]

@@ -1,6 +1,6 @@
 """`digitzoo space build DIR`: a self-contained Gradio Space folder. No network here.
 
-The folder holds the demo hub's code (``apps/`` and the torch-free part of ``hub/``), the
+The folder holds the demo hub's code (``digitzoo/apps/`` and the torch-free part of ``digitzoo/hub/``), the
 exported ONNX files with a manifest listing only them, ``app.py``, a ``requirements.txt`` pinned
 to the versions installed here (no torch: the Space serves ONNX), and a README whose front matter
 the Hub reads. It runs wherever those requirements install: on CPU Spaces, and on GPU hardware
@@ -15,12 +15,13 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
-from hub.errors import DigitzooError
-from hub.files import temp_dir_beside
-from hub.manifest import MANIFEST_FILE, read_manifest, verified_path
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.files import temp_dir_beside
+from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, verified_path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-# The code a Space runs: the apps and what they import from hub (no torch, no training code).
+# The code a Space runs: the apps and what they import from the core (no torch, no training code).
+# PACKAGE_ROOT holds hub/ and apps/: the repository, or site-packages/digitzoo when installed.
 APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "gan.py", "hub_app.py", "inputs.py",
                "latent.py", "limits.py", "models.py", "parts.py"]
 HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "manifest.py", "paths.py", "runtime.py",
@@ -38,7 +39,7 @@ ONNX Runtime runs them on the GPU when the Space has one (CUDA provider), otherw
 import os
 from pathlib import Path
 
-from apps.hub_app import serve
+from digitzoo.apps.hub_app import serve
 
 serve(host="0.0.0.0", port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
       root=str(Path(__file__).resolve().parent / "{models}"))
@@ -111,9 +112,10 @@ def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: s
     work = temp_dir_beside(out)
     try:
         for package, modules in (("apps", APP_MODULES), ("hub", HUB_MODULES)):
-            (work / package).mkdir()
+            # digitzoo/ without an __init__.py: the same namespace layout as the installed package.
+            (work / "digitzoo" / package).mkdir(parents=True)
             for module in modules:
-                shutil.copy2(PACKAGE_ROOT / package / module, work / package / module)
+                shutil.copy2(PACKAGE_ROOT / package / module, work / "digitzoo" / package / module)
         bundled = _bundle_onnx_models(Path(root), manifest, work / MODELS_DIR)
         (work / "app.py").write_text(APP_PY.format(models=MODELS_DIR))
         (work / "requirements.txt").write_text(requirements(hardware))

@@ -1,6 +1,6 @@
 """Shared by the reliability checks: the small training configuration, child processes, hashes.
 
-Every training run here is a real ``python -m hub.cli train`` child process on CPU (``--threads``
+Every training run here is a real ``python -m digitzoo.hub.cli train`` child process on CPU (``--threads``
 pinned), in its own ``DIGITZOO_HOME`` (so the checkpoint lands where ``digitzoo train`` puts it
 and ``find_checkpoint`` looks for it).
 """
@@ -15,18 +15,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from digitzoo.hub.registry import get_spec, list_models
 
-MODELS = ("mnist_cnn", "mnist_lstm", "mnist_ae3d", "mnist_gan")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def add_config_args(parser: argparse.ArgumentParser, *, limit_train: int, epochs: int, checkpoint_every: int,
                     threads: int = 1) -> None:
     """The training flags the checks pass to `digitzoo train` (small, but several resumable states)."""
     group = parser.add_argument_group("training configuration (flags of `digitzoo train`)")
-    group.add_argument("--model", default="mnist_cnn", choices=MODELS)
+    classifiers = [name for name in list_models() if get_spec(name).task == "classifier"]
+    group.add_argument("--model", default=classifiers[0], choices=list_models())
     group.add_argument("--seed", type=int, default=0, help="training seed (also seeds the kill schedule)")
     group.add_argument("--limit-train", type=int, default=limit_train)
     group.add_argument("--epochs", type=int, default=epochs)
@@ -45,12 +44,12 @@ def train_flags(args: argparse.Namespace, seed: int | None = None) -> list[str]:
 
 
 def train_command(flags: list[str]) -> list[str]:
-    return [sys.executable, "-m", "hub.cli", "train", *flags]
+    return [sys.executable, "-m", "digitzoo.hub.cli", "train", *flags]
 
 
 def child_env(store: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DIGITZOO_HOME=str(store), PYTHONPATH=str(REPO))
+    env.update(DIGITZOO_HOME=str(store))
     return env
 
 
@@ -88,8 +87,8 @@ def resume_state_sha256(tensors: dict, meta: dict) -> tuple[int, str]:
 
 def checkpoint_digest(name: str, folder: Path) -> dict:
     """Load a checkpoint the way the project does (card sha256 checked) and hash what is in it."""
-    from hub.checkpoint import WEIGHTS_FILE, load_checkpoint, load_tensors
-    from hub.files import sha256_file
+    from digitzoo.hub.checkpoint import WEIGHTS_FILE, load_checkpoint, load_tensors
+    from digitzoo.hub.files import sha256_file
 
     _, card = load_checkpoint(name, folder)  # raises CheckpointError unless card + weights agree
     tensors, _ = load_tensors(folder / WEIGHTS_FILE)

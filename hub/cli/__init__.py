@@ -1,10 +1,14 @@
-"""The `digitzoo` command line: train, eval, list (more commands join as they are built).
+"""The `digitzoo` command line: the one module of the core that dispatches to the stages.
 
+Every stage (``digitzoo.train``, ``digitzoo.export``, ``digitzoo.apps``) is imported inside the
+command that needs it, so ``digitzoo list`` or ``digitzoo pull`` start without torch or Gradio,
+and a command that needs the training extra says so in one line when it is missing.
 User errors (DigitzooError) print one line on stderr and exit with status 2, no traceback.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -12,7 +16,16 @@ from typing import Optional
 
 import typer
 
-from hub.errors import DigitzooError
+from digitzoo.hub.errors import DigitzooError
+
+TRAIN_EXTRA = "pip install 'digitzoo[train]'"
+
+
+def require_torch(what: str) -> None:
+    """One line, not an ImportError traceback, when a command needs the training extra."""
+    if importlib.util.find_spec("torch") is None:
+        raise DigitzooError(f"{what} needs PyTorch, which is not installed here: {TRAIN_EXTRA}")
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="digitzoo: train, export and serve four MNIST models.")
@@ -20,8 +33,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 @app.command()
 def train(
-    name: str = typer.Argument(..., help="model name, e.g. mnist_cnn"),
-    recipe: str = typer.Option("default", help="recipe in the model file (mnist_cnn also has 'fast')"),
+    name: str = typer.Argument(..., help="model name (`digitzoo list` shows the exported ones)"),
+    recipe: str = typer.Option("default", help="recipe in the model file: default, or another it names (such as 'fast')"),
     epochs: Optional[int] = typer.Option(None, help="override the recipe's epochs"),
     batch_size: Optional[int] = typer.Option(None, help="override the recipe's batch size"),
     lr: Optional[float] = typer.Option(None, help="override the recipe's peak learning rate"),
@@ -42,7 +55,8 @@ def train(
     stop_after: Optional[int] = typer.Option(None, hidden=True),
 ) -> None:
     """Train a model and write its checkpoint (safetensors + card.json)."""
-    from train.loop import TrainConfig, train as run_training
+    require_torch("digitzoo train")
+    from digitzoo.train.loop import TrainConfig, train as run_training
 
     config = TrainConfig(**{k: v for k, v in locals().items() if k != "run_training" and k != "TrainConfig"})
     card = run_training(config, log=lambda msg: print(msg, file=sys.stderr))
@@ -60,12 +74,13 @@ def eval_(
     threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
 ) -> None:
     """Recompute a checkpoint's metrics on the MNIST test set."""
+    require_torch("digitzoo eval")
     import torch
 
-    from hub.checkpoint import find_checkpoint, load_checkpoint
-    from hub.registry import get_spec
-    from train.evaluate import evaluate
-    from train.loop import resolve_device
+    from digitzoo.hub.checkpoint import find_checkpoint, load_checkpoint
+    from digitzoo.hub.registry import get_spec
+    from digitzoo.train.evaluate import evaluate
+    from digitzoo.train.loop import resolve_device
 
     if threads:
         torch.set_num_threads(threads)
@@ -96,11 +111,11 @@ def export_(
     threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
 ) -> None:
     """Export checkpoints to verified ONNX / TorchScript / .pt2 files and update the manifest."""
-
+    require_torch("digitzoo export")
     import torch
 
-    from export.pipeline import export
-    from hub import paths
+    from digitzoo.export.pipeline import export
+    from digitzoo.hub import paths
 
     if threads:
         torch.set_num_threads(threads)
@@ -119,10 +134,12 @@ def serve(
     tab: Optional[list[str]] = typer.Option(None, help="serve only these tabs: draw, latent, gan, models"),
 ) -> None:
     """Start the Gradio demo hub on the exported models."""
-    from apps.hub_app import TABS, serve as run_server
+    from digitzoo.apps.hub_app import TABS, serve as run_server
 
     if backend not in ("onnx", "torchscript"):
         raise DigitzooError("--backend must be onnx or torchscript")
+    if backend == "torchscript":
+        require_torch("digitzoo serve --backend torchscript")
     unknown = set(tab or []) - set(TABS)
     if unknown:
         raise DigitzooError(f"unknown tab(s) {', '.join(sorted(unknown))}; choose from {', '.join(TABS)}")
@@ -132,7 +149,7 @@ def serve(
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="print the manifest as JSON")) -> None:
     """The exported models: the manifest (files, sha256, shapes, metrics) that the apps serve."""
-    from hub.manifest import exports_root, read_manifest
+    from digitzoo.hub.manifest import exports_root, read_manifest
 
     root = exports_root()
     manifest = read_manifest(root)
@@ -154,9 +171,10 @@ def push(
     dry_run: bool = typer.Option(False, "--dry-run", help="print what would be uploaded; no network"),
 ) -> None:
     """Push weights, configs, exported files, manifest and a model card to a Hub model repository."""
-    from hub.manifest import exports_root
-    from hub.publish.hfclient import check_repo_id, push_files
-    from hub.publish.model_repo import model_repo_files
+    require_torch("digitzoo push")  # the model files (architecture, recipe) describe what is pushed
+    from digitzoo.hub.manifest import exports_root
+    from digitzoo.hub.publish.hfclient import check_repo_id, push_files
+    from digitzoo.hub.publish.model_repo import model_repo_files
 
     files = model_repo_files(exports_root(), check_repo_id(repo_id), model or None)
     push_files(repo_id, files, repo_type="model", private=private, revision=revision,
@@ -170,7 +188,7 @@ def pull(
     revision: Optional[str] = typer.Option(None, help="branch, tag or commit (default main)"),
 ) -> None:
     """Download a pushed model repository, verify every file's sha256, and serve its models."""
-    from hub.publish.hfclient import pull as run_pull
+    from digitzoo.hub.publish.hfclient import pull as run_pull
 
     run_pull(repo_id, revision, out=print)
 
@@ -186,8 +204,8 @@ def space_build(
     model_repo: Optional[str] = typer.Option(None, help="the model repository the Space's card links to"),
 ) -> None:
     """Write a self-contained Space folder: app.py, code, ONNX models, pinned requirements, README."""
-    from hub.manifest import exports_root
-    from hub.publish.space import build_space
+    from digitzoo.hub.manifest import exports_root
+    from digitzoo.hub.publish.space import build_space
 
     folder = build_space(out_dir, exports_root(), hardware, model_repo)
     print(f"Space written to {folder}; try it: cd {folder} && pip install -r requirements.txt && python app.py")
@@ -205,9 +223,9 @@ def space_push(
     """Create the Space if needed and upload the built folder in one commit."""
     import tempfile
 
-    from hub.manifest import exports_root
-    from hub.publish.hfclient import check_repo_id, folder_files, push_files
-    from hub.publish.space import build_space
+    from digitzoo.hub.manifest import exports_root
+    from digitzoo.hub.publish.hfclient import check_repo_id, folder_files, push_files
+    from digitzoo.hub.publish.space import build_space
 
     check_repo_id(repo_id)
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,7 +256,8 @@ def bench_all(
     """Run every benchmark, print the figures and write docs/BENCHMARKS.md with PNG plots."""
     if ctx.invoked_subcommand is not None:
         return
-    from hub.benchmarks import SECTIONS, print_summary, run, write_report
+    require_torch("digitzoo bench")
+    from digitzoo.hub.cli.benchmarks import SECTIONS, print_summary, run, write_report
 
     unknown = set(skip or []) - set(SECTIONS)
     if unknown:
@@ -256,7 +275,8 @@ def bench_fast_cnn(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Fast CNN recipe vs the classic tutorial recipe: training seconds and test accuracy."""
-    from train.bench import fast_cnn
+    require_torch("digitzoo bench fast-cnn")
+    from digitzoo.train.bench import fast_cnn
 
     result = fast_cnn(threads, repeats, data_dir, log=lambda msg: print(msg, file=sys.stderr))
     if as_json:
@@ -276,7 +296,7 @@ def bench_serve(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """/classify over HTTP (p50/p99, requests/s, errors), start-up time, server memory, model-only latency."""
-    from apps.bench import serve_latency
+    from digitzoo.apps.bench import serve_latency
 
     try:
         levels = tuple(int(c) for c in clients.split(","))
@@ -318,7 +338,7 @@ def bench_serve_reliability(
     out: Optional[str] = typer.Option(None, help="also write the figures as JSON here"),
 ) -> None:
     """Load, overload and memory checks against a real server; exits 1 when one fails."""
-    from apps.bench import reliability
+    from digitzoo.apps.bench import reliability
 
     result = reliability(seconds, clients, memory_requests, burst, log=print)
     if out:

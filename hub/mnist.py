@@ -1,4 +1,12 @@
-"""MNIST through torchvision, held in memory as uint8 tensors (60k images are 47 MB)."""
+"""MNIST through torchvision, held in memory as uint8 tensors (60k images are 47 MB).
+
+Part of the core because more than one stage reads it: training, export verification (real
+test images) and evaluation.
+
+>>> images, labels = load_mnist(train=False)  # doctest: +SKIP
+>>> to_float(images[:2]).shape  # doctest: +SKIP
+torch.Size([2, 1, 28, 28])
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,8 @@ import os
 
 import torch
 
-from hub import paths
-from hub.errors import DataUnavailable
+from digitzoo.hub import paths
+from digitzoo.hub.errors import DataUnavailable
 
 
 def load_mnist(train: bool, data_dir: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:

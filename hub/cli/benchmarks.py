@@ -1,7 +1,7 @@
 """`digitzoo bench`: every benchmark in one run, printed and written to docs/BENCHMARKS.md.
 
 Composes the measurements that live with what they measure (train/bench.py, export/bench.py,
-apps/bench.py); like hub.cli, it imports them lazily. Plots are PNG bar charts drawn with
+apps/bench.py); like the commands beside it, it imports them lazily. Plots are PNG bar charts drawn with
 Pillow (no plotting library needed). The report records when, where and with which command
 the figures were taken, the machine's core count and its load before and after.
 """
@@ -36,7 +36,7 @@ def cuda() -> dict[str, Any]:
     """What CUDA this machine really has, for torch and for ONNX Runtime."""
     import torch
 
-    from hub.runtime import cuda_usable
+    from digitzoo.hub.runtime import cuda_usable
 
     info = {"torch": torch.cuda.is_available(), "onnxruntime": cuda_usable()}
     info["gpu"] = torch.cuda.get_device_name(0) if info["torch"] else None
@@ -74,7 +74,7 @@ def run(threads: int = 2, quick: bool = False, skip: tuple[str, ...] = (), data_
                               "digitzoo bench", "cuda": cuda()}
     devices = ["cpu"] + (["cuda"] if result["cuda"]["torch"] else [])
     if "training" not in skip:
-        from train.bench import time_to_accuracy, training_throughput
+        from digitzoo.train.bench import time_to_accuracy, training_throughput
 
         log("== training: images/s per model")
         result["training"] = {d: training_throughput(threads, steps=3 if quick else 20, warmup=1 if quick else 3,
@@ -85,7 +85,7 @@ def run(threads: int = 2, quick: bool = False, skip: tuple[str, ...] = (), data_
             log("== training: time to 99.0% test accuracy, fast recipe vs tutorial")
             result["time_to_99"] = time_to_accuracy(threads, data_dir=data_dir, log=log)
     if "inference" not in skip:
-        from export.bench import gan_grid_latency, inference_latency
+        from digitzoo.export.bench import gan_grid_latency, inference_latency
 
         log("== inference: every part, every backend, batch 1 and 256")
         timing = {"min_seconds": 0.05, "min_calls": 3} if quick else {"min_seconds": 1.0, "min_calls": 30}
@@ -94,7 +94,7 @@ def run(threads: int = 2, quick: bool = False, skip: tuple[str, ...] = (), data_
         result["gan_grid"] = gan_grid_latency(threads, **({"min_seconds": 0.05, "min_calls": 5} if quick else {}))
         log(f"GAN 64-digit grid: p50 {result['gan_grid']['p50_ms']:.1f} ms")
     if "serving" not in skip:
-        from apps.bench import serve_latency
+        from digitzoo.apps.bench import serve_latency
 
         log("== serving: /classify over HTTP at 1, 8 and 32 clients")
         result["serving"] = serve_latency(requests=20 if quick else 200, clients=(1, 8) if quick else (1, 8, 32),
@@ -161,7 +161,7 @@ def _training_section(result, plots: Path) -> list[str]:
     lines += ["| recipe | training seconds to 99.0% | test accuracy there |", "|---|---|---|",
               f"| tutorial (2-conv CNN, Adam 1e-3, batch 50), scored after each epoch | {_fmt(tut['reached_after_s'])} "
               f"| {tut['epochs'][-1]['test_accuracy']:.4f} after {len(tut['epochs'])} epoch(s) |",
-              f"| digitzoo mnist_cnn --recipe fast (1 OneCycle epoch) | {_fmt(fast['reached_after_s'])} | "
+              f"| {fast['label']} (1 OneCycle epoch) | {_fmt(fast['reached_after_s'])} | "
               f"{fast['test_accuracy']:.4f} |", ""]
     if t99["tutorial_over_fast"]:
         lines += [f"The fast recipe reaches 99.0% **{t99['tutorial_over_fast']:.2f}x** sooner than the tutorial recipe "

@@ -1,0 +1,97 @@
+"""The distribution: one import name, `digitzoo`; extras that match what people do.
+
+The wheel is built here for real (pip, the project's own build backend) and read as a zip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FOLDERS = {"hub": "digitzoo.hub", "train": "digitzoo.train", "export": "digitzoo.export", "apps": "digitzoo.apps"}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(out), str(REPO)], capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    assert build.returncode == 0, build.stderr[-3000:]
+    (path,) = out.glob("digitzoo-*.whl")
+    return path
+
+
+def test_the_wheel_adds_one_import_name(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        top = {name.split("/")[0] for name in names}
+        dist_info = next(t for t in top if t.endswith(".dist-info"))
+        assert top == {"digitzoo", dist_info}
+        # digitzoo/ is a namespace: the folders of the repository are its subpackages.
+        assert "digitzoo/__init__.py" not in names
+        for folder, package in FOLDERS.items():
+            assert f"{package.replace('.', '/')}/__init__.py" in names
+        entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
+        assert "digitzoo = digitzoo.hub.cli:main" in entry_points
+        # The shipped models travel with the package: the demo needs no training.
+        assert "digitzoo/hub/pretrained/exports/manifest.json" in names
+        assert "digitzoo/hub/pretrained/exports/mnist_cnn/mnist_cnn.onnx" in names
+
+
+def test_every_package_folder_is_in_the_wheel(wheel):
+    """pyproject lists the packages by hand: a new folder with an __init__.py must be added there."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for folder, package in FOLDERS.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            inside = init.relative_to(REPO / folder).parent
+            expected = "/".join([package.replace(".", "/"), *inside.parts, "__init__.py"])
+            assert expected in names, f"{init.parent} is not packaged: add it to [tool.setuptools] packages"
+
+
+def test_extras_match_what_people_do(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        dist_info = next(n.split("/")[0] for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = Parser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
+    requires = metadata.get_all("Requires-Dist")
+    base = [r.split(";")[0].strip() for r in requires if "extra ==" not in r]
+    train = [r.split(";")[0].strip() for r in requires if "extra == \"train\"" in r]
+
+    def names(reqs):
+        return {r.split("[")[0].split(">")[0].split("<")[0].split("=")[0].split("!")[0].strip().lower() for r in reqs}
+
+    # pip install digitzoo: serve, download and pull; no torch.
+    assert {"gradio", "numpy", "pillow", "huggingface_hub", "safetensors"} <= names(base)
+    assert names(base) & {"onnxruntime", "onnxruntime-gpu"}
+    assert not names(base) & {"torch", "torchvision", "onnx", "onnxscript"}
+    # digitzoo[train]: training, evaluation, export.
+    assert {"torch", "torchvision", "onnx", "onnxscript"} <= names(train)
+    assert "test" in metadata.get_all("Provides-Extra")
+
+
+def test_the_installed_package_runs_from_anywhere(wheel, tmp_path):
+    """`python -m digitzoo.train --help` and friends from the installed wheel, not from the repository."""
+    site = tmp_path / "site"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+                             capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stderr[-2000:]
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import digitzoo.hub, importlib.util; print(digitzoo.hub.__file__); "
+                            "print(importlib.util.find_spec('hub'), importlib.util.find_spec('export'))"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert where.returncode == 0, where.stderr
+    assert where.stdout.splitlines() == [str(site / "digitzoo" / "hub" / "__init__.py"), "None None"]
+    for module, word in (("digitzoo.train", "Train a model"), ("digitzoo.export", "Export checkpoints"),
+                         ("digitzoo.apps", "Start the Gradio demo hub"), ("digitzoo.hub", "digitzoo")):
+        out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, (module, out.stderr[-2000:])
+        assert word in out.stdout, (module, out.stdout[:500])
