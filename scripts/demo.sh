@@ -3,7 +3,7 @@
 # Installs the serving set only (no torch); arguments pass through to `digitzoo serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "digitzoo: installing the demo into .venv (Gradio, ONNX Runtime, huggingface_hub; about SIZE_PLACEHOLDER, no torch)..." >&2
+echo "digitzoo: installing the demo into .venv (Gradio, ONNX Runtime, huggingface_hub; about 700 MB, no torch; ~25 s)..." >&2
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e .
