@@ -20,6 +20,11 @@ def _plot(data: list[dict], layout: dict) -> PlotData:
     return PlotData(type="plotly", plot=json.dumps({"data": data, "layout": layout}, separators=(",", ":")))
 
 
+def figure_data(figure: dict | None) -> PlotData | None:
+    """A {"data", "layout"} figure (the lessons draw these) as what gr.Plot takes."""
+    return None if figure is None else _plot(figure["data"], figure["layout"])
+
+
 def belief_chart(step_probs: np.ndarray) -> PlotData:
     """(28, 10) probabilities after reading rows 1..28 -> a line per digit, the final answer bold."""
     final = int(step_probs[-1].argmax())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from digitzoo.apps import draw, gan, latent, models, parts
+from digitzoo.apps import draw, gan, latent, models, parts, playground
 from digitzoo.apps.limits import MAX_REQUEST_BYTES, RequestBodyLimit
 
 TABS = {"draw": ("Draw", draw.build), "latent": ("Latent space", latent.build),
-        "gan": ("GAN sampler", gan.build), "models": ("Models", models.build)}
+        "gan": ("GAN sampler", gan.build), "models": ("Models", models.build),
+        "playground": ("Playground", playground.build)}
 
 # Queue and upload limits, on purpose: a few model calls at a time (2 cores), a bounded queue
 # so overload is answered "busy" quickly, and uploads no bigger than a large photo.

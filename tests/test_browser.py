@@ -7,46 +7,17 @@ Screenshots of every tab are kept in test-artifacts/ (the README shows copies of
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from digitzoo.apps.bench import free_port
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-if not Path(CHROMIUM).exists() or not __import__("importlib").util.find_spec("playwright"):
-    if os.environ.get("DIGITZOO_REQUIRE_BROWSER"):
-        raise RuntimeError("browser tests required (DIGITZOO_REQUIRE_BROWSER) but Chromium or Playwright is missing")
-    pytest.skip("Chromium (apt-get install chromium) and playwright are needed", allow_module_level=True)
+from browser_support import ARTIFACTS, CHROMIUM, start_server
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    began = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() - began < 120, "server did not start"
-            time.sleep(0.1)
-    print(f"digitzoo serve answered after {time.monotonic() - began:.1f} s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with start_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

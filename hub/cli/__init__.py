@@ -131,7 +131,7 @@ def serve(
     port: int = typer.Option(7860, help="port"),
     backend: str = typer.Option("onnx", help="onnx | torchscript"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
-    tab: Optional[list[str]] = typer.Option(None, help="serve only these tabs: draw, latent, gan, models"),
+    tab: Optional[list[str]] = typer.Option(None, help="serve only these tabs: draw, latent, gan, models, playground"),
 ) -> None:
     """Start the Gradio demo hub on the exported models."""
     from digitzoo.apps.hub_app import TABS, serve as run_server
@@ -237,6 +237,56 @@ def space_push(
                 raise DigitzooError(f"{built} is not a Space folder from `digitzoo space build` (no app.py/README.md)")
         push_files(repo_id, folder_files(built), repo_type="space", private=private, revision=None,
                    message="digitzoo space push", dry_run=dry_run, out=print, space_hardware=hardware)
+
+
+lesson_app = typer.Typer(no_args_is_help=True, help="The Playground's lessons without a browser.")
+app.add_typer(lesson_app, name="lesson")
+
+
+@lesson_app.command("list")
+def lesson_list(as_json: bool = typer.Option(False, "--json", help="print the lessons as JSON")) -> None:
+    """The lessons: name, group, what the learner sees, the target and the knobs."""
+    require_torch("digitzoo lesson")
+    from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
+
+    described = [get_lesson(name).describe() for name in list_lessons()]
+    if as_json:
+        print(json.dumps(described, indent=2))
+        return
+    for d in described:
+        knobs = ", ".join(k["name"] for k in d["knobs"]) or "-"
+        print(f"{d['name']:20s} {d['group']:20s} {d['title']}  [knobs: {knobs}]")
+
+
+@lesson_app.command("run")
+def lesson_run(
+    name: str = typer.Argument(..., help="lesson name (`digitzoo lesson list`)"),
+    seed: int = typer.Option(0, help="seed: same seed and knobs, same run"),
+    knob: Optional[list[str]] = typer.Option(None, help="a knob as NAME=VALUE, e.g. --knob lr=0.05 (repeatable)"),
+    threads: int = typer.Option(1, help="torch CPU threads"),
+    full: bool = typer.Option(False, help="train the whole step budget instead of stopping at the target"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
+    """Train one lesson headless (the code path the Playground streams); exit 1 if it missed its target."""
+    require_torch("digitzoo lesson")
+    from digitzoo.hub.lessons.run import run_headless
+
+    knobs = {}
+    for item in knob or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise DigitzooError(f"--knob takes NAME=VALUE, not {item!r}")
+        knobs[key.strip()] = value.strip()
+    summary = run_headless(name, seed, knobs, threads=threads, stop_when_reached=not full)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{name}: {summary['message']} (status {summary['status']}, {summary['steps']} steps, {summary['seconds']:.2f} s)")
+        print(f"target: {summary['target']}: {'reached' if summary['reached'] else 'NOT reached'}")
+        for key, value in summary["result"].items():
+            print(f"  {key:24s} {value:.6g}")
+    if not summary["reached"]:
+        raise typer.Exit(1)
 
 
 bench_app = typer.Typer(help="Benchmarks that print measured figures. Without a subcommand: all of them, "
@@ -353,7 +403,10 @@ def bench_serve_reliability(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `digitzoo` console script."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click catches typer.Exit itself and returns its code.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except DigitzooError as exc:
         print(f"digitzoo: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,242 @@
+"""Playground: the classic PyTorch tutorial systems train live on the server, one tab per lesson.
+
+The lessons live in ``digitzoo.hub.lessons`` (one file each, registered like the models); this
+tab only drives them through ``digitzoo.hub.lessons.run.iterate`` and streams the pictures.
+Training costs the server CPU, so it is bounded:
+- each run has its lesson's step and time budgets (wall time, enforced here too);
+- at most ``RUNNING`` runs train at once and ``WAITING`` more wait their turn, told
+  "busy: N ahead of you" while they wait; past that a Start is answered "busy" at once;
+- one run per browser session: a new Start, Stop, Reset or closing the tab stops the old run;
+- knobs are checked by the lesson (a sentence for lr 1e9 or NaN), and a run whose loss stops
+  being a number ends with "diverged";
+- nothing is kept after a run but the last picture on the visitor's page, so memory does not
+  grow with the number of runs served.
+The tab exists only where torch is installed; elsewhere it says how to get it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from digitzoo.apps.charts import figure_data
+
+RUNNING = 3  # training runs at once: 2 cores, small single-threaded models
+WAITING = 8  # visitors who may wait for a slot; more are told "busy" at once
+MAX_WAIT_S = 60  # a visitor is not kept waiting longer than this
+FPS = 6  # pictures per second while a lesson trains
+INSTALL_HINT = "pip install 'digitzoo[playground]'"
+
+
+@dataclass
+class Ticket:
+    """One visitor's request to train: stopped by a new Start, Stop, Reset or a closed tab."""
+
+    session: str
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+class RunSlots:
+    """Admission for training runs: ``running`` at once, ``waiting`` in line, first come first served."""
+
+    def __init__(self, running: int = RUNNING, waiting: int = WAITING):
+        self.capacity, self.max_waiting = running, waiting
+        self.lock = threading.Lock()
+        self.running: dict[str, Ticket] = {}
+        self.line: OrderedDict[str, Ticket] = OrderedDict()
+
+    def join(self, session: str) -> Ticket | None:
+        """A ticket in line (after stopping this session's earlier run), or None when the line is full."""
+        with self.lock:
+            self._stop_locked(session)
+            if len(self.line) >= self.max_waiting:
+                return None
+            ticket = Ticket(session)
+            self.line[session] = ticket
+            return ticket
+
+    def ahead_of(self, ticket: Ticket) -> int | None:
+        """None once ``ticket`` holds a slot (it takes one when free and first in line); else how many are ahead."""
+        with self.lock:
+            if self.running.get(ticket.session) is ticket:
+                return None
+            if ticket.stop.is_set() or self.line.get(ticket.session) is not ticket:
+                return -1  # stopped while waiting
+            position = list(self.line).index(ticket.session)
+            if position == 0 and len(self.running) < self.capacity:
+                del self.line[ticket.session]
+                self.running[ticket.session] = ticket
+                return None
+            return position + len(self.running) - self.capacity + 1 if len(self.running) >= self.capacity else position
+
+    def leave(self, ticket: Ticket) -> None:
+        with self.lock:
+            if self.running.get(ticket.session) is ticket:
+                del self.running[ticket.session]
+            if self.line.get(ticket.session) is ticket:
+                del self.line[ticket.session]
+
+    def stop(self, session: str) -> None:
+        with self.lock:
+            self._stop_locked(session)
+
+    def _stop_locked(self, session: str) -> None:
+        for table in (self.running, self.line):
+            ticket = table.get(session)
+            if ticket is not None:
+                ticket.stop.set()
+        self.line.pop(session, None)
+
+    def counts(self) -> tuple[int, int]:
+        with self.lock:
+            return len(self.running), len(self.line)
+
+
+SLOTS = RunSlots()
+
+
+def torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def _status(update, lesson_cls) -> str:
+    """Markdown under the plot: what is happening, the metrics, whether the target was reached."""
+    metrics = "  ".join(f"{k} **{v:.4g}**" for k, v in update.metrics.items())
+    head = {"running": "Training", "reached": "Reached", "done": "Done", "stopped": "Stopped",
+            "diverged": "Diverged", "out of time": "Out of time"}[update.status]
+    lines = [f"**{head}** · step {update.step}/{lesson_cls.max_steps} · {update.elapsed_s:.1f} s · {metrics}"]
+    if update.reached_at_step is not None:
+        lines.append(f"✓ target reached at step {update.reached_at_step} ({update.reached_at_s:.1f} s): {lesson_cls.target}")
+    if update.status in ("stopped", "diverged", "out of time", "done"):
+        lines.append(update.message)
+    return "\n\n".join(lines)
+
+
+def _session(request: gr.Request | None) -> str:
+    """The browser session a run belongs to (an API call without one gets a session of its own)."""
+    return request.session_hash if request is not None and request.session_hash else f"anonymous-{id(request)}"
+
+
+def stream(name: str, session: str, seed, *knob_values):
+    """Start a run of lesson ``name`` for ``session`` and stream (figure, status, download) updates."""
+    import torch
+
+    from digitzoo.hub.lessons.lesson import LessonError, get_lesson
+    from digitzoo.hub.lessons.run import iterate
+
+    cls = get_lesson(name)
+    try:
+        seed_value = int(float(seed))
+        if not 0 <= seed_value < 2**31:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise gr.Error(f"seed must be a whole number from 0 to 2147483647, not {str(seed)[:40]!r}", print_exception=False)
+    try:
+        knobs = cls.parse_knobs({k.name: v for k, v in zip(cls.knobs, knob_values)})
+    except LessonError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    ticket = SLOTS.join(session)
+    if ticket is None:
+        running, waiting = SLOTS.counts()
+        yield gr.skip(), f"**Busy**: {running} runs are training and {waiting} visitors are waiting. Try again in a minute.", gr.skip()
+        return
+    try:
+        asked = time.perf_counter()
+        shown = None
+        while (ahead := SLOTS.ahead_of(ticket)) is not None:
+            if ahead < 0:
+                return  # this session started another run, pressed Stop, or left
+            if time.perf_counter() - asked > MAX_WAIT_S:
+                yield gr.skip(), "**Still busy** after a minute of waiting: try again soon.", gr.skip()
+                return
+            if ahead != shown:
+                shown = ahead
+                yield gr.skip(), f"**Busy**: {ahead} ahead of you; your run starts when a slot frees up.", gr.skip()
+            time.sleep(0.2)
+        torch.set_num_threads(1)  # each run one core's worth, so RUNNING runs share the machine
+        lesson = cls(seed=seed_value, **knobs)
+        every = max(cls.steps_per_update, math.ceil(cls.max_steps / (FPS * 0.7 * cls.max_seconds)))
+        for update in iterate(lesson, stop=ticket.stop, every_s=0.0, steps_per_update=every, pace_s=1 / FPS):
+            download = gr.skip()
+            if update.final and cls.exportable and update.status in ("reached", "done", "stopped") and update.step:
+                from digitzoo.hub.lessons.download import export_onnx
+
+                download = gr.update(value=str(export_onnx(lesson, tempfile.mkdtemp(prefix="digitzoo-lesson-"))),
+                                     visible=True)
+            yield figure_data(update.figure), _status(update, cls), download
+    finally:
+        SLOTS.leave(ticket)
+
+
+def stop_run(request: gr.Request) -> None:
+    """Stop this browser session's run (Stop, Reset, a closed tab)."""
+    SLOTS.stop(_session(request))
+
+
+def reset_run(request: gr.Request):
+    stop_run(request)
+    return None, "Press **Start**.", gr.update(visible=False)
+
+
+def _starter(name: str):
+    """The Start event of one lesson (Gradio hands the request in first, then the inputs)."""
+    def start(request: gr.Request, seed, *knob_values):
+        yield from stream(name, _session(request), seed, *knob_values)
+    return start
+
+
+def _knob_input(knob):
+    if knob.choices:
+        return gr.Dropdown(list(knob.choices), value=knob.default, label=knob.label)
+    if knob.integer:
+        return gr.Number(value=knob.default, precision=0, label=f"{knob.label} ({knob.lo:g}-{knob.hi:g})")
+    return gr.Number(value=knob.default, label=f"{knob.label} ({knob.lo:g}-{knob.hi:g})")
+
+
+def build(app: gr.Blocks) -> None:
+    """Add the tab's components and events to ``app`` (inside its context)."""
+    if not torch_installed():
+        gr.Markdown("The Playground trains small PyTorch models live, so it needs PyTorch on the server: "
+                    f"`{INSTALL_HINT}`, then restart `digitzoo serve`.")
+        return
+    from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
+
+    gr.Markdown("Classic PyTorch tutorial systems, trained live on the server: pick one, turn a knob, press "
+                f"**Start** and watch it learn. The code beside the plot is the lesson's real code. At most {RUNNING} "
+                "runs train at once; each stops at its step and time budget.")
+    with gr.Tabs():
+        for name in list_lessons():
+            cls = get_lesson(name)
+            with gr.Tab(cls.title.split(":")[0], id=f"lesson-{name}"):
+                _lesson_panel(app, cls)
+    app.unload(stop_run)  # a closed tab stops its run
+
+
+def _lesson_panel(app: gr.Blocks, cls) -> None:
+    gr.Markdown(f"### {cls.title}\n{cls.summary}\n\n*Target:* {cls.target} · budget {cls.max_steps} steps, "
+                f"{cls.max_seconds:g} s")
+    with gr.Row():
+        with gr.Column(scale=3):
+            plot = gr.Plot(label=cls.title, elem_id=f"lesson-plot-{cls.name}")
+            status = gr.Markdown("Press **Start**.", elem_id=f"lesson-status-{cls.name}")
+        with gr.Column(scale=2):
+            with gr.Row():
+                start = gr.Button("Start", variant="primary", elem_id=f"lesson-start-{cls.name}")
+                stop = gr.Button("Stop", elem_id=f"lesson-stop-{cls.name}")
+                reset_button = gr.Button("Reset", elem_id=f"lesson-reset-{cls.name}")
+            seed = gr.Number(value=0, precision=0, label="seed")
+            knobs = [_knob_input(k) for k in cls.knobs]
+            download = gr.DownloadButton("⬇ trained net (.onnx)", visible=False, size="sm")
+            with gr.Accordion("The PyTorch code", open=True):
+                gr.Code(cls.source(), language="python", interactive=False)
+    start.click(_starter(cls.name), [seed, *knobs], [plot, status, download], api_name=f"lesson_{cls.name}",
+                concurrency_limit=RUNNING + WAITING, concurrency_id="playground", show_progress="hidden")
+    stop.click(stop_run, None, None, api_name=f"lesson_{cls.name}_stop", queue=False)
+    reset_button.click(reset_run, None, [plot, status, download], api_name=f"lesson_{cls.name}_reset", queue=False)

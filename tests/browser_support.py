@@ -1,0 +1,53 @@
+"""Shared by the browser tests: Debian's Chromium, the artifacts folder, a real server to drive.
+
+Importing this skips the importing test module when no browser is installed, except in CI
+(DIGITZOO_REQUIRE_BROWSER), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from digitzoo.apps.bench import free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+if not Path(CHROMIUM).exists() or not importlib.util.find_spec("playwright"):
+    if os.environ.get("DIGITZOO_REQUIRE_BROWSER"):
+        raise RuntimeError("browser tests required (DIGITZOO_REQUIRE_BROWSER) but Chromium or Playwright is missing")
+    pytest.skip("Chromium (apt-get install chromium) and playwright are needed", allow_module_level=True)
+
+
+@contextlib.contextmanager
+def start_server(*serve_args: str):
+    """`python -m digitzoo.apps --port P ARGS` until it answers; yields its URL, stops it after."""
+    port = free_port()
+    began = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *serve_args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() - began < 120, "server did not start"
+                time.sleep(0.1)
+        print(f"digitzoo serve {' '.join(serve_args)} answered after {time.monotonic() - began:.1f} s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

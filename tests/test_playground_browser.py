@@ -1,0 +1,110 @@
+"""The Playground in a real browser against a real `digitzoo serve --tab playground`.
+
+For every lesson: Start, at least five plot updates while it trains, Stop. Then the bounds a
+crowd meets: with every training slot taken, the next visitor is told "busy, N ahead of you",
+and a Stop elsewhere lets that visitor's run start. Screenshots land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from digitzoo.apps.playground import RUNNING
+from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
+
+from browser_support import ARTIFACTS, CHROMIUM, start_server  # skips this module without a browser
+
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--no-first-run", "--disable-sync"]
+# Counts the distinct texts a status line shows: each streamed update rewrites it.
+WATCH_STATUS = """(id) => {
+  const el = document.getElementById(id);
+  window.__seen = window.__seen || {};
+  window.__seen[id] = new Set();
+  new MutationObserver(() => window.__seen[id].add(el.innerText))
+    .observe(el, {subtree: true, childList: true, characterData: true});
+}"""
+TRAINING_UPDATES = """(id) => [...(window.__seen[id] || [])].filter((t) => t.startsWith('Training')).length"""
+
+
+def updates_at_least(name: str, count: int) -> str:
+    """A page predicate: the lesson's status has shown ``count`` training updates."""
+    return f"() => ({TRAINING_UPDATES})('lesson-status-{name}') >= {count}"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with start_server("--tab", "playground") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_lesson(owner, url: str, name: str, viewport=(1280, 900)):
+    """A new page (of a browser or a context: every page load is a Gradio session of its own) on a lesson."""
+    page = owner.new_page()
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    page.goto(url)
+    page.get_by_role("tab", name=get_lesson(name).title.split(":")[0], exact=True).click()
+    page.wait_for_selector(f"#lesson-start-{name}", state="visible", timeout=60_000)
+    page.evaluate(WATCH_STATUS, f"lesson-status-{name}")
+    return page
+
+
+def status(page, name: str) -> str:
+    return page.locator(f"#lesson-status-{name}").inner_text()
+
+
+@pytest.mark.parametrize("name", list_lessons())
+def test_each_lesson_streams_and_stops(server, browser, name):
+    page = open_lesson(browser, server, name)
+    page.click(f"#lesson-start-{name}")
+    page.wait_for_function(updates_at_least(name, 5), timeout=60_000)
+    assert page.locator(f"#lesson-plot-{name} .js-plotly-plot").count() == 1  # the picture is drawn
+    page.screenshot(path=str(ARTIFACTS / f"playground-{name}.png"))
+    page.click(f"#lesson-stop-{name}")
+    page.wait_for_function(f"() => /^(Stopped|Reached|Done)/.test(document.getElementById('lesson-status-{name}').innerText)",
+                           timeout=30_000)
+    page.close()
+
+
+def test_a_full_playground_says_busy_and_a_stop_frees_the_slot(server, browser):
+    slow = max(list_lessons(), key=lambda n: get_lesson(n).max_seconds)  # runs long enough to hold a slot
+    pages = [open_lesson(browser.new_context(), server, slow) for _ in range(RUNNING + 1)]
+    for page in pages[:RUNNING]:
+        page.click(f"#lesson-start-{slow}")
+        page.wait_for_function(updates_at_least(slow, 1), timeout=60_000)
+    late = pages[-1]
+    late.click(f"#lesson-start-{slow}")
+    late.wait_for_function(f"() => document.getElementById('lesson-status-{slow}').innerText.includes('1 ahead of you')",
+                           timeout=30_000)
+    late.screenshot(path=str(ARTIFACTS / "playground-busy.png"))
+    pages[0].click(f"#lesson-stop-{slow}")  # one learner stops: the waiting one starts
+    late.wait_for_function(updates_at_least(slow, 1), timeout=30_000)
+    for page in pages[1:]:
+        page.click(f"#lesson-stop-{slow}")
+    for page in pages:
+        page.wait_for_function(f"() => !document.getElementById('lesson-status-{slow}').innerText.startsWith('Training')",
+                               timeout=30_000)
+        page.context.close()
+
+
+def test_playground_fits_a_phone(server, browser):
+    name = list_lessons()[0]
+    page = open_lesson(browser, server, name, viewport=(390, 844))
+    page.click(f"#lesson-start-{name}")
+    page.wait_for_function(updates_at_least(name, 3), timeout=60_000)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390 + 1, f"the page is {width} px wide on a 390 px phone"
+    page.screenshot(path=str(ARTIFACTS / "playground-phone.png"), full_page=True)
+    page.click(f"#lesson-stop-{name}")
+    page.close()
