@@ -106,14 +106,14 @@ def torch_installed() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def _status(update, lesson_cls) -> str:
+def _status(update, lesson) -> str:
     """Markdown under the plot: what is happening, the metrics, whether the target was reached."""
     metrics = "  ".join(f"{k} **{v:.4g}**" for k, v in update.metrics.items())
     head = {"running": "Training", "reached": "Reached", "done": "Done", "stopped": "Stopped",
             "diverged": "Diverged", "out of time": "Out of time"}[update.status]
-    lines = [f"**{head}** · step {update.step}/{lesson_cls.max_steps} · {update.elapsed_s:.1f} s · {metrics}"]
+    lines = [f"**{head}** · step {update.step}/{lesson.max_steps} · {update.elapsed_s:.1f} s · {metrics}"]
     if update.reached_at_step is not None:
-        lines.append(f"✓ target reached at step {update.reached_at_step} ({update.reached_at_s:.1f} s): {lesson_cls.target}")
+        lines.append(f"✓ target reached at step {update.reached_at_step} ({update.reached_at_s:.1f} s): {lesson.target}")
     if update.status in ("stopped", "diverged", "out of time", "done"):
         lines.append(update.message)
     return "\n\n".join(lines)
@@ -162,7 +162,8 @@ def stream(name: str, session: str, seed, *knob_values):
             time.sleep(0.2)
         torch.set_num_threads(1)  # each run one core's worth, so RUNNING runs share the machine
         lesson = cls(seed=seed_value, **knobs)
-        every = max(cls.steps_per_update, math.ceil(cls.max_steps / (FPS * 0.7 * cls.max_seconds)))
+        # Enough steps per picture that the whole step budget plays within ~70% of the time budget.
+        every = max(lesson.steps_per_update, math.ceil(lesson.max_steps / (FPS * 0.7 * lesson.max_seconds)))
         for update in iterate(lesson, stop=ticket.stop, every_s=0.0, steps_per_update=every, pace_s=1 / FPS):
             download = gr.skip()
             if update.final and cls.exportable and update.status in ("reached", "done", "stopped") and update.step:
@@ -170,7 +171,7 @@ def stream(name: str, session: str, seed, *knob_values):
 
                 download = gr.update(value=str(export_onnx(lesson, tempfile.mkdtemp(prefix="digitzoo-lesson-"))),
                                      visible=True)
-            yield figure_data(update.figure), _status(update, cls), download
+            yield figure_data(update.figure), _status(update, lesson), download
     finally:
         SLOTS.leave(ticket)
 
@@ -211,12 +212,22 @@ def build(app: gr.Blocks) -> None:
     gr.Markdown("Classic PyTorch tutorial systems, trained live on the server: pick one, turn a knob, press "
                 f"**Start** and watch it learn. The code beside the plot is the lesson's real code. At most {RUNNING} "
                 "runs train at once; each stops at its step and time budget.")
+    groups: dict[str, list] = {}
+    for name in list_lessons():
+        groups.setdefault(get_lesson(name).group, []).append(get_lesson(name))
     with gr.Tabs():
-        for name in list_lessons():
-            cls = get_lesson(name)
-            with gr.Tab(cls.title.split(":")[0], id=f"lesson-{name}"):
-                _lesson_panel(app, cls)
+        for group, lessons in groups.items():
+            with gr.Tab(group.capitalize(), id=f"lessons-{group.replace(' ', '-')}"):
+                with gr.Tabs():
+                    for cls in lessons:
+                        with gr.Tab(tab_label(cls), id=f"lesson-{cls.name}"):
+                            _lesson_panel(app, cls)
     app.unload(stop_run)  # a closed tab stops its run
+
+
+def tab_label(cls) -> str:
+    """A lesson's short tab label: its name in words ("gradient by hand")."""
+    return cls.name.replace("_", " ")
 
 
 def _lesson_panel(app: gr.Blocks, cls) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from digitzoo.apps.playground import RUNNING
+from digitzoo.apps.playground import RUNNING, tab_label
 from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
 
 from browser_support import ARTIFACTS, CHROMIUM, start_server  # skips this module without a browser
@@ -54,7 +54,9 @@ def open_lesson(owner, url: str, name: str, viewport=(1280, 900)):
     page = owner.new_page()
     page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
     page.goto(url)
-    page.get_by_role("tab", name=get_lesson(name).title.split(":")[0], exact=True).click()
+    cls = get_lesson(name)
+    page.get_by_role("tab", name=cls.group.capitalize(), exact=True).click()
+    page.get_by_role("tab", name=tab_label(cls), exact=True).click()
     page.wait_for_selector(f"#lesson-start-{name}", state="visible", timeout=60_000)
     page.evaluate(WATCH_STATUS, f"lesson-status-{name}")
     return page

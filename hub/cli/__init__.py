@@ -379,6 +379,35 @@ def bench_serve(
     print(f"server memory: {mem['rss_mb']:.0f} MB resident, peak {mem['peak_rss_mb']:.0f} MB; machine: {result['machine']}")
 
 
+@bench_app.command("playground")
+def bench_playground(
+    learners: int = typer.Option(8, help="visitors who press Start at once"),
+    stream_seconds: float = typer.Option(5.0, help="seconds of each lesson's stream to count updates over"),
+    lesson: Optional[list[str]] = typer.Option(None, help="only these lessons (default: all)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Per lesson: seconds to its result and updates/s in the page; a crowd of learners; server memory."""
+    require_torch("digitzoo bench playground")
+    from digitzoo.apps.playground_bench import playground
+
+    result = playground(learners, stream_seconds, lesson or None, log=lambda msg: print(msg, file=sys.stderr))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{'lesson':22s} {'result after s':>15s} {'steps':>7s} {'updates/s':>10s} {'first update s':>15s}")
+    for name, row in result["lessons"].items():
+        after = f"{row['seconds_to_result']:.2f}" if row["reached"] else "not reached"
+        print(f"{name:22s} {after:>15s} {row['steps_to_result'] or '-':>7} {row['updates_per_s']:10.1f} "
+              f"{row['first_update_s'] or float('nan'):15.2f}")
+    rush, mem = result["crowd"], result["server_memory_mb"]
+    print(f"{rush['learners']} learners at once ({rush['lesson']}): {rush['served']} served, {rush['busy']} told busy, "
+          f"{rush['lost']} lost; slowest answer {rush['slowest_answer_s']:.1f} s")
+    for outcome in {o for o in rush["outcomes"] if o not in ("served", "busy")}:
+        print(f"  lost: {outcome}")
+    print(f"server memory: {mem['before']['rss_mb']:.0f} MB before the crowd, {mem['after']['rss_mb']:.0f} MB after; "
+          f"machine: {result['machine']}")
+
+
 @bench_app.command("serve-reliability")
 def bench_serve_reliability(
     seconds: float = typer.Option(60, help="length of the load test"),

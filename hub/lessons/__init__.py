@@ -3,4 +3,13 @@
 Importing this package registers every lesson; the order here is the order of the tab.
 """
 
-from digitzoo.hub.lessons import regression  # noqa: F401
+from digitzoo.hub.lessons import (  # noqa: F401
+    regression,
+    classification,
+    quick_build,
+    save_restore,
+    mini_batches,
+    gradient_by_hand,
+    logistic_regression,
+    multi_feature,
+)
