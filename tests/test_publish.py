@@ -16,7 +16,7 @@ from digitzoo.apps.bench import free_port
 from digitzoo.hub.cli import main
 from digitzoo.hub.manifest import exports_root, read_manifest
 from digitzoo.hub.publish.model_repo import model_repo_files
-from digitzoo.hub.publish.space import build_space, is_gpu_hardware, requirements
+from digitzoo.hub.publish.space import build_space, is_gpu_hardware, requirements, space_tabs
 
 
 def front_matter(text: str) -> dict:
@@ -119,7 +119,7 @@ def test_space_folder_is_self_contained(tmp_path):
     # its own code, not this checkout's, builds the whole app without torch
     check = ("import sys, digitzoo.apps as apps, digitzoo.apps.hub_app as hub_app, digitzoo.apps.parts as parts\n"
              "assert apps.__file__.startswith(sys.argv[1]), apps.__file__\n"
-             "parts.configure('onnx', 'cpu', 'models'); hub_app.build_app()\n"
+             f"parts.configure('onnx', 'cpu', 'models'); hub_app.build_app({space_tabs(False)!r})\n"
              "assert 'torch' not in sys.modules and 'digitzoo.train' not in sys.modules\nprint('ok')")
     out = subprocess.run([sys.executable, "-c", check, str(space)], cwd=space, capture_output=True, text=True,
                          timeout=120, env={**os.environ, "PYTHONPATH": str(space)})
@@ -144,3 +144,25 @@ def test_space_push_dry_run_lists_the_built_folder(no_hub, capsys):
     out = capsys.readouterr().out
     assert "Space" in out and "hardware t4-small" in out and "app.py" in out and "requirements.txt" in out
     assert "suggested_hardware: t4-small" in out and "models/mnist_cnn/mnist_cnn.onnx" in out
+
+
+def test_space_with_the_playground_brings_its_lessons_and_cpu_torch(tmp_path):
+    space = build_space(tmp_path / "space", exports_root(), "cpu-basic", None, playground=True)
+    reqs = (space / "requirements.txt").read_text().splitlines()
+    assert reqs[0] == "--extra-index-url https://download.pytorch.org/whl/cpu"  # the CPU build: no CUDA download
+    assert any(r.startswith("torch==") and "+" not in r for r in reqs)
+    assert any(r.startswith("gymnasium==") for r in reqs) and any(r.startswith("scikit-learn==") for r in reqs)
+    # The Space's own copy of the lessons builds the Playground tab.
+    check = ("import sys, digitzoo.apps.hub_app as hub_app, digitzoo.hub.lessons.lesson as lesson\n"
+             "assert lesson.__file__.startswith(sys.argv[1]), lesson.__file__\n"
+             "hub_app.build_app(['playground']); print(len(lesson.list_lessons()))")
+    out = subprocess.run([sys.executable, "-c", check, str(space)], cwd=space, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(space)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    from digitzoo.hub.lessons.lesson import list_lessons
+
+    assert int(out.stdout.split()[-1]) == len(list_lessons())
+    # Without --playground no lesson travels and torch is not required.
+    plain = build_space(tmp_path / "plain", exports_root(), "cpu-basic", None)
+    assert not (plain / "digitzoo" / "hub" / "lessons").exists()
+    assert not any(r.startswith("torch") for r in (plain / "requirements.txt").read_text().split())

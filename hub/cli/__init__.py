@@ -202,12 +202,15 @@ def space_build(
     out_dir: str = typer.Argument(..., help="new folder to write the Space into"),
     hardware: str = typer.Option("cpu-basic", help="suggested Space hardware (cpu-basic, t4-small, a10g-small, ...)"),
     model_repo: Optional[str] = typer.Option(None, help="the model repository the Space's card links to"),
+    playground: bool = typer.Option(False, help="include the Playground (its lessons train with CPU torch)"),
 ) -> None:
     """Write a self-contained Space folder: app.py, code, ONNX models, pinned requirements, README."""
     from digitzoo.hub.manifest import exports_root
     from digitzoo.hub.publish.space import build_space
 
-    folder = build_space(out_dir, exports_root(), hardware, model_repo)
+    if playground:
+        require_torch("digitzoo space build --playground")
+    folder = build_space(out_dir, exports_root(), hardware, model_repo, playground)
     print(f"Space written to {folder}; try it: cd {folder} && pip install -r requirements.txt && python app.py")
 
 

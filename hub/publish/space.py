@@ -23,11 +23,15 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # The code a Space runs: the apps and what they import from the core (no torch, no training code).
 # PACKAGE_ROOT holds hub/ and apps/: the repository, or site-packages/digitzoo when installed.
 APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "gan.py", "hub_app.py", "inputs.py",
-               "latent.py", "limits.py", "models.py", "parts.py"]
+               "latent.py", "limits.py", "models.py", "parts.py", "playground.py"]
 HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "manifest.py", "paths.py", "runtime.py",
                "sketch.py"]
 # Distributions the code imports directly; each is pinned to the version installed here.
 REQUIREMENTS = ["gradio", "numpy", "pillow"]
+# --playground: the lessons train with torch (the CPU build: a Space's CPU is what it trains on),
+# CartPole and a data set that ships in scikit-learn.
+PLAYGROUND_REQUIREMENTS = ["torch", "gymnasium", "scikit-learn", "safetensors"]
+TORCH_CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
 GPU_HARDWARE_PREFIXES = ("t4", "a10g", "a100", "l4", "l40s", "h100", "zero")
 MODELS_DIR = "models"
 
@@ -42,21 +46,29 @@ from pathlib import Path
 from digitzoo.apps.hub_app import serve
 
 serve(host="0.0.0.0", port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-      root=str(Path(__file__).resolve().parent / "{models}"))
+      root=str(Path(__file__).resolve().parent / "{models}"), tabs={tabs!r})
 '''
+SERVING_TABS = ["draw", "latent", "gan", "models"]
+
+
+def space_tabs(playground: bool) -> list[str]:
+    """The tabs a Space serves: the Playground only when its lessons and torch travel with it."""
+    return SERVING_TABS + (["playground"] if playground else [])
 
 
 def is_gpu_hardware(hardware: str) -> bool:
     return hardware.startswith(GPU_HARDWARE_PREFIXES)
 
 
-def requirements(hardware: str) -> str:
+def requirements(hardware: str, playground: bool = False) -> str:
     """Pinned requirements; onnxruntime-gpu runs on CPU too, its CUDA libraries come only on GPU hardware."""
-    lines = [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+    names = REQUIREMENTS + (PLAYGROUND_REQUIREMENTS if playground else [])
+    # A local label (2.14.1+cu130) is dropped: "torch==2.14.1" matches the CPU index's 2.14.1+cpu.
+    lines = [f"{name}=={metadata.version(name).split('+')[0]}" for name in names]
     ort = "onnxruntime-gpu" if _installed("onnxruntime-gpu") else "onnxruntime"
     extras = "[cuda,cudnn]" if is_gpu_hardware(hardware) and ort == "onnxruntime-gpu" else ""
     lines.append(f"{ort}{extras}=={metadata.version(ort)}")
-    return "\n".join(sorted(lines)) + "\n"
+    return (TORCH_CPU_INDEX + "\n" if playground else "") + "\n".join(sorted(lines)) + "\n"
 
 
 def _installed(name: str) -> bool:
@@ -98,7 +110,7 @@ Run it locally: `pip install -r requirements.txt && python app.py`.
 
 
 def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: str = "cpu-basic",
-                model_repo: str | None = None) -> Path:
+                model_repo: str | None = None, playground: bool = False) -> Path:
     """Write the Space into ``out_dir`` (which must not exist or be empty); returns its path.
 
     Built in a temporary folder beside ``out_dir`` and moved into place at the end, so a failed
@@ -116,9 +128,12 @@ def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: s
             (work / "digitzoo" / package).mkdir(parents=True)
             for module in modules:
                 shutil.copy2(PACKAGE_ROOT / package / module, work / "digitzoo" / package / module)
+        if playground:  # every lesson file; the Playground tab appears because torch is required
+            shutil.copytree(PACKAGE_ROOT / "hub" / "lessons", work / "digitzoo" / "hub" / "lessons",
+                            ignore=shutil.ignore_patterns("__pycache__"))
         bundled = _bundle_onnx_models(Path(root), manifest, work / MODELS_DIR)
-        (work / "app.py").write_text(APP_PY.format(models=MODELS_DIR))
-        (work / "requirements.txt").write_text(requirements(hardware))
+        (work / "app.py").write_text(APP_PY.format(models=MODELS_DIR, tabs=space_tabs(playground)))
+        (work / "requirements.txt").write_text(requirements(hardware, playground))
         (work / "README.md").write_text(space_readme(hardware, model_repo, bundled), encoding="utf-8")
         if out.exists():
             out.rmdir()
