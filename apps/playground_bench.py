@@ -5,8 +5,8 @@ redrawn while it trains, and what a crowd of learners meets on a real server.
 2. A real `digitzoo serve --tab playground`, one learner at a time over Gradio's own client:
    updates per second during the first seconds of each lesson's stream.
 3. ``learners`` visitors press Start at once (each its own Gradio session): every one must end
-   with an answer, either a finished run or "busy"; none lost, none hung. The server's memory
-   before and after.
+   with an answer, either a finished run or "busy"; none lost, none hung. Twice, with the
+   server's memory before, between and after: runs served must not leave memory behind.
 """
 
 from __future__ import annotations
@@ -122,10 +122,14 @@ def playground(learners: int = 8, stream_seconds: float = 5.0, names: list[str] 
         rush = crowd(url, quick, learners)
         log(f"{learners} learners at once on {quick}: {rush['served']} served, {rush['busy']} busy, {rush['lost']} lost")
         memory_after = rss_mb(proc.pid)
+        # A second crowd: memory that grew with the runs served would grow again here.
+        again = crowd(url, quick, learners)
+        memory_again = rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     rates = [v["updates_per_s"] for v in lessons.values() if v["updates_per_s"]]
     return {"lessons": lessons, "median_updates_per_s": statistics.median(rates) if rates else None,
-            "crowd": rush, "server_memory_mb": {"before": memory_before, "after": memory_after},
+            "crowd": rush, "second_crowd": again,
+            "server_memory_mb": {"before": memory_before, "after": memory_after, "after_second_crowd": memory_again},
             "machine": machine()}

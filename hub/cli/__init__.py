@@ -407,8 +407,10 @@ def bench_playground(
           f"{rush['lost']} lost; slowest answer {rush['slowest_answer_s']:.1f} s")
     for outcome in {o for o in rush["outcomes"] if o not in ("served", "busy")}:
         print(f"  lost: {outcome}")
-    print(f"server memory: {mem['before']['rss_mb']:.0f} MB before the crowd, {mem['after']['rss_mb']:.0f} MB after; "
-          f"machine: {result['machine']}")
+    again = result["second_crowd"]
+    print(f"the same crowd again: {again['served']} served, {again['busy']} told busy, {again['lost']} lost")
+    print(f"server memory: {mem['before']['rss_mb']:.0f} MB before, {mem['after']['rss_mb']:.0f} MB after the crowd, "
+          f"{mem['after_second_crowd']['rss_mb']:.0f} MB after the second; machine: {result['machine']}")
 
 
 @bench_app.command("serve-reliability")
