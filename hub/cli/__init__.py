@@ -53,14 +53,32 @@ def train(
     limit_test: Optional[int] = typer.Option(None, help="evaluate on the first N test images only"),
     sketch_eval: int = typer.Option(10000, help="test digits re-drawn as sketches to evaluate on (0: skip)"),
     stop_after: Optional[int] = typer.Option(None, hidden=True),
+    nproc_per_node: Optional[int] = typer.Option(None, help="train in N processes on this node under torchrun (DDP; "
+                                                 "gloo on CPU, nccl with one GPU per process)"),
+    nnodes: str = typer.Option("1", help="with --nproc-per-node: number of nodes (torchrun's --nnodes)"),
+    rdzv_endpoint: Optional[str] = typer.Option(None, help="with --nnodes > 1: HOST:PORT of the rendezvous, same on every node"),
 ) -> None:
     """Train a model and write its checkpoint (safetensors + card.json)."""
     require_torch("digitzoo train")
+    launcher = {"nproc_per_node": nproc_per_node, "nnodes": nnodes, "rdzv_endpoint": rdzv_endpoint}
     from digitzoo.train.loop import TrainConfig, train as run_training
 
-    config = TrainConfig(**{k: v for k, v in locals().items() if k != "run_training" and k != "TrainConfig"})
+    config = TrainConfig(**{k: v for k, v in locals().items()
+                            if k not in ("run_training", "TrainConfig", "launcher", *launcher)})
+    if nproc_per_node is not None:
+        from digitzoo.train.launch import launch
+
+        status = launch(config, nproc_per_node, nnodes, rdzv_endpoint)
+        if status:
+            print(f"digitzoo: training failed under torchrun (exit status {status}); "
+                  "`--resume` with the same flags continues from the last saved step", file=sys.stderr)
+            raise typer.Exit(status if status > 0 else 1)
+        return
+    if nnodes != "1" or rdzv_endpoint:
+        raise DigitzooError("--nnodes and --rdzv-endpoint go with --nproc-per-node")
     card = run_training(config, log=lambda msg: print(msg, file=sys.stderr))
-    print(json.dumps({"name": card["name"], "metrics": card["metrics"], "wall_time_s": card["wall_time_s"]}))
+    if card is not None:  # None on the ranks other than 0 under torchrun
+        print(json.dumps({"name": card["name"], "metrics": card["metrics"], "wall_time_s": card["wall_time_s"]}))
 
 
 @app.command("eval")
