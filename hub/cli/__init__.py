@@ -307,6 +307,40 @@ def bench_fast_cnn(
     print(f"speed-up of the fast recipe: {result['speedup_fast_vs_tutorial']:.2f}x; machine: {result['machine']}")
 
 
+@bench_app.command("train-scaling")
+def bench_train_scaling(
+    model: Optional[str] = typer.Option(None, help="model to train (default: the first classifier)"),
+    recipe: str = typer.Option("default", help="its recipe: global batch and augmentation"),
+    nproc: str = typer.Option("1,2", help="comma-separated world sizes, each a torchrun --standalone run"),
+    steps: int = typer.Option(30, help="timed steps per world size (after the warm-up)"),
+    warmup: int = typer.Option(5, help="untimed steps first"),
+    threads: int = typer.Option(1, help="torch CPU threads per rank"),
+    data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Images/s of real training steps at world size 1 and 2 (torchrun, gloo, DDP), their ratio, the machine."""
+    require_torch("digitzoo bench train-scaling")
+    from digitzoo.train.bench import train_scaling
+
+    try:
+        worlds = tuple(int(n) for n in nproc.split(","))
+    except ValueError:
+        raise DigitzooError(f"--nproc takes world sizes like 1,2, not {nproc!r}") from None
+    result = train_scaling(model, recipe, worlds, steps, warmup, threads, data_dir, log=lambda msg: print(msg, file=sys.stderr))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    base = worlds[0]
+    print(f"{result['model']} --recipe {result['recipe']}: global batch {result['worlds'][str(base)]['global_batch']}, "
+          f"{steps} timed steps, gloo, {threads} thread(s) per rank")
+    print(f"{'world size':>10s} {'images/s':>9s} {'step ms (median)':>17s} {'vs ' + str(base):>7s}")
+    for world, row in result["worlds"].items():
+        print(f"{world:>10s} {row['images_per_s']:9.0f} {row['step_ms_median']:17.1f} "
+              f"{result['speedup_vs_world_size_' + str(base)][world]:6.2f}x")
+    m = result["machine"]
+    print(f"machine: {m['cpus']} cores, load average {' '.join(f'{x:.2f}' for x in m['loadavg'])}")
+
+
 @bench_app.command("serve")
 def bench_serve(
     requests: int = typer.Option(200, help="timed requests per concurrency level"),
@@ -371,7 +405,10 @@ def bench_serve_reliability(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `digitzoo` console script."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)
+        # Without standalone mode, click hands a command's `raise typer.Exit(n)` back as n.
+        if isinstance(status, int) and status:
+            return status
     except DigitzooError as exc:
         print(f"digitzoo: error: {exc}", file=sys.stderr)
         return 2
