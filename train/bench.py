@@ -133,3 +133,42 @@ def training_throughput(threads: int = 2, steps: int = 20, warmup: int = 3, devi
         rows[name] = {"batch": batch, "augment": recipe["augment"], "step_ms_median": median * 1000,
                       "images_per_s": batch / median, "device": device, "threads": threads}
     return rows
+
+
+def train_scaling(model: str | None = None, recipe: str = "default", worlds: tuple[int, ...] = (1, 2), steps: int = 30,
+                  warmup: int = 5, threads: int = 1, data_dir=None, log=print) -> dict:
+    """Images/s of real training steps at each world size: torchrun, gloo, ``threads`` per rank.
+
+    Every world size runs as its own `torchrun --standalone` (``train.scaling`` in each rank),
+    one after the other; world size 1 goes through torchrun and DDP too, so the ratio is the
+    cost and gain of more processes, not of DDP itself. Default model: the first classifier.
+    """
+    import json
+    import subprocess
+    import sys
+
+    from digitzoo.hub.errors import DigitzooError
+    from digitzoo.hub.registry import get_spec, list_models
+
+    name = model or next(n for n in list_models() if get_spec(n).task == "classifier")
+    get_spec(name)  # unknown model: one line, before any process starts
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for world in worlds:
+            out = os.path.join(tmp, f"w{world}.json")
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(world),
+                   "--max-restarts", "0", "-m", "digitzoo.train.scaling", name, "--recipe", recipe, "--steps", str(steps),
+                   "--warmup", str(warmup), "--threads", str(threads), "--out", out]
+            if data_dir:
+                cmd += ["--data-dir", str(data_dir)]
+            load_before = os.getloadavg()[0]
+            done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+            if done.returncode != 0 or not os.path.exists(out):
+                raise DigitzooError(f"train-scaling at world size {world} failed: {done.stderr.strip()[-500:]}")
+            with open(out) as f:
+                rows[str(world)] = {**json.load(f), "loadavg_1m_before": load_before}
+            log(f"world size {world}: {rows[str(world)]['images_per_s']:.0f} images/s")
+    base = rows[str(worlds[0])]["images_per_s"]
+    return {"model": name, "recipe": recipe, "worlds": rows,
+            "speedup_vs_world_size_" + str(worlds[0]): {w: r["images_per_s"] / base for w, r in rows.items()},
+            "machine": {"cpus": os.cpu_count(), "loadavg": list(os.getloadavg()), "threads_per_rank": threads}}

@@ -5,6 +5,11 @@ states and step counter go into ``resume.safetensors`` (one file, written atomic
 batch order of an epoch comes from ``seed + epoch`` and every step reseeds the RNG from
 ``seed`` and the step number, so a resumed run continues exactly where the killed one was:
 same batches, same augmentations, same dropout masks, same final weights on CPU.
+
+Under torchrun (``digitzoo train NAME --nproc-per-node N``) the same loop runs in every
+process: ``train.distributed`` says which share of each global batch a rank trains on and
+wraps the model in DistributedDataParallel; rank 0 alone logs, evaluates and writes files.
+The resume state holds nothing per-rank, so a run resumes at any world size.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from digitzoo.hub import __version__, paths
 from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_tensors, remove_partial_writes, save_checkpoint, save_tensors
 from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.registry import get_spec
+from digitzoo.train import distributed
 from digitzoo.train.augment import AUGMENTATIONS
 from digitzoo.hub.mnist import load_mnist, to_float
 from digitzoo.train.evaluate import evaluate
@@ -126,18 +132,38 @@ def _restore_optimizers(optimizers: dict, tensors: dict, plain: dict) -> None:
         opt.load_state_dict({"state": state, "param_groups": plain[name]["param_groups"]})
 
 
-def train(config: TrainConfig, log=print) -> dict[str, Any]:
-    """Train ``config.name`` and write its checkpoint; returns the card. See TrainConfig."""
+def train(config: TrainConfig, log=print) -> dict[str, Any] | None:
+    """Train ``config.name`` and write its checkpoint; returns the card. See TrainConfig.
+
+    Under torchrun every rank calls this; rank 0 returns the card, the others None.
+    """
+    rank = distributed.join(config.device)  # None without torchrun: the single-process path
+    try:
+        return _train(config, log, rank)
+    finally:
+        if rank is not None:
+            rank.close()
+
+
+def _train(config: TrainConfig, log, rank: distributed.Rank | None) -> dict[str, Any] | None:
     spec = get_spec(config.name)
     recipe = resolved_recipe(config)
-    device = resolve_device(config.device)
+    device = rank.device if rank else resolve_device(config.device)
+    main = rank is None or rank.is_main
+    if not main:
+        log = _silent  # one log and one progress bar per run, rank 0's
     if config.threads:
         torch.set_num_threads(config.threads)
+    if rank:
+        rank.gather_devices(distributed.host_label(device, torch.get_num_threads()))
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     out = output_dir(config)
     resume_path = out / RESUME_FILE
-    log(f"config: {json.dumps({**dataclasses.asdict(config), 'resolved_recipe': recipe, 'device': str(device)})}")
+    where = {"device": str(device)}
+    if rank:
+        where["distributed"] = rank.card()
+    log(f"config: {json.dumps({**dataclasses.asdict(config), 'resolved_recipe': recipe, **where})}")
 
     torch.manual_seed(config.seed)
     model_kwargs = {**spec.kwargs, **recipe["model_kwargs"]}
@@ -151,6 +177,8 @@ def train(config: TrainConfig, log=print) -> dict[str, Any]:
     batch = min(recipe["batch_size"], len(images))
     steps_per_epoch = len(images) // batch  # drop the ragged last batch: BatchNorm dislikes tiny ones
     total = 2 if config.dry_run else recipe["epochs"] * steps_per_epoch
+    if rank:
+        distributed.check_global_batch(batch, rank.world_size)
 
     start, elapsed = 0, 0.0
     fingerprint = _fingerprint(config, recipe)
@@ -173,11 +201,18 @@ def train(config: TrainConfig, log=print) -> dict[str, Any]:
         _restore_optimizers(task.optimizers, tensors, state["optimizers"])
         start, elapsed = state["step"], state["elapsed_s"]
         log(f"resumed {config.name} from step {start}/{total} ({resume_path})")
-    removed = remove_partial_writes(out, (RESUME_FILE, WEIGHTS_FILE, CARD_FILE))
-    if removed:
-        log(f"removed {len(removed)} partial file(s) that a killed run left in {out}: {', '.join(removed)}")
+    if main:  # other ranks never touch the folder (rank 0 may be writing in it)
+        removed = remove_partial_writes(out, (RESUME_FILE, WEIGHTS_FILE, CARD_FILE))
+        if removed:
+            log(f"removed {len(removed)} partial file(s) that a killed run left in {out}: {', '.join(removed)}")
+    if rank:
+        # After the resume state is loaded: DDP copies rank 0's weights to every rank here
+        # (all ranks loaded the same file, so this changes nothing but would mend a mismatch).
+        task.distribute(rank.wrap)
 
     def save_resume(step: int, spent: float) -> None:
+        if not main:
+            return  # rank 0 writes; the states are equal on every rank (same averaged gradients)
         opt_tensors, opt_plain = _optimizer_tensors(task.optimizers)
         tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **opt_tensors}
         state = {"step": step, "total": total, "elapsed_s": spent, "fingerprint": fingerprint, "optimizers": opt_plain}
@@ -187,14 +222,17 @@ def train(config: TrainConfig, log=print) -> dict[str, Any]:
     order: torch.Tensor | None = None
     order_epoch = -1
     bar = tqdm(total=total, initial=start, desc=config.name, unit="step", mininterval=1.0, file=sys.stderr,
-               disable=False)
+               disable=not main)
     for step in range(start, total):
         epoch, index = divmod(step, steps_per_epoch)
         if epoch != order_epoch:  # the batch order of an epoch depends only on (seed, epoch)
             order = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
             order_epoch = epoch
-        torch.manual_seed(config.seed * 1_000_003 + step)  # augmentation and dropout of this step
+        step_seed = config.seed * 1_000_003 + step
+        torch.manual_seed(rank.step_seed(step_seed) if rank else step_seed)  # augmentation and dropout of this step
         idx = order[index * batch:(index + 1) * batch]
+        if rank:
+            idx = rank.shard(idx)  # the global batch is the same at any world size
         x = augment(to_float(images[idx])).to(device)
         y = labels[idx].to(device)
         for opt in task.optimizers.values():
@@ -212,6 +250,8 @@ def train(config: TrainConfig, log=print) -> dict[str, Any]:
             raise Interrupted(f"stopped after step {done} of {total}")
     bar.close()
     wall = elapsed + time.perf_counter() - began
+    if not main:
+        return None  # evaluation and the checkpoint are rank 0's
 
     limit_test = config.limit_test or (500 if config.dry_run else None)
     sketch_eval = min(config.sketch_eval, 100) if config.dry_run else config.sketch_eval
@@ -228,17 +268,23 @@ def train(config: TrainConfig, log=print) -> dict[str, Any]:
         "steps": total,
         "wall_time_s": round(wall, 1),
         "device": _device_label(device),
-        "command": _command(config),
+        "command": _command(config, rank),
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if rank:  # absent from single-process cards, which stay as they were
+        card["distributed"] = rank.card()
     card = save_checkpoint(out, model.cpu(), card)
     resume_path.unlink(missing_ok=True)  # the run is complete: nothing left to resume
     log(f"checkpoint: {out} (sha256 {card['weights_sha256'][:12]}, {wall:.0f} s on {card['device']})")
     return card
 
 
-def _command(config: TrainConfig) -> str:
+def _silent(msg: str) -> None:
+    pass
+
+
+def _command(config: TrainConfig, rank: distributed.Rank | None = None) -> str:
     """The `digitzoo train` command line that repeats this run."""
     flags = [config.name]
     for field in dataclasses.fields(config)[1:]:
@@ -246,6 +292,10 @@ def _command(config: TrainConfig) -> str:
         if value != field.default and field.name not in ("resume", "fresh", "stop_after", "data_dir", "out_dir"):
             flag = "--" + field.name.replace("_", "-")
             flags.append(flag if value is True else f"{flag} {value}")
+    if rank:
+        flags.append(f"--nproc-per-node {rank.local_world_size}")
+        if rank.world_size != rank.local_world_size:
+            flags.append(f"--nnodes {rank.world_size // rank.local_world_size} --rdzv-endpoint HOST:PORT")
     return "digitzoo train " + " ".join(flags)
 
 

@@ -24,16 +24,22 @@ def onecycle(step: int, total: int, peak: float) -> float:
 class ClassifierTask:
     def __init__(self, spec, model, recipe, device):
         self.spec, self.model, self.device = spec, model, device
+        self.net = model  # what the forward pass goes through: the model, or its DDP wrapper
         self.optimizers = {"optimizer": torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)}
 
     def lr_at(self, step: int, total: int, peak: float) -> float:
         return onecycle(step, total, peak)
 
+    def distribute(self, wrap) -> None:
+        """Route the forward pass through ``wrap`` (DDP): its backward averages the gradients over
+        ranks before clip_grad_norm_ and the optimiser see them, so every rank takes the same step."""
+        self.net = wrap(self.net)
+
     def train_step(self, images, labels) -> dict[str, float]:
         self.model.train()
         (optimizer,) = self.optimizers.values()
         optimizer.zero_grad(set_to_none=True)
-        logits = self.model(images)
+        logits = self.net(images)
         loss = F.cross_entropy(logits, labels, label_smoothing=0.05)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)  # LSTMs spike early on
@@ -42,9 +48,22 @@ class ClassifierTask:
 
 
 
+class _Logits(torch.nn.Module):
+    """encoder -> decoder.logits as one module, so that DDP can wrap the pass the loss uses
+    (the model's own forward ends in a sigmoid that the loss must not see)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images):
+        return self.model.decoder.logits(self.model.encoder(images))
+
+
 class AutoencoderTask:
     def __init__(self, spec, model, recipe, device):
         self.spec, self.model, self.device = spec, model, device
+        self.net = _Logits(model)
         self.optimizers = {"optimizer": torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)}
 
     def lr_at(self, step: int, total: int, peak: float) -> float:
@@ -54,12 +73,16 @@ class AutoencoderTask:
         self.model.train()
         (optimizer,) = self.optimizers.values()
         optimizer.zero_grad(set_to_none=True)
-        logits = self.model.decoder.logits(self.model.encoder(images))
+        logits = self.net(images)
         # Cross-entropy per pixel trains faster than MSE on near-binary digits; MSE is reported.
         loss = F.binary_cross_entropy_with_logits(logits, images)
         loss.backward()
         optimizer.step()
         return {"loss": loss.item(), "mse": F.mse_loss(torch.sigmoid(logits.detach()), images).item()}
+
+    def distribute(self, wrap) -> None:
+        """As ClassifierTask.distribute: DDP averages the gradients in backward."""
+        self.net = wrap(self.net)
 
 
 
@@ -69,6 +92,7 @@ class GanTask:
     def __init__(self, spec, model, recipe, device):
         self.spec, self.model, self.device = spec, model, device
         self.generator, self.discriminator = model.generator, model.discriminator
+        self.z_dim = model.generator.z_dim
         betas = (0.5, 0.999)  # DCGAN's momentum: lower beta1 keeps the two players from oscillating
         self.optimizers = {
             "opt_g": torch.optim.Adam(self.generator.parameters(), lr=recipe.lr, betas=betas),
@@ -78,11 +102,21 @@ class GanTask:
     def lr_at(self, step: int, total: int, peak: float) -> float:
         return peak  # GANs train at a constant rate
 
+    def distribute(self, wrap) -> None:
+        """Each player in its own DDP wrapper, as each has its own optimiser. loss_d.backward()
+        runs through the discriminator's wrapper only (the fake is detached), so it averages
+        the discriminator's gradients before opt_d.step(); loss_g.backward() runs through both,
+        so it averages the generator's gradients before opt_g.step() (and the discriminator's
+        again, which costs one all-reduce but changes nothing: opt_d zeroes them before its next
+        step). Calling the discriminator twice before one backward is fine for DDP: all its
+        parameters get their gradient in that backward, each once (autograd sums the two uses)."""
+        self.generator, self.discriminator = wrap(self.generator), wrap(self.discriminator)
+
     def train_step(self, real, labels) -> dict[str, float]:
         self.model.train()
         opt_g, opt_d = self.optimizers["opt_g"], self.optimizers["opt_d"]
         b = real.shape[0]
-        z = torch.randn(b, self.generator.z_dim, device=real.device)
+        z = torch.randn(b, self.z_dim, device=real.device)
         half = torch.randint(0, 10, ((b + 1) // 2,), device=real.device)
         fake_labels = torch.cat([half, half])[:b]  # pairs: same digit, different noise
         fake = self.generator(z, fake_labels)

@@ -53,14 +53,32 @@ def train(
     limit_test: Optional[int] = typer.Option(None, help="evaluate on the first N test images only"),
     sketch_eval: int = typer.Option(10000, help="test digits re-drawn as sketches to evaluate on (0: skip)"),
     stop_after: Optional[int] = typer.Option(None, hidden=True),
+    nproc_per_node: Optional[int] = typer.Option(None, help="train in N processes on this node under torchrun (DDP; "
+                                                 "gloo on CPU, nccl with one GPU per process)"),
+    nnodes: str = typer.Option("1", help="with --nproc-per-node: number of nodes (torchrun's --nnodes)"),
+    rdzv_endpoint: Optional[str] = typer.Option(None, help="with --nnodes > 1: HOST:PORT of the rendezvous, same on every node"),
 ) -> None:
     """Train a model and write its checkpoint (safetensors + card.json)."""
     require_torch("digitzoo train")
+    launcher = {"nproc_per_node": nproc_per_node, "nnodes": nnodes, "rdzv_endpoint": rdzv_endpoint}
     from digitzoo.train.loop import TrainConfig, train as run_training
 
-    config = TrainConfig(**{k: v for k, v in locals().items() if k != "run_training" and k != "TrainConfig"})
+    config = TrainConfig(**{k: v for k, v in locals().items()
+                            if k not in ("run_training", "TrainConfig", "launcher", *launcher)})
+    if nproc_per_node is not None:
+        from digitzoo.train.launch import launch
+
+        status = launch(config, nproc_per_node, nnodes, rdzv_endpoint)
+        if status:
+            print(f"digitzoo: training failed under torchrun (exit status {status}); "
+                  "`--resume` with the same flags continues from the last saved step", file=sys.stderr)
+            raise typer.Exit(status if status > 0 else 1)
+        return
+    if nnodes != "1" or rdzv_endpoint:
+        raise DigitzooError("--nnodes and --rdzv-endpoint go with --nproc-per-node")
     card = run_training(config, log=lambda msg: print(msg, file=sys.stderr))
-    print(json.dumps({"name": card["name"], "metrics": card["metrics"], "wall_time_s": card["wall_time_s"]}))
+    if card is not None:  # None on the ranks other than 0 under torchrun
+        print(json.dumps({"name": card["name"], "metrics": card["metrics"], "wall_time_s": card["wall_time_s"]}))
 
 
 @app.command("eval")
@@ -340,6 +358,40 @@ def bench_fast_cnn(
         if isinstance(row, dict) and "runs" in row:
             print(f"{name:52s} {row['train_seconds_median']:16.1f} {row['test_accuracy_median']:18.4f} {row['test_accuracy_min']:7.4f}")
     print(f"speed-up of the fast recipe: {result['speedup_fast_vs_tutorial']:.2f}x; machine: {result['machine']}")
+
+
+@bench_app.command("train-scaling")
+def bench_train_scaling(
+    model: Optional[str] = typer.Option(None, help="model to train (default: the first classifier)"),
+    recipe: str = typer.Option("default", help="its recipe: global batch and augmentation"),
+    nproc: str = typer.Option("1,2", help="comma-separated world sizes, each a torchrun --standalone run"),
+    steps: int = typer.Option(30, help="timed steps per world size (after the warm-up)"),
+    warmup: int = typer.Option(5, help="untimed steps first"),
+    threads: int = typer.Option(1, help="torch CPU threads per rank"),
+    data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Images/s of real training steps at world size 1 and 2 (torchrun, gloo, DDP), their ratio, the machine."""
+    require_torch("digitzoo bench train-scaling")
+    from digitzoo.train.bench import train_scaling
+
+    try:
+        worlds = tuple(int(n) for n in nproc.split(","))
+    except ValueError:
+        raise DigitzooError(f"--nproc takes world sizes like 1,2, not {nproc!r}") from None
+    result = train_scaling(model, recipe, worlds, steps, warmup, threads, data_dir, log=lambda msg: print(msg, file=sys.stderr))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    base = worlds[0]
+    print(f"{result['model']} --recipe {result['recipe']}: global batch {result['worlds'][str(base)]['global_batch']}, "
+          f"{steps} timed steps, gloo, {threads} thread(s) per rank")
+    print(f"{'world size':>10s} {'images/s':>9s} {'step ms (median)':>17s} {'vs ' + str(base):>7s}")
+    for world, row in result["worlds"].items():
+        print(f"{world:>10s} {row['images_per_s']:9.0f} {row['step_ms_median']:17.1f} "
+              f"{result['speedup_vs_world_size_' + str(base)][world]:6.2f}x")
+    m = result["machine"]
+    print(f"machine: {m['cpus']} cores, load average {' '.join(f'{x:.2f}' for x in m['loadavg'])}")
 
 
 @bench_app.command("serve")
