@@ -12,4 +12,10 @@ from digitzoo.hub.lessons import (  # noqa: F401
     gradient_by_hand,
     logistic_regression,
     multi_feature,
+    optimizer_race,
+    dropout,
+    batch_norm,
+    rnn_regression,
+    painter_gan,
+    dqn_cartpole,
 )
