@@ -43,6 +43,7 @@ class Classification(Lesson):
     max_steps = 300
     max_seconds = 10
     code = ("Net", "__init__", "step")
+    exportable = True
 
     def __init__(self, seed: int = 0, **knobs):
         super().__init__(seed, **knobs)
@@ -96,3 +97,6 @@ class Classification(Lesson):
             plots.line(steps, accuracies, "accuracy", color=2, axis="2"),
         ], f"step {self.steps_done}: accuracy {self.accuracy():.0%}", "x₁", "x₂",
             two_panels=("points and P(class 1)", "loss and accuracy"), second_titles=("step", ""))
+
+    def onnx_module(self):
+        return self.net, torch.zeros(1, 2)  # a point (x, y) -> two class scores
