@@ -166,7 +166,7 @@ def stream(name: str, session: str, seed, *knob_values):
         every = max(lesson.steps_per_update, math.ceil(lesson.max_steps / (FPS * 0.7 * lesson.max_seconds)))
         for update in iterate(lesson, stop=ticket.stop, every_s=0.0, steps_per_update=every, pace_s=1 / FPS):
             download = gr.skip()
-            if update.final and cls.exportable and update.status in ("reached", "done", "stopped") and update.step:
+            if update.final and cls.exportable and update.status in ("reached", "done", "stopped", "out of time") and update.step:
                 from digitzoo.hub.lessons.download import export_onnx
 
                 download = gr.update(value=str(export_onnx(lesson, tempfile.mkdtemp(prefix="digitzoo-lesson-"))),
@@ -244,7 +244,8 @@ def _lesson_panel(app: gr.Blocks, cls) -> None:
                 reset_button = gr.Button("Reset", elem_id=f"lesson-reset-{cls.name}")
             seed = gr.Number(value=0, precision=0, label="seed")
             knobs = [_knob_input(k) for k in cls.knobs]
-            download = gr.DownloadButton("⬇ trained net (.onnx)", visible=False, size="sm")
+            download = gr.DownloadButton("⬇ trained net (.onnx)", visible=False, size="sm",
+                                         elem_id=f"lesson-download-{cls.name}")
             with gr.Accordion("The PyTorch code", open=True):
                 gr.Code(cls.source(), language="python", interactive=False)
     start.click(_starter(cls.name), [seed, *knobs], [plot, status, download], api_name=f"lesson_{cls.name}",
