@@ -85,22 +85,30 @@ def test_each_lesson_streams_and_stops(server, browser, name):
     page.close()
 
 
-def test_a_full_playground_says_busy_and_a_stop_frees_the_slot(server, browser):
+def _says(page, name: str, text: str) -> str:
+    return f"() => document.getElementById('lesson-status-{name}').innerText.includes('{text}')"
+
+
+def test_a_full_playground_says_busy_and_a_stop_or_a_closed_tab_frees_the_slot(server, browser):
     slow = max(list_lessons(), key=lambda n: get_lesson(n).max_seconds)  # runs long enough to hold a slot
-    pages = [open_lesson(browser.new_context(), server, slow) for _ in range(RUNNING + 1)]
+    pages = [open_lesson(browser.new_context(), server, slow) for _ in range(RUNNING + 2)]
     for page in pages[:RUNNING]:
         page.click(f"#lesson-start-{slow}")
         page.wait_for_function(updates_at_least(slow, 1), timeout=60_000)
-    late = pages[-1]
+    late, later = pages[RUNNING], pages[RUNNING + 1]
     late.click(f"#lesson-start-{slow}")
-    late.wait_for_function(f"() => document.getElementById('lesson-status-{slow}').innerText.includes('1 ahead of you')",
-                           timeout=30_000)
+    late.wait_for_function(_says(late, slow, "1 ahead of you"), timeout=30_000)
+    later.click(f"#lesson-start-{slow}")
+    later.wait_for_function(_says(later, slow, "2 ahead of you"), timeout=30_000)
     late.screenshot(path=str(ARTIFACTS / "playground-busy.png"))
-    pages[0].click(f"#lesson-stop-{slow}")  # one learner stops: the waiting one starts
+    pages[0].click(f"#lesson-stop-{slow}")  # one learner stops: the first in line starts
     late.wait_for_function(updates_at_least(slow, 1), timeout=30_000)
-    for page in pages[1:]:
+    later.wait_for_function(_says(later, slow, "1 ahead of you"), timeout=30_000)
+    pages[1].context.close()  # another closes the tab: its run stops, the next in line starts
+    later.wait_for_function(updates_at_least(slow, 1), timeout=30_000)
+    for page in (pages[2], late, later):
         page.click(f"#lesson-stop-{slow}")
-    for page in pages:
+    for page in (pages[0], pages[2], late, later):
         page.wait_for_function(f"() => !document.getElementById('lesson-status-{slow}').innerText.startsWith('Training')",
                                timeout=30_000)
         page.context.close()
