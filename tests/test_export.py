@@ -18,7 +18,7 @@ import torch
 from digitzoo.hub.checkpoint import load_checkpoint
 from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.files import sha256_file
-from digitzoo.hub.manifest import read_manifest, write_manifest
+from digitzoo.hub.manifest import exports_root, read_manifest, write_manifest
 from digitzoo.hub.registry import get_spec, list_models
 from digitzoo.hub.runtime import load_part, open_onnx, open_torch
 from digitzoo.export.formats import part_module
@@ -223,3 +223,14 @@ def test_torch_snippets_run_with_plain_torch(exported, tmp_path, mnist_test, fil
 def test_unknown_format_is_a_clear_error(tmp_path, store):
     with pytest.raises(DigitzooError, match="unknown format"):
         export(["mnist_cnn"], tmp_path, formats=("tflite",), log=lambda msg: None)
+
+
+@pytest.mark.parametrize("fmt, suffix", [("torchscript", ".pt"), ("pt2", ".pt2")])
+def test_torch_backends_run_where_their_label_says(fmt, suffix):
+    """The runtime's torch loaders put the module on the device they name (label and place agree)."""
+    path = exports_root() / "mnist_cnn" / f"mnist_cnn{suffix}"
+    run, label = open_torch(path, fmt, device="cpu")
+    assert label == f"{fmt}-cpu" and run(np.zeros((2, 1, 28, 28), np.float32))[0].shape == (2, 10)
+    if not torch.cuda.is_available():
+        with pytest.raises(DigitzooError, match="no CUDA GPU"):
+            open_torch(path, fmt, device="cuda")
