@@ -260,6 +260,24 @@ def space_push(
                    message="digitzoo space push", dry_run=dry_run, out=print, space_hardware=hardware)
 
 
+web_app = typer.Typer(no_args_is_help=True, help="A static site: the models run in the visitor's browser.")
+app.add_typer(web_app, name="web")
+
+
+@web_app.command("build")
+def web_build(
+    out_dir: str = typer.Argument(..., help="new folder to write the site into"),
+    vendor: bool = typer.Option(False, "--vendor", help="copy onnxruntime-web into the site (needs `npm ci` in apps/web) "
+                                "instead of loading it from its pinned CDN URL"),
+) -> None:
+    """Write a static site (Draw, Latent space, GAN in the browser): page, verified ONNX files, models.json."""
+    from digitzoo.apps.web_build import build_site
+    from digitzoo.hub.manifest import exports_root
+
+    folder = build_site(out_dir, exports_root(), vendor)
+    print(f"site written to {folder}; try it: python -m http.server -d {folder} 8000  (then open http://127.0.0.1:8000/)")
+
+
 lesson_app = typer.Typer(no_args_is_help=True, help="The Playground's lessons without a browser.")
 app.add_typer(lesson_app, name="lesson")
 
