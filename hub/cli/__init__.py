@@ -211,7 +211,7 @@ def pull(
     run_pull(repo_id, revision, out=print)
 
 
-space_app = typer.Typer(no_args_is_help=True, help="A ready-to-run Gradio Space with the demo hub.")
+space_app = typer.Typer(no_args_is_help=True, help="A ready-to-run Space: the Gradio demo hub, or (--static) the static site.")
 app.add_typer(space_app, name="space")
 
 
