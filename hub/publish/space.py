@@ -199,7 +199,8 @@ def static_space_readme(site: dict, model_repo: str | None) -> str:
 Draw a digit, walk an autoencoder's latent space, sample a class-conditional GAN: every model runs
 in the visitor's browser with onnxruntime-web {runtime['version']} (WebAssembly, single-threaded),
 loaded {where}.
-The page checks each model file against its sha256 in `models.json` before it opens it. Built by `digitzoo web build`; serve it anywhere with `python -m http.server`.
+The page checks each model file against its sha256 in `models.json` before it opens it.
+Built by `digitzoo web build`; serve it anywhere with `python -m http.server`.
 
 {models}
 """
