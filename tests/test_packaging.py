@@ -44,6 +44,10 @@ def test_the_wheel_adds_one_import_name(wheel):
         # The shipped models travel with the package: the demo needs no training.
         assert "digitzoo/hub/pretrained/exports/manifest.json" in names
         assert "digitzoo/hub/pretrained/exports/mnist_cnn/mnist_cnn.onnx" in names
+        # The static site's page travels too (`digitzoo web build`); npm's node_modules/ does not.
+        for page_file in ("index.html", "main.js", "runtime.js", "sketch.js", "style.css", "package-lock.json"):
+            assert f"digitzoo/apps/web/{page_file}" in names, page_file
+        assert not any("node_modules" in name for name in names)
 
 
 def test_every_package_folder_is_in_the_wheel(wheel):

@@ -120,7 +120,8 @@ def _operations(files: list[RepoFile]):
 
 
 def push_files(repo_id: str, files: list[RepoFile], *, repo_type: str, private: bool, revision: str | None,
-               message: str, dry_run: bool, out: Print, space_hardware: str | None = None) -> str | None:
+               message: str, dry_run: bool, out: Print, space_hardware: str | None = None,
+               space_sdk: str = "gradio") -> str | None:
     """Create the repository if needed and upload ``files`` in one commit; returns the commit URL."""
     check_repo_id(repo_id)
     card = next((f for f in files if f.path == "README.md"), None)
@@ -128,7 +129,8 @@ def push_files(repo_id: str, files: list[RepoFile], *, repo_type: str, private: 
     kind = "Space" if repo_type == "space" else "model repository"
     where = f"{endpoint()}/{'spaces/' if repo_type == 'space' else ''}{repo_id}"
     title = (f"Would create (if needed) the {'private' if private else 'public'} {kind} {where}"
-             + (f" (sdk gradio, hardware {space_hardware})" if repo_type == "space" else "")
+             + (f" (sdk {space_sdk}" + (f", hardware {space_hardware})" if space_hardware else ")")
+                if repo_type == "space" else "")
              + f" and commit to {revision or 'main'}: {message!r}")
     if dry_run:
         describe_plan(title, files, readme, out)
@@ -142,7 +144,9 @@ def push_files(repo_id: str, files: list[RepoFile], *, repo_type: str, private: 
         user = api.whoami()["name"]
     out(f"Signed in to {endpoint()} as {user}")
     with hub_errors(f"creating {repo_id}", repo_id):
-        extra = {"space_sdk": "gradio", "space_hardware": space_hardware} if repo_type == "space" else {}
+        # A static Space has no hardware to ask for: the visitors' browsers run it.
+        extra = ({"space_sdk": space_sdk, **({"space_hardware": space_hardware} if space_hardware else {})}
+                 if repo_type == "space" else {})
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **extra)
         if revision and revision != "main":
             api.create_branch(repo_id, branch=revision, repo_type=repo_type, exist_ok=True)

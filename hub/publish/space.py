@@ -5,6 +5,9 @@ exported ONNX files with a manifest listing only them, ``app.py``, a ``requireme
 to the versions installed here (no torch: the Space serves ONNX), and a README whose front matter
 the Hub reads. It runs wherever those requirements install: on CPU Spaces, and on GPU hardware
 it uses ONNX Runtime's CUDA provider (``hub.runtime`` checks that a GPU is really usable).
+
+``space build --static`` instead makes a static Space from the site of ``digitzoo web build``
+(built by ``digitzoo.apps.web_build``): ``make_static_space`` adds the README with ``sdk: static``.
 """
 
 from __future__ import annotations
@@ -164,3 +167,59 @@ def _bundle_onnx_models(root: Path, manifest: dict, dest: Path) -> dict:
         raise DigitzooError(f"no ONNX files in {root}: run `digitzoo export all` first")
     (dest / MANIFEST_FILE).write_text(json.dumps(bundled, indent=2, sort_keys=True) + "\n")
     return bundled
+
+
+STATIC_SITE_FILES = ("index.html", "models.json")  # what `digitzoo web build` always writes
+
+
+def static_space_readme(site: dict, model_repo: str | None) -> str:
+    """The README of a static Space: front matter the Hub reads (``sdk: static``), then what the page does.
+
+    ``site`` is the site's models.json (written by ``digitzoo web build``).
+    """
+    from huggingface_hub import SpaceCardData
+
+    data = SpaceCardData(
+        title="digitzoo in your browser", sdk="static", app_file="index.html", license="mit",
+        models=[model_repo] if model_repo else [], datasets=["ylecun/mnist"],
+        tags=["mnist", "onnx", "onnxruntime-web", "digitzoo", "sketch", "gan", "autoencoder"],
+        emoji="✏️", colorFrom="indigo", colorTo="gray", pinned=False,
+        short_description="MNIST models running in your browser (wasm)",
+    )
+    runtime = site["runtime"]
+    where = ("from the site itself (vendor/)" if runtime["source"] == "vendor"
+             else f"from {runtime['module'].rsplit('/', 1)[0]}/, pinned by sha384")
+    models = "\n".join(f"- `{m['file']}` ({m['label']}), sha256 `{m['sha256'][:12]}…`" for m in _site_model_entries(site))
+    return f"""---
+{data.to_yaml().rstrip()}
+---
+
+# digitzoo in your browser
+
+Draw a digit, walk an autoencoder's latent space, sample a class-conditional GAN: every model runs
+in the visitor's browser with onnxruntime-web {runtime['version']} (WebAssembly, single-threaded),
+loaded {where}.
+The page checks each model file against its sha256 in `models.json` before it opens it.
+Built by `digitzoo web build`; serve it anywhere with `python -m http.server`.
+
+{models}
+"""
+
+
+def _site_model_entries(site: dict) -> list[dict]:
+    entries = list(site["draw"])
+    if site.get("latent"):
+        entries.append(site["latent"]["decoder"])
+    if site.get("gan"):
+        entries.append(site["gan"]["generator"])
+    return entries
+
+
+def make_static_space(site_dir: str | os.PathLike, model_repo: str | None = None) -> Path:
+    """Turn a folder from ``digitzoo web build`` into a static Space folder: add its README."""
+    folder = Path(site_dir)
+    if not all((folder / name).is_file() for name in STATIC_SITE_FILES):
+        raise DigitzooError(f"{folder} is not a site from `digitzoo web build` (no {' / '.join(STATIC_SITE_FILES)})")
+    site = json.loads((folder / "models.json").read_text(encoding="utf-8"))
+    (folder / "README.md").write_text(static_space_readme(site, model_repo), encoding="utf-8")
+    return folder

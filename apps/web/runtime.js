@@ -1,0 +1,58 @@
+// Where the page's bytes come from, and the checks they pass before anything runs them.
+//
+// models.json (written by `digitzoo web build` from the manifest) lists every model file with its
+// sha256: a file is read whole, hashed with crypto.subtle, and only a match becomes an
+// onnxruntime-web session. onnxruntime-web itself is pinned by sha384 (Subresource Integrity):
+// the JavaScript through the import map in index.html, the WebAssembly binary here.
+
+export class RefusedFile extends Error {}
+export class RuntimeMissing extends Error {}
+
+function hex(buffer) {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// The bytes of `url`, or RefusedFile when they do not hash to `sha256` (hex, as in the manifest).
+export async function fetchVerified(url, sha256) {
+  const response = await fetch(url);
+  if (!response.ok) throw new RefusedFile(`${url} could not be read (HTTP ${response.status}).`);
+  const bytes = await response.arrayBuffer();
+  const actual = hex(await crypto.subtle.digest("SHA-256", bytes));
+  if (actual !== sha256) {
+    throw new RefusedFile(`Refused ${url}: its sha256 is ${actual.slice(0, 12)}…, models.json expects ` +
+                          `${sha256.slice(0, 12)}…. The file was changed or damaged; rebuild the site.`);
+  }
+  return new Uint8Array(bytes);
+}
+
+// onnxruntime-web's wasm build, single-threaded: no SharedArrayBuffer, so no COOP/COEP headers and
+// any static host works. Fails with RuntimeMissing (a sentence for the page) when it cannot load.
+export async function loadRuntime(runtime) {
+  let ort;
+  try {
+    ort = await import("onnxruntime-web"); // resolved (and integrity-checked) by index.html's import map
+  } catch (error) {
+    throw new RuntimeMissing(`onnxruntime-web could not be loaded from ${runtime.module} (${error.message}). ` +
+                             runtime.missing_hint);
+  }
+  let wasm;
+  try {
+    const response = await fetch(runtime.wasm, { integrity: runtime.wasm_integrity });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    wasm = await response.arrayBuffer();
+  } catch (error) {
+    throw new RuntimeMissing(`The onnxruntime-web WebAssembly file could not be loaded from ${runtime.wasm} ` +
+                             `(${error.message}). ${runtime.missing_hint}`);
+  }
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmBinary = wasm; // checked above: onnxruntime-web must not fetch its own, unchecked
+  return ort;
+}
+
+// One model file of models.json -> { entry, session } after its checksum matched.
+export async function openModel(ort, entry) {
+  const bytes = await fetchVerified(entry.file, entry.sha256);
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+  return { entry, session };
+}
