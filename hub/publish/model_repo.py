@@ -179,12 +179,18 @@ def _snippets(readme: Path) -> str:
     return "\n".join("#" + line if line.startswith("### ") else line for line in section.strip().splitlines())
 
 
+def _count(manifest: dict[str, Any]) -> str:
+    n = len(manifest["models"])
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+    return words[n] if n < len(words) else str(n)
+
+
 def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] | None = None) -> str:
     """README.md of the model repository: metadata, then what / how trained / results / use / limits."""
     lines = ["---", card_metadata(repo_id, manifest).rstrip(), "---", "",
-             f"# {repo_id.split('/')[-1]}: four small MNIST models, exported and verified", "",
+             f"# {repo_id.split('/')[-1]}: {_count(manifest)} small MNIST models, exported and verified", "",
              "## What it is", "",
-             "Four models trained on MNIST by digitzoo, each exported to "
+             f"{_count(manifest).capitalize()} models trained on MNIST by digitzoo, each exported to "
              "ONNX, TorchScript and torch.export (.pt2). Every exported file was compared with eager PyTorch on "
              "1,000 test images before it was listed in `manifest.json`, which also records every file's sha256.", "",
              "| model | what it does | parameters |", "|---|---|---|"]
