@@ -44,7 +44,7 @@ def mnist_lenet() -> ModelSpec:
         builder=LeNet,
         kwargs=dict(c1=6, c2=16, fc=(120, 84)),
         recipes={
-            "default": Recipe(epochs=15, batch_size=64, lr=3e-3, weight_decay=1e-4, augment="sketch"),
+            "default": Recipe(epochs=10, batch_size=128, lr=4e-3, weight_decay=1e-4, augment="sketch"),
             "fast": Recipe(epochs=1, batch_size=64, lr=3e-3, augment="none", notes="one epoch"),
         },
         parts=(PartSpec(name="model", module=None, inputs=(IMAGE_INPUT,), outputs=(LOGITS_OUTPUT,),

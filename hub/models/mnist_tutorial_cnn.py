@@ -38,7 +38,7 @@ def mnist_tutorial_cnn() -> ModelSpec:
         builder=TutorialCNN,
         kwargs=dict(c1=10, c2=20),
         recipes={
-            "default": Recipe(epochs=15, batch_size=64, lr=4e-3, weight_decay=0.0, augment="sketch"),
+            "default": Recipe(epochs=12, batch_size=128, lr=5e-3, weight_decay=0.0, augment="sketch"),
             "fast": Recipe(epochs=1, batch_size=64, lr=4e-3, augment="none", notes="one epoch: ~98.5%"),
         },
         parts=(PartSpec(name="model", module=None, inputs=(IMAGE_INPUT,), outputs=(LOGITS_OUTPUT,),
