@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from digitzoo.hub.checkpoint import CARD_FILE, find_checkpoint, read_card
+from digitzoo.hub import leaderboard
 from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.files import sha256_file
 from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, verified_path
@@ -205,6 +206,9 @@ def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] 
     lines += ["", "Weights are `NAME/model.safetensors`; `NAME/config.json` names the architecture, its "
               "arguments and the recipe (`get_spec(NAME).build(**config['kwargs'])` rebuilds it in digitzoo).",
               "", "## Evaluation results", "", "On the 10,000 MNIST test images.", ""]
+    if leaderboard.classifiers(manifest):
+        lines += ["The classifiers side by side (drawings: the test digits re-drawn as browser sketches; latency: "
+                  "ONNX Runtime, CPU, 1 thread, batch 1, median of 200 calls):", "", leaderboard.markdown(manifest), ""]
     for name, entry in manifest["models"].items():
         lines += [f"**{name}**", "", "| metric | value |", "|---|---|", *_metric_rows(entry), ""]
     lines += ["## How to use the files", "",
