@@ -145,12 +145,16 @@ def test_pick_two_other_classifiers_and_see_both_answers(page):
 def test_pick_all_and_see_a_row_per_classifier(page):
     classifiers = _classifiers()
     page.get_by_role("tab", name="Draw").click()
-    page.get_by_label("all classifiers").check()
     page.locator("#draw-pad button[aria-label='Clear canvas']").first.click()
+    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') === ''", timeout=30_000)  # the last drawing is gone
+    page.get_by_label("all classifiers").check()
     stroke(page, "#draw-pad canvas", ONE)
     # Gradio's table draws its data rows as div[role=row] of [role=gridcell]s (the header is a <tr>).
-    page.wait_for_function("(n) => document.querySelectorAll('#draw-all div[role=row]').length === n",
-                           arg=len(classifiers), timeout=30_000)
+    # Wait for a row per classifier, (nearly) all of them reading the 1 just drawn.
+    page.wait_for_function(
+        "(n) => { const rows = [...document.querySelectorAll('#draw-all div[role=row]')];"
+        " const ones = rows.filter(r => r.querySelectorAll('[role=gridcell]')[1]?.innerText.trim() === '1');"
+        " return rows.length === n && ones.length >= n - 1; }", arg=len(classifiers), timeout=30_000)
     rows = [row.locator("[role=gridcell]").all_inner_texts() for row in page.locator("#draw-all div[role=row]").all()]
     assert [row[0].strip() for row in rows] == [label for _, label in classifiers]  # in the draw tab's order
     assert sum(row[1].strip() == "1" for row in rows) >= len(rows) - 1, rows  # (nearly) all read the 1
