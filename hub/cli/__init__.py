@@ -335,7 +335,8 @@ def bench_all(
 
 @bench_app.command("leaderboard")
 def bench_leaderboard(
-    exports: Optional[str] = typer.Option(None, help="exports folder whose manifest gets the figures (default: yours, else the shipped one)"),
+    exports: Optional[str] = typer.Option(None, help="exports folder whose manifest gets the figures "
+                                                     "(default: yours, else the shipped one)"),
     model: Optional[list[str]] = typer.Option(None, help="only these classifiers (default: every one)"),
     runs: int = typer.Option(200, help="timed calls per model; the median is stored"),
 ) -> None:
