@@ -38,7 +38,7 @@ def manifest() -> dict:
 
 
 def shown_on(tab: str) -> list[str]:
-    """The models of a tab, in their demo order: ``["mnist_cnn", "mnist_lstm"]`` for "draw"."""
+    """The models of a tab, in their demo order: ``["mnist_cnn", "mnist_lstm", "mnist_mlp", ...]`` for "draw"."""
     return demo_models(manifest(), tab)
 
 
