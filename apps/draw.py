@@ -1,5 +1,6 @@
-"""Draw a digit: the draw-tab classifiers side by side (the CNN and the row-reading LSTM), and the
-belief row by row of the one that charts it. Which models, in which order, is data in the manifest."""
+"""Draw a digit: two classifiers side by side (by default the two first of the draw tab, the CNN
+and the row-reading LSTM), or every classifier's answer in one table; and the belief row by row
+of a model that charts it. Which models, in which order, is data in the manifest."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from digitzoo.apps.charts import belief_chart
 from digitzoo.apps.inputs import EmptyCanvas, sketch_to_input
 
 DRAW_PROMPT = "Draw a digit (0-9) on the pad."
+TWO, ALL = "two", "all"
+VIEWS = [("two side by side", TWO), ("all classifiers", ALL)]
+TABLE_HEADERS = ["model", "reads", "confidence %", "runner-up", "ms"]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -22,41 +26,96 @@ def _labels(probs: np.ndarray) -> dict[str, float]:
     return {str(d): float(p) for d, p in enumerate(probs)}
 
 
-def classify(sketch):
-    """Sketch or image -> each draw-tab classifier's top-3 (CNN first, then LSTM), the 28x28 input,
-    the belief row by row of the model that charts one, timing."""
-    x = sketch_to_input(sketch)  # (1, 1, 28, 28)
-    readers, answers, chart = [], [], None
-    for model in parts.shown_on("draw"):
+def default_pair() -> tuple[str, str]:
+    """The two classifiers shown side by side until a user picks: the lowest demo orders (CNN, LSTM)."""
+    models = parts.classifiers()
+    return models[0], models[min(1, len(models) - 1)]
+
+
+def _pair(left: str | None, right: str | None) -> tuple[str, str]:
+    """The picked pair; an unknown or missing choice falls back to the default (names come from a list)."""
+    known = set(parts.classifiers())
+    first, second = default_pair()
+    return (left if left in known else first), (right if right in known else second)
+
+
+def _read(x: np.ndarray, models: list[str]) -> tuple[dict[str, np.ndarray], dict, object]:
+    """Probabilities of each model on ``x``, the part that answered per model, and the first belief chart."""
+    probs, readers, chart = {}, {}, None
+    for model in dict.fromkeys(models):
         reader = parts.with_role(model, "classifier")
         logits, *more = reader(x)  # (1, 10), and (1, 28, 10) beliefs after each row where the model gives them
-        if parts.demo(model).get("belief_by_row") and more:
+        if chart is None and parts.demo(model).get("belief_by_row") and more:
             chart = belief_chart(softmax(more[0][0]))
-        readers.append(reader)
-        answers.append(_labels(softmax(logits[0])))
-    info = f"Answered by {parts.describe(*readers)}"
+        probs[model], readers[model] = softmax(logits[0]), reader
+    return probs, readers, chart
+
+
+def _seen(x: np.ndarray) -> np.ndarray:
     # The 28x28 input itself: the page scales it up with crisp pixels (CSS), which saves
     # encoding a large PNG on every stroke.
-    seen = (np.clip(x[0, 0], 0, 1) * 255).astype(np.uint8)
-    return (*answers, seen, chart, info)
+    return (np.clip(x[0, 0], 0, 1) * 255).astype(np.uint8)
 
 
-def _blank(message: str | None = DRAW_PROMPT) -> tuple:
-    """Every output emptied: one label per draw model, the 28x28 view, the chart, the message."""
-    return (None,) * (len(parts.shown_on("draw")) + 2) + (message,)
+def _table(models: list[str], probs: dict[str, np.ndarray], readers: dict) -> list[list]:
+    """One row per model: its name on screen, its answer, confidence, second guess and time."""
+    rows = []
+    for model in models:
+        p = probs[model]
+        first, second = np.argsort(p)[::-1][:2]
+        rows.append([parts.label(model), str(first), round(100 * float(p[first]), 1), str(second),
+                     round(readers[model].last_ms, 2)])
+    return rows
 
 
-def classify_while_drawing(sketch):
+def classify(sketch):
+    """The /classify API: sketch or image -> the default pair's top-3 (CNN first, then LSTM), the
+    28x28 input, the belief row by row of the model that charts one, timing."""
+    x = sketch_to_input(sketch)  # (1, 1, 28, 28)
+    pair = default_pair()
+    probs, readers, chart = _read(x, list(pair))
+    info = f"Answered by {parts.describe(*readers.values())}"
+    return (*(_labels(probs[m]) for m in pair), _seen(x), chart, info)
+
+
+def _slots(pair: tuple[str, str], answers=(None, None)) -> tuple:
+    return tuple(gr.update(value=a, label=f"{parts.label(m)} reads") for m, a in zip(pair, answers))
+
+
+def classify_picked(sketch, left=None, right=None, view=TWO):
+    """The page's events: the picked pair side by side, or (view "all") every classifier in a table."""
+    pair = _pair(left, right)
+    x = sketch_to_input(sketch)
+    models = parts.classifiers() if view == ALL else list(pair)
+    probs, readers, chart = _read(x, [*pair, *models])
+    info = f"Answered by {parts.describe(*(readers[m] for m in models))}"
+    table = _table(models, probs, readers) if view == ALL else None
+    return (*_slots(pair, [_labels(probs[m]) for m in pair]), _seen(x), chart, info, table)
+
+
+def _blank(pair: tuple[str, str] | None = None, message: str | None = DRAW_PROMPT) -> tuple:
+    """Every output emptied: the two answers (keeping their names), the 28x28 view, the chart, the message, the table."""
+    return (*_slots(pair or default_pair()), None, None, message, None)
+
+
+def classify_while_drawing(sketch, left=None, right=None, view=TWO):
     """The live event: a cleared or still-empty canvas resets the outputs instead of raising."""
     try:
-        return classify(sketch)
+        return classify_picked(sketch, left, right, view)
     except EmptyCanvas:
-        return _blank()
+        return _blank(_pair(left, right))
+
+
+def _show(view: str) -> tuple:
+    return gr.update(visible=view != ALL), gr.update(visible=view == ALL)
 
 
 def build(app: gr.Blocks) -> None:
     """Add the tab's components and events to ``app`` (inside its context)."""
-    gr.Markdown("Draw a digit with the mouse or a finger. Both models read what you draw as you draw it.")
+    gr.Markdown("Draw a digit with the mouse or a finger. The models read what you draw as you draw it: "
+                "pick the two to compare, or show every classifier's answer.")
+    choices = [(f"{parts.label(m)} ({m})", m) for m in parts.classifiers()]
+    first, second = default_pair()
     with gr.Row():
         with gr.Column(scale=3):
             pad = gr.Sketchpad(
@@ -67,24 +126,36 @@ def build(app: gr.Blocks) -> None:
             upload = gr.Image(label="…or upload a picture of a digit", type="filepath", sources=["upload"], height=160)
         with gr.Column(scale=2):
             with gr.Row():
-                answers = [gr.Label(num_top_classes=3, label=f"{parts.demo(model)['label']} reads",
-                                    elem_id=f"{parts.demo(model)['label'].lower()}-label")
-                           for model in parts.shown_on("draw")]
+                view = gr.Radio(VIEWS, value=TWO, label="Show", elem_id="draw-view")
+            with gr.Row():
+                left = gr.Dropdown(choices, value=first, label="Left", elem_id="pick-left")
+                right = gr.Dropdown(choices, value=second, label="Right", elem_id="pick-right")
+            with gr.Row() as pair_row:
+                answers = [gr.Label(num_top_classes=3, label=f"{parts.label(m)} reads", elem_id=f"draw-{side}")
+                           for m, side in ((first, "left"), (second, "right"))]
+            table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["str", "str", "number", "str", "number"],
+                                 interactive=False, visible=False, elem_id="draw-all", label="Every classifier reads")
             seen = gr.Image(label="What the models saw (28x28)", height=180, interactive=False, elem_id="draw-seen",
-                        elem_classes=["pixelated"])
+                            elem_classes=["pixelated"])
             info = gr.Markdown(elem_id="draw-info")
-    charted = [parts.demo(m)["label"] for m in parts.shown_on("draw") if parts.demo(m).get("belief_by_row")]
+    charted = [parts.label(m) for m in parts.classifiers() if parts.demo(m).get("belief_by_row")]
     belief = gr.Plot(label=f"{' / '.join(charted) or 'Model'} belief row by row", elem_id="lstm-belief")
     clear = gr.Button("Clear")
-    outputs = [*answers, seen, belief, info]
-    pad.change(classify_while_drawing, pad, outputs, api_name="classify_live", api_visibility="private",
+    outputs = [*answers, seen, belief, info, table]
+    picks = [left, right, view]
+    pad.change(classify_while_drawing, [pad, *picks], outputs, api_name="classify_live", api_visibility="private",
                trigger_mode="always_last", show_progress="hidden")
-    upload.upload(classify, upload, outputs, api_name="classify_upload", api_visibility="private")
+    for pick in picks:  # a new choice re-reads the drawing on the pad
+        pick.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private",
+                    trigger_mode="always_last", show_progress="hidden")
+    view.change(_show, view, [pair_row, table], api_visibility="private", show_progress="hidden")
+    upload.upload(classify_picked, [upload, *picks], outputs, api_name="classify_upload", api_visibility="private")
     # The API endpoint takes an image (an uploaded file, or inline as a data: URL, which saves
-    # the upload round trip); blank input is an error here, not a silent reset.
+    # the upload round trip) and answers with the default pair; blank input is an error here,
+    # not a silent reset.
     # preprocess=False: the image is decoded by apps.inputs, which refuses a bad or huge one
     # with a sentence (Gradio's own decoding would answer a bare "Error").
     api_image = gr.Image(type="filepath", visible=False, label="image of a digit")
-    gr.Button("Classify", visible=False).click(classify, api_image, outputs, api_name="classify", preprocess=False)
-    clear.click(lambda: (None, *_blank()), None,
+    gr.Button("Classify", visible=False).click(classify, api_image, outputs[:5], api_name="classify", preprocess=False)
+    clear.click(lambda a, b: (None, *_blank(_pair(a, b))), [left, right],
                 [pad, *outputs], api_name="clear", api_visibility="private")

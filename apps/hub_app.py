@@ -51,7 +51,7 @@ CSS = ".pixelated img { image-rendering: pixelated; width: 100%; height: 100%; o
 def build_app(tabs: list[str] | None = None) -> gr.Blocks:
     tabs = tabs or list(TABS)
     with gr.Blocks(title="digitzoo: MNIST model zoo", delete_cache=CACHE_CLEANUP) as app:
-        gr.Markdown("# digitzoo\nFour MNIST models, exported and served from their ONNX / TorchScript files.")
+        gr.Markdown("# digitzoo\nA zoo of MNIST models, exported and served from their ONNX / TorchScript files.")
         # The tabs add their components straight into this Blocks: a nested gr.Blocks per tab
         # would build a FastAPI app of its own (0.2 s each here) only to be thrown away.
         if len(tabs) == 1:

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.manifest import demo_models, exports_root, part_with_role, read_manifest
+from digitzoo.hub.manifest import demo_models, exports_root, part_with_role, parts_with_role, read_manifest
 from digitzoo.hub.runtime import Part, load_part
 
 SETTINGS = {"backend": "onnx", "device": "auto", "root": None}
@@ -38,8 +38,20 @@ def manifest() -> dict:
 
 
 def shown_on(tab: str) -> list[str]:
-    """The models of a tab, in their demo order: ``["mnist_cnn", "mnist_lstm"]`` for "draw"."""
+    """The models of a tab, in their demo order: ``["mnist_cnn", "mnist_lstm", "mnist_mlp", ...]`` for "draw"."""
     return demo_models(manifest(), tab)
+
+
+def classifiers() -> list[str]:
+    """Every model with a classifier part: those of the draw tab in their demo order, then the rest by name."""
+    shown = shown_on("draw")
+    others = sorted({m for m, _ in parts_with_role(manifest(), "classifier")} - set(shown))
+    return [m for m in shown if m in {n for n, _ in parts_with_role(manifest(), "classifier")}] + others
+
+
+def label(model: str) -> str:
+    """The model's short name on screen (its demo label, else its name)."""
+    return demo(model).get("label") or model
 
 
 def demo(model: str) -> dict:

@@ -29,6 +29,7 @@ from digitzoo.hub.registry import ModelSpec, PartSpec, get_spec, list_models
 from digitzoo.hub.runtime import open_file, torch_runner
 from digitzoo.export import cards
 from digitzoo.export.formats import EXPORTERS, part_module
+from digitzoo.export.latency import classifier_onnx, onnx_batch1_ms
 from digitzoo.export.verify import ATOL, RTOL, compare, reference_inputs
 
 FORMATS = tuple(EXPORTERS)
@@ -144,6 +145,9 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
                                                 "seed", "steps", "created", "kwargs")},
         "artifacts": artifacts,
     }
+    onnx_classifier = classifier_onnx(entry)
+    if onnx_classifier is not None:  # the leaderboard's latency, measured on the file just verified
+        entry["latency"] = onnx_batch1_ms(root / onnx_classifier["file"])
     if spec.demo and spec.demo.scatter_points:
         entry["demo_data"] = _latent_points(spec, model, out, data_dir)
     (out / "README.md").write_text(cards.model_readme(spec, entry), encoding="utf-8")

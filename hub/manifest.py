@@ -77,8 +77,9 @@ def verified_path(root: str | os.PathLike, item: dict[str, Any]) -> Path:
 def demo_models(manifest: dict[str, Any], tab: str) -> list[str]:
     """The models the demo hub shows on ``tab``, in their demo order (set in each model file).
 
-    >>> demo_models(read_manifest(), "draw")
-    ['mnist_cnn', 'mnist_lstm']
+    >>> demo_models(read_manifest(), "draw")  # doctest: +NORMALIZE_WHITESPACE
+    ['mnist_cnn', 'mnist_lstm', 'mnist_mlp', 'mnist_tutorial_cnn', 'mnist_inception', 'mnist_resnet',
+     'mnist_lenet']
     """
     shown = [(entry["demo"].get("order", 0), name) for name, entry in manifest["models"].items()
              if (entry.get("demo") or {}).get("tab") == tab]

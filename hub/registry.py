@@ -143,8 +143,9 @@ def _load_model_files() -> None:
 def list_models() -> list[str]:
     """Names of all registered models.
 
-    >>> list_models()
-    ['mnist_ae3d', 'mnist_cnn', 'mnist_gan', 'mnist_lstm']
+    >>> list_models()  # doctest: +NORMALIZE_WHITESPACE
+    ['mnist_ae3d', 'mnist_cnn', 'mnist_gan', 'mnist_inception', 'mnist_lenet', 'mnist_lstm', 'mnist_mlp', 'mnist_resnet',
+     'mnist_tutorial_cnn']
     """
     _load_model_files()
     return sorted(_REGISTRY)

@@ -54,12 +54,13 @@ def stroke(page, selector: str, points) -> None:
 
 @pytest.mark.parametrize("points, digit", [(SEVEN, "7"), (ONE, "1")])
 def test_draw_a_digit_and_the_cnn_reads_it(page, points, digit):
+    """By default the left answer is the CNN's (the right one the LSTM's)."""
     page.get_by_role("tab", name="Draw").click()
     page.locator("#draw-pad button[aria-label='Clear canvas']").first.click()
     stroke(page, "#draw-pad canvas", points)
     # The label's headline is the top class; wait until it shows the intended digit.
     page.wait_for_function(
-        "(d) => { const el = document.querySelector('#cnn-label h2, #cnn-label .output-class');"
+        "(d) => { const el = document.querySelector('#draw-left h2, #draw-left .output-class');"
         " return el && el.textContent.trim() === d; }", arg=digit, timeout=30_000)
     assert "onnxruntime" in page.locator("#draw-info").inner_text()
     # The LSTM's belief chart: one line per digit, drawn by plotly.js in the page.
@@ -95,3 +96,67 @@ def test_download_an_onnx_file_and_check_its_sha256(page):
     assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == expected
     assert exports_root().is_dir()
     page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
+
+
+HEADLINE = "(sel) => { const el = document.querySelector(sel + ' h2, ' + sel + ' .output-class');" \
+           " return el ? el.textContent.trim() : ''; }"
+
+
+def _classifiers() -> list[tuple[str, str]]:
+    """(model, label on screen) of every classifier in the served manifest, the draw tab's first."""
+    from digitzoo.hub.manifest import demo_models, read_manifest
+
+    manifest = read_manifest()
+    names = demo_models(manifest, "draw")
+    return [(n, manifest["models"][n]["demo"]["label"]) for n in names if manifest["models"][n]["task"] == "classifier"]
+
+
+def _pick(page, dropdown: str, option: str) -> None:
+    page.locator(f"#{dropdown} input").click()
+    page.locator(f"#{dropdown}").get_by_role("option", name=option, exact=True).click()
+
+
+def test_pick_two_other_classifiers_and_see_both_answers(page):
+    classifiers = _classifiers()
+    assert len(classifiers) >= 4, classifiers
+    (left, left_label), (right, right_label) = classifiers[2], classifiers[-1]  # neither the CNN nor the LSTM
+    page.get_by_role("tab", name="Draw").click()
+    page.locator("#draw-pad button[aria-label='Clear canvas']").first.click()
+    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') === '' && ({HEADLINE})('#draw-right') === ''",
+                           timeout=30_000)  # the last test's answers are gone
+    _pick(page, "pick-left", f"{left_label} ({left})")
+    _pick(page, "pick-right", f"{right_label} ({right})")
+    page.wait_for_function("(t) => document.querySelector('#draw-left').innerText.includes(t[0])"
+                           " && document.querySelector('#draw-right').innerText.includes(t[1])",
+                           arg=[f"{left_label} reads", f"{right_label} reads"], timeout=30_000)
+    stroke(page, "#draw-pad canvas", SEVEN)
+    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') !== '' && ({HEADLINE})('#draw-right') !== ''",
+                           timeout=30_000)
+    answers = [page.evaluate(f"({HEADLINE})('#draw-{side}')") for side in ("left", "right")]
+    assert all(a in "0123456789" and len(a) == 1 for a in answers), answers
+    assert "7" in answers, answers  # two good classifiers read a clear 7 (at least one of them must)
+    assert f"{left_label} reads" in page.locator("#draw-left").inner_text()
+    assert f"{right_label} reads" in page.locator("#draw-right").inner_text()
+    info = page.locator("#draw-info").inner_text()
+    assert left in info and right in info, info  # the answers came from the picked models' files
+    page.screenshot(path=str(ARTIFACTS / "draw-picked.png"), full_page=True)
+
+
+def test_pick_all_and_see_a_row_per_classifier(page):
+    classifiers = _classifiers()
+    page.get_by_role("tab", name="Draw").click()
+    page.locator("#draw-pad button[aria-label='Clear canvas']").first.click()
+    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') === ''", timeout=30_000)  # the last drawing is gone
+    page.get_by_label("all classifiers").check()
+    stroke(page, "#draw-pad canvas", ONE)
+    # Gradio's table draws its data rows as div[role=row] of [role=gridcell]s (the header is a <tr>).
+    # Wait for a row per classifier, (nearly) all of them reading the 1 just drawn.
+    page.wait_for_function(
+        "(n) => { const rows = [...document.querySelectorAll('#draw-all div[role=row]')];"
+        " const ones = rows.filter(r => r.querySelectorAll('[role=gridcell]')[1]?.innerText.trim() === '1');"
+        " return rows.length === n && ones.length >= n - 1; }", arg=len(classifiers), timeout=30_000)
+    rows = [row.locator("[role=gridcell]").all_inner_texts() for row in page.locator("#draw-all div[role=row]").all()]
+    assert [row[0].strip() for row in rows] == [label for _, label in classifiers]  # in the draw tab's order
+    assert sum(row[1].strip() == "1" for row in rows) >= len(rows) - 1, rows  # (nearly) all read the 1
+    page.screenshot(path=str(ARTIFACTS / "draw-all.png"), full_page=True)
+    page.get_by_label("two side by side").check()  # back to the default view for whatever runs next

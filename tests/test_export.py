@@ -56,6 +56,11 @@ def test_manifest_lists_every_part_and_format(exported, name):
         assert a["verified"]["max_abs_diff"] <= a["verified"]["atol"] and a["verified"]["samples"] >= 1000
         assert a["exporter"]
     assert not list(exported.glob(f"{name}/.*.tmp*")), "temporary files left behind"
+    if any(p.role == "classifier" for p in spec.parts):  # the leaderboard's latency, measured at export
+        latency = entry["latency"]
+        assert 0 < latency["onnx_batch1_ms"] < 1000 and latency["runs"] == 200 and latency["threads"] == 1
+    else:
+        assert "latency" not in entry
 
 
 @pytest.mark.parametrize("backend", FORMATS)

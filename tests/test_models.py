@@ -19,8 +19,61 @@ def make_input(tensor_spec, batch: int) -> torch.Tensor:
     return torch.randn(shape)
 
 
-def test_registry_has_the_four_models():
-    assert list_models() == ["mnist_ae3d", "mnist_cnn", "mnist_gan", "mnist_lstm"]
+def test_registry_has_the_nine_models():
+    assert list_models() == ["mnist_ae3d", "mnist_cnn", "mnist_gan", "mnist_inception", "mnist_lenet", "mnist_lstm",
+                             "mnist_mlp", "mnist_resnet", "mnist_tutorial_cnn"]
+
+
+CLASSIFIERS = [n for n in list_models() if get_spec(n).task == "classifier"]
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_classifiers_take_the_common_image_and_are_on_the_draw_tab(name):
+    spec = get_spec(name)
+    (part,) = [p for p in spec.parts if p.role == "classifier"]
+    assert part.inputs[0].shape == ("batch", 1, 28, 28) and part.outputs[0].shape == ("batch", 10)
+    assert spec.eval_on_sketches and spec.demo.tab == "draw"
+    assert any(f.metric == "test_accuracy" and f.op == ">=" for f in spec.floors)
+
+
+def test_draw_tab_orders_are_distinct_and_cnn_lstm_come_first():
+    orders = {get_spec(n).demo.order: n for n in CLASSIFIERS}
+    assert len(orders) == len(CLASSIFIERS)
+    assert [orders[o] for o in sorted(orders)][:2] == ["mnist_cnn", "mnist_lstm"]
+
+
+def test_tutorial_cnn_is_the_course_net():
+    model = get_spec("mnist_tutorial_cnn").build()
+    assert (model.conv1.in_channels, model.conv1.out_channels, model.conv1.kernel_size) == (1, 10, (5, 5))
+    assert (model.conv2.in_channels, model.conv2.out_channels, model.conv2.kernel_size) == (10, 20, (5, 5))
+    assert (model.fc.in_features, model.fc.out_features) == (320, 10)
+
+
+def test_lenet_pads_the_digit_to_32x32_inside_forward():
+    model = get_spec("mnist_lenet").build().eval()
+    seen = []
+    model.conv1.register_forward_hook(lambda m, args, out: seen.append(args[0].shape))
+    with torch.inference_mode():
+        assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    assert tuple(seen[0]) == (2, 1, 32, 32) and model.fc1.in_features == 16 * 5 * 5
+
+
+def test_inception_block_concatenates_four_branches():
+    from digitzoo.hub.models.mnist_inception import InceptionBlock
+
+    block = InceptionBlock(10).eval()
+    with torch.inference_mode():
+        assert block(torch.rand(2, 10, 12, 12)).shape == (2, 88, 12, 12)
+
+
+def test_residual_block_adds_its_input():
+    from digitzoo.hub.models.mnist_resnet import ResidualBlock
+
+    block = ResidualBlock(8).eval()
+    torch.nn.init.zeros_(block.bn2.weight)  # the branch adds nothing: the block is relu(x)
+    x = torch.randn(2, 8, 6, 6)
+    with torch.inference_mode():
+        assert torch.equal(block(x), torch.relu(x))
 
 
 @pytest.mark.parametrize("name", list_models())

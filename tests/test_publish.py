@@ -46,6 +46,12 @@ def test_model_card_has_the_hub_metadata_and_the_measured_metrics():
     reported = {m["name"]: m["value"] for r in meta["model-index"][0]["results"] for m in r["metrics"]}
     assert reported["mnist_cnn: test accuracy"] == round(manifest["models"]["mnist_cnn"]["metrics"]["test_accuracy"], 4)
     assert reported["mnist_ae3d: test reconstruction MSE"] == round(manifest["models"]["mnist_ae3d"]["metrics"]["test_mse"], 4)
+    # Every exported model is in the model-index, every classifier with its test accuracy.
+    assert {name.split(":")[0] for name in reported} == set(manifest["models"])
+    for name, entry in manifest["models"].items():
+        if entry["task"] == "classifier":
+            assert reported[f"{name}: test accuracy"] == round(entry["metrics"]["test_accuracy"], 4)
+            assert f"| `{name}` |" in card
     for section in ("## What it is", "## How it was trained", "## Evaluation results", "## How to use the files",
                     "## Limitations"):
         assert section in card

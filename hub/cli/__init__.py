@@ -28,7 +28,7 @@ def require_torch(what: str) -> None:
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="digitzoo: train, export and serve four MNIST models.")
+                  help="digitzoo: train, export and serve a zoo of MNIST models.")
 
 
 @app.command()
@@ -165,19 +165,32 @@ def serve(
 
 
 @app.command("list")
-def list_(as_json: bool = typer.Option(False, "--json", help="print the manifest as JSON")) -> None:
+def list_(
+    as_json: bool = typer.Option(False, "--json", help="print the manifest as JSON"),
+    table: bool = typer.Option(False, "--table", help="print the classifier leaderboard (accuracy, size, latency, training)"),
+    markdown: bool = typer.Option(False, "--markdown", help="with --table: as a Markdown table"),
+    readme: Optional[str] = typer.Option(None, help="with --table: rewrite the leaderboard block of this README"),
+    exports: Optional[str] = typer.Option(None, help="exports folder (default: yours, else the shipped one)"),
+) -> None:
     """The exported models: the manifest (files, sha256, shapes, metrics) that the apps serve."""
+    from digitzoo.hub import leaderboard
     from digitzoo.hub.manifest import exports_root, read_manifest
 
-    root = exports_root()
+    root = Path(exports) if exports else exports_root()
     manifest = read_manifest(root)
     if as_json:
         print(json.dumps({"root": str(root), **manifest}, indent=2))
         return
+    if table:
+        if readme:
+            changed = leaderboard.update_readme(readme, manifest)
+            print(f"{readme}: leaderboard block {'updated' if changed else 'already up to date'}", file=sys.stderr)
+        print(leaderboard.markdown(manifest) if markdown else leaderboard.text(manifest))
+        return
     print(f"exports in {root}")
     for name, entry in manifest["models"].items():
         for a in entry["artifacts"]:
-            print(f"{name:11s} {a['part']:10s} {a['format']:12s} {a['file']:40s} {a['bytes']:>10,d}  {a['sha256'][:12]}")
+            print(f"{name:18s} {a['part']:10s} {a['format']:12s} {a['file']:40s} {a['bytes']:>10,d}  {a['sha256'][:12]}")
 
 
 @app.command()
@@ -380,6 +393,23 @@ def bench_all(
     result = run(threads, quick, tuple(skip or ()), data_dir, log=lambda msg: print(msg, file=sys.stderr))
     print_summary(result)
     print(f"report: {write_report(result, Path(docs))}")
+
+
+@bench_app.command("leaderboard")
+def bench_leaderboard(
+    exports: Optional[str] = typer.Option(None, help="exports folder whose manifest gets the figures "
+                                                     "(default: yours, else the shipped one)"),
+    model: Optional[list[str]] = typer.Option(None, help="only these classifiers (default: every one)"),
+    runs: int = typer.Option(200, help="timed calls per model; the median is stored"),
+) -> None:
+    """Re-measure every classifier's batch-1 latency (ONNX Runtime, CPU, 1 thread) into the manifest."""
+    from digitzoo.export.latency import measure_manifest
+    from digitzoo.hub import leaderboard
+    from digitzoo.hub.manifest import exports_root
+
+    root = Path(exports) if exports else exports_root()
+    manifest = measure_manifest(root, model or None, runs, log=lambda msg: print(msg, file=sys.stderr))
+    print(leaderboard.text(manifest))
 
 
 @bench_app.command("fast-cnn")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from digitzoo.hub.checkpoint import CARD_FILE, find_checkpoint, read_card
+from digitzoo.hub import leaderboard
 from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.files import sha256_file
 from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, verified_path
@@ -179,12 +180,18 @@ def _snippets(readme: Path) -> str:
     return "\n".join("#" + line if line.startswith("### ") else line for line in section.strip().splitlines())
 
 
+def _count(manifest: dict[str, Any]) -> str:
+    n = len(manifest["models"])
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+    return words[n] if n < len(words) else str(n)
+
+
 def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] | None = None) -> str:
     """README.md of the model repository: metadata, then what / how trained / results / use / limits."""
     lines = ["---", card_metadata(repo_id, manifest).rstrip(), "---", "",
-             f"# {repo_id.split('/')[-1]}: four small MNIST models, exported and verified", "",
+             f"# {repo_id.split('/')[-1]}: {_count(manifest)} small MNIST models, exported and verified", "",
              "## What it is", "",
-             "Four models trained on MNIST by digitzoo, each exported to "
+             f"{_count(manifest).capitalize()} models trained on MNIST by digitzoo, each exported to "
              "ONNX, TorchScript and torch.export (.pt2). Every exported file was compared with eager PyTorch on "
              "1,000 test images before it was listed in `manifest.json`, which also records every file's sha256.", "",
              "| model | what it does | parameters |", "|---|---|---|"]
@@ -199,6 +206,9 @@ def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] 
     lines += ["", "Weights are `NAME/model.safetensors`; `NAME/config.json` names the architecture, its "
               "arguments and the recipe (`get_spec(NAME).build(**config['kwargs'])` rebuilds it in digitzoo).",
               "", "## Evaluation results", "", "On the 10,000 MNIST test images.", ""]
+    if leaderboard.classifiers(manifest):
+        lines += ["The classifiers side by side (drawings: the test digits re-drawn as browser sketches; latency: "
+                  "ONNX Runtime, CPU, 1 thread, batch 1, median of 200 calls):", "", leaderboard.markdown(manifest), ""]
     for name, entry in manifest["models"].items():
         lines += [f"**{name}**", "", "| metric | value |", "|---|---|", *_metric_rows(entry), ""]
     lines += ["## How to use the files", "",

@@ -27,7 +27,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # PACKAGE_ROOT holds hub/ and apps/: the repository, or site-packages/digitzoo when installed.
 APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "gan.py", "hub_app.py", "inputs.py",
                "latent.py", "limits.py", "models.py", "parts.py", "playground.py"]
-HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "manifest.py", "paths.py", "runtime.py",
+HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "leaderboard.py", "manifest.py", "paths.py", "runtime.py",
                "sketch.py"]
 # Distributions the code imports directly; each is pinned to the version installed here.
 REQUIREMENTS = ["gradio", "numpy", "pillow"]

@@ -1,0 +1,138 @@
+"""The classifier leaderboard: one row per classifier in a manifest, rendered for the CLI, the
+Models tab and the README. Stdlib only, and only from the manifest: nothing here is measured.
+
+Batch-1 latency is what ``digitzoo export`` (and ``digitzoo bench leaderboard``, which
+re-measures every classifier of a manifest in one session) stored in each entry's
+``latency``: ONNX Runtime on the CPU, 1 thread, median of 200 calls.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from digitzoo.hub.errors import DigitzooError
+
+README_START = "<!-- leaderboard:start -->"
+README_END = "<!-- leaderboard:end -->"
+
+# (key, header, datatype for a sortable table) in display order.
+COLUMNS = (
+    ("model", "model", "str"),
+    ("test_accuracy", "test accuracy %", "number"),
+    ("sketch_accuracy", "drawings accuracy %", "number"),
+    ("parameters", "parameters", "number"),
+    ("onnx_mb", "ONNX MB", "number"),
+    ("latency_ms", "latency ms (batch 1)", "number"),
+    ("train_min", "training min", "number"),
+    ("device", "trained on", "str"),
+)
+
+
+def classifiers(manifest: dict[str, Any]) -> list[str]:
+    """Manifest entries whose task is classifier, best test accuracy first (then by name)."""
+    names = [n for n, e in manifest["models"].items() if e.get("task") == "classifier"]
+    return sorted(names, key=lambda n: (-(manifest["models"][n].get("metrics", {}).get("test_accuracy") or 0), n))
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One dict per classifier with the COLUMNS keys; None where the manifest has no figure."""
+    out = []
+    for name in classifiers(manifest):
+        entry = manifest["models"][name]
+        metrics, ck = entry.get("metrics", {}), entry.get("checkpoint", {})
+        onnx = next((a for a in entry.get("artifacts", []) if a["format"] == "onnx" and a.get("role") == "classifier"), None)
+        test, sketch = metrics.get("test_accuracy"), metrics.get("sketch_accuracy")
+        wall = ck.get("wall_time_s")
+        out.append({
+            "model": name,
+            "test_accuracy": _round(None if test is None else 100 * test, 2),
+            "sketch_accuracy": _round(None if sketch is None else 100 * sketch, 2),
+            "parameters": entry.get("parameters"),
+            "onnx_mb": _round(None if onnx is None else onnx["bytes"] / 1e6, 2),
+            "latency_ms": _round((entry.get("latency") or {}).get("onnx_batch1_ms"), 3),
+            "train_min": _round(None if wall is None else wall / 60, 1),
+            "device": ck.get("device"),
+        })
+    return out
+
+
+def headers() -> list[str]:
+    return [header for _, header, _ in COLUMNS]
+
+
+def datatypes() -> list[str]:
+    return [kind for _, _, kind in COLUMNS]
+
+
+def table(manifest: dict[str, Any]) -> list[list[Any]]:
+    """Rows as lists in COLUMNS order (numbers stay numbers, so a UI table sorts them as numbers)."""
+    return [[row[key] for key, _, _ in COLUMNS] for row in rows(manifest)]
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key == "parameters":
+        return f"{value:,}"
+    if key in ("test_accuracy", "sketch_accuracy", "onnx_mb"):
+        return f"{value:.2f}"
+    if key == "latency_ms":
+        return f"{value:.3f}"
+    if key == "train_min":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _cells(manifest: dict[str, Any]) -> list[list[str]]:
+    return [[_cell(key, row[key]) for key, _, _ in COLUMNS] for row in rows(manifest)]
+
+
+def markdown(manifest: dict[str, Any]) -> str:
+    """The leaderboard as a Markdown table (what the README block holds)."""
+    lines = ["| " + " | ".join(headers()) + " |",
+             "|" + "|".join("---" if kind == "str" else "---:" for _, _, kind in COLUMNS) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in _cells(manifest)]
+    return "\n".join(lines)
+
+
+def text(manifest: dict[str, Any]) -> str:
+    """The leaderboard as fixed-width text for a terminal (`digitzoo list --table`)."""
+    grid = [headers(), *_cells(manifest)]
+    widths = [max(len(r[i]) for r in grid) for i in range(len(COLUMNS))]
+    kinds = datatypes()
+    return "\n".join("  ".join(c.ljust(w) if k == "str" else c.rjust(w) for c, w, k in zip(r, widths, kinds)).rstrip()
+                     for r in grid)
+
+
+def readme_block(manifest: dict[str, Any]) -> str:
+    """The README's generated block, markers included."""
+    note = ("<!-- generated from hub/pretrained/exports/manifest.json by `digitzoo list --table --readme README.md`; "
+            "do not edit by hand -->")
+    return f"{README_START}\n{note}\n\n{markdown(manifest)}\n\n{README_END}"
+
+
+_BLOCK = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.S)
+
+
+def readme_current_block(readme_text: str) -> str | None:
+    """The block between the markers as it is in a README now (None when it has none)."""
+    found = _BLOCK.search(readme_text)
+    return found.group(0) if found else None
+
+
+def update_readme(path: str | Path, manifest: dict[str, Any]) -> bool:
+    """Rewrite the README's leaderboard block from ``manifest``; True when it changed."""
+    path = Path(path)
+    old = path.read_text(encoding="utf-8")
+    if readme_current_block(old) is None:
+        raise DigitzooError(f"{path} has no {README_START} ... {README_END} block")
+    new = _BLOCK.sub(lambda _: readme_block(manifest), old, count=1)
+    if new != old:
+        path.write_text(new, encoding="utf-8")
+    return new != old
