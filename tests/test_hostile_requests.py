@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 
 from digitzoo.apps.bench import free_port
 from digitzoo.hub import paths
+from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
 from digitzoo.hub.manifest import read_manifest
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -32,6 +33,12 @@ from gradio_client import Client, handle_file  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "DIGITZOO-HOSTILE-TEST-SECRET-7f3a"
 ENDPOINTS = {"/classify": 1, "/encode": 1, "/decode": 3, "/interpolate": 2, "/sample": 3, "/sample_interpolate": 3}
+# The Playground's endpoints, one set per lesson: Start (seed + knobs), Stop, Reset.
+LESSON_ENDPOINTS = {}
+for _name in list_lessons():
+    LESSON_ENDPOINTS |= {f"/lesson_{_name}": 1 + len(get_lesson(_name).knobs), f"/lesson_{_name}_stop": 0,
+                         f"/lesson_{_name}_reset": 0}
+ENDPOINTS |= LESSON_ENDPOINTS
 FILE_DATA = {"_type": "gradio.FileData"}
 
 
@@ -110,8 +117,11 @@ def assert_still_answering(http: httpx.Client) -> None:
 # --- the file route: only what the Models tab offers can be downloaded ------------------------
 
 def download_buttons(http: httpx.Client) -> list[dict]:
+    """The files the page offers. (The Playground's buttons start empty: they offer a lesson's own
+    verified net only after a run, and only to that visitor.)"""
     config = http.get("/config").json()
-    return [c["props"]["value"] for c in config["components"] if c.get("type") == "downloadbutton"]
+    return [c["props"]["value"] for c in config["components"]
+            if c.get("type") == "downloadbutton" and c["props"].get("value")]
 
 
 def test_models_tab_offers_exactly_the_manifest_files_and_they_download(server, http):
@@ -327,8 +337,15 @@ SENTENCES = {
     ("/classify", "dicts"): "Send an image",
     ("/classify", "nulls"): "Expected an image",
 }
-# Valid on purpose: a missing digit means "any" and a missing seed a random one.
+# A lesson's Start refuses a seed that is not a whole number before anything trains (a number
+# sent for a knob with choices is refused by Gradio's dropdown first).
+SENTENCES |= {(f"/lesson_{name}", case): "seed must be a whole number"
+              for name in list_lessons() for case in ("nulls", "a 400-digit number")
+              if case == "nulls" or not any(k.choices for k in get_lesson(name).knobs)}
+# Valid on purpose: a missing digit means "any" and a missing seed a random one. Stop and Reset
+# take no input: Gradio ignores whatever data comes with them, and they only stop this session's run.
 COMPLETES = {("/sample_interpolate", "nulls"), ("/sample_interpolate", "one too many")}
+COMPLETES |= {(api, case) for api, n in LESSON_ENDPOINTS.items() if n == 0 for case in CASES}
 
 
 @pytest.mark.parametrize("case", list(CASES))
