@@ -66,7 +66,7 @@ def interpolate(start, end, steps=8) -> np.ndarray:
     steps = int(number(steps, "steps", 2, 16))
     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
     (images,) = _part("decoder")((1 - t) * a + t * b)  # (steps, 1, 28, 28)
-    return upscale(np.hstack(images[:, 0]), 112 * steps)[:112]
+    return np.hstack([upscale(image, 112) for image in images[:, 0]])  # (112, 112 * steps): one tile per step
 
 
 def place_drawing(sketch):

@@ -148,3 +148,21 @@ def test_sample_is_seeded_and_sized(client):
 def test_sample_bad_input(client, digit, seed, grid, message):
     with pytest.raises(Exception, match=message):
         client.predict(digit, seed, grid, api_name="/sample")
+
+
+def test_latent_interpolation_shows_every_decoded_step():
+    """The strip is one 112x112 tile per step, each the decoder's image of its point on the walk
+    from one digit's mean code to another's (it was once a black bar: the tops of scaled-up digits)."""
+    from digitzoo.apps import latent, parts
+    from digitzoo.apps.inputs import upscale
+
+    parts.configure("onnx", "cpu")
+    strip = latent.interpolate(1, 7, 8)
+    assert strip.shape == (112, 112 * 8) and strip.dtype == np.uint8
+    means = np.asarray(latent.points()["class_means"], np.float32)
+    decoder = parts.with_role(parts.first_shown("latent"), "decoder")
+    for i, t in enumerate(np.linspace(0, 1, 8, dtype=np.float32)):
+        (want,) = decoder(((1 - t) * means[1] + t * means[7])[None])
+        tile = strip[:, 112 * i:112 * (i + 1)]
+        assert np.array_equal(tile, upscale(want[0, 0], 112)), f"tile {i}"
+        assert (tile > 128).mean() > 0.05, f"tile {i} shows no digit"

@@ -40,3 +40,16 @@ def test_module_entry_points_show_help():
     for module in ("train", "export", "apps"):
         out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and "Usage" in out.stdout, (module, out.stderr)
+
+
+def test_serve_on_a_busy_port_says_which_flag_to_use():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = run("serve", "--port", str(port), "--tab", "models")
+    assert out.returncode == 2, out.stderr[-500:]
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"port {port}" in lines[0] and "--port" in lines[0], out.stderr

@@ -161,7 +161,21 @@ def serve(
     unknown = set(tab or []) - set(TABS)
     if unknown:
         raise DigitzooError(f"unknown tab(s) {', '.join(sorted(unknown))}; choose from {', '.join(TABS)}")
+    _check_port_free(host, port)
     run_server(host, port, backend, device, tab or None)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One line naming the flag, before Gradio's own traceback about a port it cannot take."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a TIME_WAIT port is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise DigitzooError(f"port {port} on {host} is busy (another digitzoo serve?): "
+                                f"choose another with --port, e.g. --port {port + 1}") from None
 
 
 @app.command("list")
