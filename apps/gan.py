@@ -54,12 +54,17 @@ def sample(digit="any", seed=-1, grid=16):
     generator = _generator()
     z_dim = generator.entry["inputs"][0]["shape"][1]
     began = time.perf_counter()
-    (images,) = generator(_noise(seed, count, z_dim), _labels(digit, count, seed))
+    labels = _labels(digit, count, seed)
+    (images,) = generator(_noise(seed, count, z_dim), labels)
     total_ms = (time.perf_counter() - began) * 1000
     canvas = _grid(images)
-    scale = max(1, 336 // canvas.shape[0])
+    # At least 2x: a 28-pixel digit in a 30-pixel cell becomes 60 px, readable in an 8x8 grid.
+    scale = max(2, 336 // canvas.shape[0])
     image = (np.kron(canvas, np.ones((scale, scale))) * 255).astype(np.uint8)
-    return image, f"seed {seed}: {count} digits in {total_ms:.1f} ms on {generator.device}"
+    drawn = f"{count} digit{'s' if count != 1 else ''}"
+    if digit in (None, "", "any"):  # say which digits "any" chose, row by row as in the grid
+        drawn += " (" + " ".join(str(d) for d in labels) + ")"
+    return image, f"seed {seed}: {drawn} in {total_ms:.1f} ms on {generator.device}"
 
 
 def interpolate(digit="3", seed_a=0, seed_b=1, steps=8):

@@ -166,3 +166,16 @@ def test_latent_interpolation_shows_every_decoded_step():
         tile = strip[:, 112 * i:112 * (i + 1)]
         assert np.array_equal(tile, upscale(want[0, 0], 112)), f"tile {i}"
         assert (tile > 128).mean() > 0.05, f"tile {i} shows no digit"
+
+
+def test_gan_grid_is_readable_and_says_what_it_drew():
+    from digitzoo.apps import gan, parts
+
+    parts.configure("onnx", "cpu")
+    image, info = gan.sample("any", 5, 64)
+    assert image.shape[1] // 8 >= 56, f"{image.shape[1] // 8} px per digit in an 8x8 grid"
+    chosen = info.split("(")[1].split(")")[0].split()
+    assert len(chosen) == 64 and set(chosen) <= set("0123456789"), info
+    assert "64 digits" in info
+    _, one = gan.sample("3", 5, 1)
+    assert "1 digit in" in one and "(" not in one

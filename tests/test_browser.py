@@ -81,7 +81,7 @@ def test_gan_sampler_shows_a_grid(page):
     page.get_by_role("tab", name="GAN sampler").click()
     page.get_by_role("button", name="Sample").click()
     page.wait_for_selector("#gan-grid img", timeout=30_000)
-    page.wait_for_function("() => document.querySelector('#gan-info')?.innerText.includes('digits in')")
+    page.wait_for_function("() => /16 digits \\(([0-9] ){15}[0-9]\\) in .* ms/.test(document.querySelector('#gan-info')?.innerText)")
     page.screenshot(path=str(ARTIFACTS / "gan.png"), full_page=True)
 
 
