@@ -7,6 +7,7 @@ import json
 from PIL import Image
 
 from digitzoo.hub.cli import main
+from digitzoo.hub.manifest import read_manifest
 
 
 def test_bench_quick_writes_the_report(tmp_path, capsys):
@@ -20,7 +21,8 @@ def test_bench_quick_writes_the_report(tmp_path, capsys):
     assert "cores, load average" in report
     results = json.loads((docs / "benchmarks" / "results.json").read_text())
     parts = {(r["model"], r["part"]) for r in results["inference"]["cpu"]}
-    assert len(parts) == 5 and {r["backend"] for r in results["inference"]["cpu"]} == {"eager", "torchscript", "pt2", "onnx"}
+    exported = {(name, a["part"]) for name, entry in read_manifest()["models"].items() for a in entry["artifacts"]}
+    assert parts == exported and {r["backend"] for r in results["inference"]["cpu"]} == {"eager", "torchscript", "pt2", "onnx"}
     assert all(r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in results["inference"]["cpu"])
     for png in ("training_throughput.png", "inference_batch1.png", "inference_batch256.png"):
         with Image.open(docs / "benchmarks" / png) as img:
