@@ -179,3 +179,15 @@ def test_gan_grid_is_readable_and_says_what_it_drew():
     assert "64 digits" in info
     _, one = gan.sample("3", 5, 1)
     assert "1 digit in" in one and "(" not in one
+
+
+def test_belief_chart_shows_all_ten_digits_and_the_answer_in_colour():
+    from digitzoo.apps.charts import OTHER_COLOR, WINNER_COLOR, belief_chart
+
+    probs = np.full((28, 10), 0.05)
+    probs[:, 7] = 0.55  # the answer: 7
+    chart = json.loads(belief_chart(probs).plot)
+    assert [t["name"] for t in chart["data"]] == [str(d) for d in range(10)]
+    colours = {t["name"]: t["line"]["color"] for t in chart["data"]}
+    assert colours.pop("7") == WINNER_COLOR and set(colours.values()) == {OTHER_COLOR}
+    assert chart["layout"]["legend"]["orientation"] == "h"  # room for all ten entries
