@@ -9,17 +9,50 @@ from digitzoo.hub import leaderboard
 from digitzoo.hub.manifest import exports_root, read_manifest, verified_path
 
 
+# How each metric reads on the card: (label, unit, digits); a metric not listed is shown as it is.
+METRIC_FORMATS = {
+    "test_accuracy": ("accuracy", "%", 2), "sketch_accuracy": ("accuracy on re-drawn digits", "%", 2),
+    "test_loss": ("cross-entropy", "", 4), "test_mse": ("reconstruction MSE per pixel", "", 4),
+    "class_accuracy": ("samples read as the asked digit", "%", 2), "inception_score": ("Inception Score", "", 2),
+    "fid_cnn_features": ("Frechet distance (CNN features)", "", 3),
+}
+
+
+def duration(seconds: float) -> str:
+    """1010.4 -> '16 min 50 s'; 42.0 -> '42 s'."""
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def metric_rows(metrics: dict) -> list[str]:
+    rows = []
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        label, unit, digits = METRIC_FORMATS.get(key, (key.replace("_", " "), "", 4))
+        shown = f"{100 * value:.{digits}f}" if unit == "%" else (f"{value:,}" if isinstance(value, int) else f"{value:.{digits}f}")
+        rows.append(f"| {label} | {shown}{' %' if unit == '%' else ''} |")
+    return rows
+
+
 def card_markdown(name: str, entry: dict) -> str:
-    metrics = ", ".join(f"{k} **{v:.4f}**" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in entry["metrics"].items() if not isinstance(v, list))
+    """The card: what it is, how it was trained, its metrics as a table with units, its files."""
     ck = entry["checkpoint"]
     lines = [f"### {name}: {entry['title']}", entry["summary"], "",
-             f"{entry['parameters']:,} parameters. Trained with `{ck['command']}` in {ck['wall_time_s']} s on {ck['device']}.",
-             "", f"Metrics on the 10,000 MNIST test images: {metrics}", "",
-             "| file | part | format | size | sha256 |", "|---|---|---|---|---|"]
+             f"{entry['parameters']:,} parameters. Trained with `{ck['command']}` in {duration(ck['wall_time_s'])} "
+             f"on {ck['device']}.", "", "| metric (10,000 MNIST test images) | value |", "|---|---:|",
+             *metric_rows(entry["metrics"]), "",
+             "| file | part | format | size | sha256 |", "|---|---|---|---:|---|"]
     for a in entry["artifacts"]:
-        lines.append(f"| `{a['file'].split('/')[-1]}` | {a['part']} | {a['format']} | {a['bytes'] / 1e6:.2f} MB | `{a['sha256']}` |")
+        # 12 hex digits tell files apart on screen; the full sums are in the box below, with a copy button.
+        lines.append(f"| `{a['file'].split('/')[-1]}` | {a['part']} | {a['format']} | {a['bytes'] / 1e6:.2f} MB | "
+                     f"`{a['sha256'][:12]}…` |")
     return "\n".join(lines)
+
+
+def checksums(entry: dict) -> str:
+    """`sha256sum -c` format: one line per file, for the copy button."""
+    return "\n".join(f"{a['sha256']}  {a['file'].split('/')[-1]}" for a in entry["artifacts"])
 
 
 def build(app: gr.Blocks) -> None:
@@ -36,6 +69,8 @@ def build(app: gr.Blocks) -> None:
     for name, entry in manifest["models"].items():
         with gr.Accordion(f"{name}: {entry['title']}", open=bool((entry.get("demo") or {}).get("featured"))):
             gr.Markdown(card_markdown(name, entry))
+            gr.Textbox(checksums(entry), label="sha256 of every file (sha256sum -c format)", lines=len(entry["artifacts"]),
+                       max_lines=len(entry["artifacts"]), interactive=False, buttons=["copy"], elem_classes=["checksums"])
             with gr.Row():
                 for a in entry["artifacts"]:
                     gr.DownloadButton(f"⬇ {a['file'].split('/')[-1]}", value=str(verified_path(root, a)), size="sm")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 
@@ -191,3 +192,18 @@ def test_belief_chart_shows_all_ten_digits_and_the_answer_in_colour():
     colours = {t["name"]: t["line"]["color"] for t in chart["data"]}
     assert colours.pop("7") == WINNER_COLOR and set(colours.values()) == {OTHER_COLOR}
     assert chart["layout"]["legend"]["orientation"] == "h"  # room for all ten entries
+
+
+def test_model_cards_read_well():
+    """Metrics as a table with units, minutes and seconds, short hashes on screen and the full ones to copy."""
+    from digitzoo.apps.models import card_markdown, checksums, duration
+    from digitzoo.hub.manifest import read_manifest
+
+    assert duration(1010.4) == "16 min 50 s" and duration(42.0) == "42 s"
+    for name, entry in read_manifest()["models"].items():
+        card = card_markdown(name, entry)
+        assert not re.search(r"[0-9a-f]{64}", card), "a full sha256 on the card"
+        assert f"in {duration(entry['checkpoint']['wall_time_s'])} on" in card
+        if "test_accuracy" in entry["metrics"]:
+            assert f"| accuracy | {100 * entry['metrics']['test_accuracy']:.2f} % |" in card
+        assert checksums(entry).splitlines() == [f"{a['sha256']}  {a['file'].split('/')[-1]}" for a in entry["artifacts"]]
