@@ -52,17 +52,21 @@ def latent_traces(codes: np.ndarray, labels: np.ndarray) -> list[dict]:
         sel = np.round(codes[labels == d], 3)
         traces.append({"type": "scatter3d", "mode": "markers", "name": str(d),
                        "x": sel[:, 0].tolist(), "y": sel[:, 1].tolist(), "z": sel[:, 2].tolist(),
-                       "marker": {"size": 2.5, "opacity": 0.7}, "hovertemplate": f"digit {d}<extra></extra>"})
+                       "marker": {"size": 2.5, "opacity": 0.7},
+                       "hovertemplate": f"a test {d} at (%{{x:.2f}}, %{{y:.2f}}, %{{z:.2f}})<extra></extra>"})
     return traces
 
 
-def latent_scatter(traces: list[dict], count: int, highlight: list[float] | None = None) -> PlotData:
-    """The digits' codes, plus a drawn digit's code as a large black diamond."""
+def latent_scatter(traces: list[dict], count: int, highlight: list[float] | None = None,
+                   label: str = "your drawing") -> PlotData:
+    """The digits' codes, plus one point (a drawn digit's code, or the sliders') as a large black diamond."""
     data = list(traces)
     if highlight is not None:
-        data.append({"type": "scatter3d", "mode": "markers", "name": "your drawing",
+        data.append({"type": "scatter3d", "mode": "markers", "name": label,
                      "x": [highlight[0]], "y": [highlight[1]], "z": [highlight[2]],
-                     "marker": {"size": 10, "color": "black", "symbol": "diamond"}})
+                     "marker": {"size": 10, "color": "black", "symbol": "diamond"},
+                     "hovertemplate": f"{label} at (%{{x:.2f}}, %{{y:.2f}}, %{{z:.2f}})<extra></extra>"})
+    # A constant uirevision keeps the visitor's camera (rotation, zoom) when the figure is replaced.
     layout = {"height": 560, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "legend": {"itemsizing": "constant"},
-              "title": {"text": f"{count} test digits in the 3-D latent space"}}
+              "title": {"text": f"{count} test digits in the 3-D latent space"}, "uirevision": "latent-space"}
     return _plot(data, layout)

@@ -34,9 +34,9 @@ def _points_in(root) -> dict:
     return data
 
 
-def scatter_figure(highlight: list[float] | None = None):
+def scatter_figure(highlight: list[float] | None = None, label: str = "your drawing"):
     data = points()
-    return latent_scatter(data["traces"], len(data["labels"]), highlight)
+    return latent_scatter(data["traces"], len(data["labels"]), highlight, label)
 
 
 def encode(sketch) -> list[float]:
@@ -54,9 +54,10 @@ def decode(x, y, z) -> np.ndarray:
 
 
 def decode_with_timing(x, y, z):
-    """The sliders' event: the image plus which runtime answered and how fast."""
+    """The sliders' event: the image, which runtime answered and how fast, and the point marked in the plot."""
     image = decode(x, y, z)
-    return image, f"Decoded by {parts.describe(_part('decoder'))}"
+    point = [round(float(v), 2) for v in (x, y, z)]
+    return image, f"Decoded by {parts.describe(_part('decoder'))}", scatter_figure(point, "the sliders' point")
 
 
 def interpolate(start, end, steps=8) -> np.ndarray:
@@ -71,7 +72,7 @@ def interpolate(start, end, steps=8) -> np.ndarray:
 
 def place_drawing(sketch):
     code = encode(sketch)
-    return scatter_figure(code), code, *code, decode(*code)
+    return scatter_figure(code), code, *(round(v, 2) for v in code), decode(*code)
 
 
 def place_while_drawing(sketch):
@@ -93,8 +94,9 @@ def build(app: gr.Blocks) -> None:
         with gr.Column(scale=3):
             plot = gr.Plot(value=scatter_figure(), label="latent space", elem_id="latent-plot")
         with gr.Column(scale=2):
-            sliders = [gr.Slider(float(lo[i] - pad_range[i]), float(hi[i] + pad_range[i]),
-                                 value=float(np.mean(data["codes"], axis=0)[i]), label=axis, step=0.01)
+            # Two decimals everywhere: a slider showing -33.59247398376465 helps nobody.
+            sliders = [gr.Slider(round(float(lo[i] - pad_range[i]), 2), round(float(hi[i] + pad_range[i]), 2),
+                                 value=round(float(np.mean(data["codes"], axis=0)[i]), 2), label=axis, step=0.01)
                        for i, axis in enumerate("xyz")]
             decoded = gr.Image(label="decoded point", height=200, interactive=False)
             timing = gr.Markdown(elem_id="latent-info")
@@ -108,7 +110,7 @@ def build(app: gr.Blocks) -> None:
         go_button = gr.Button("Interpolate")
     strip = gr.Image(label="interpolation", interactive=False)
     for s in sliders:
-        s.release(decode_with_timing, sliders, [decoded, timing], api_name="decode_slider", api_visibility="private")
+        s.release(decode_with_timing, sliders, [decoded, timing, plot], api_name="decode_slider", api_visibility="private")
     # The API takes any numbers (the sliders would clip them); decode() gives the clear errors.
     api_xyz = [gr.Number(visible=False, label=axis) for axis in "xyz"]
     gr.Button("Decode", visible=False).click(decode, api_xyz, decoded, api_name="decode")
@@ -116,4 +118,4 @@ def build(app: gr.Blocks) -> None:
     pad.change(place_while_drawing, pad, [plot, code, *sliders, decoded],
                api_name="place", api_visibility="private", trigger_mode="always_last", show_progress="hidden")
     go_button.click(interpolate, [start, end], strip, api_name="interpolate")
-    app.load(decode_with_timing, sliders, [decoded, timing], api_visibility="private")
+    app.load(decode_with_timing, sliders, [decoded, timing, plot], api_visibility="private")

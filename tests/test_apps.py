@@ -207,3 +207,18 @@ def test_model_cards_read_well():
         if "test_accuracy" in entry["metrics"]:
             assert f"| accuracy | {100 * entry['metrics']['test_accuracy']:.2f} % |" in card
         assert checksums(entry).splitlines() == [f"{a['sha256']}  {a['file'].split('/')[-1]}" for a in entry["artifacts"]]
+
+
+def test_latent_view_keeps_the_camera_marks_the_sliders_point_and_rounds():
+    from digitzoo.apps import latent, parts
+
+    parts.configure("onnx", "cpu")
+    plain = json.loads(latent.scatter_figure().plot)
+    image, info, marked = latent.decode_with_timing(0.123456, -1.5, 2.0)
+    marked = json.loads(marked.plot)
+    # The same uirevision in every figure the tab sends: Plotly keeps the visitor's rotation and zoom.
+    assert plain["layout"]["uirevision"] == marked["layout"]["uirevision"]
+    point = marked["data"][-1]
+    assert point["name"] == "the sliders' point" and (point["x"], point["y"], point["z"]) == ([0.12], [-1.5], [2.0])
+    assert "%{x:.2f}" in plain["data"][0]["hovertemplate"]  # hover says where, not only which digit
+    assert image.shape == (168, 168) and "Decoded by" in info
