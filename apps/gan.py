@@ -79,6 +79,16 @@ def interpolate(digit="3", seed_a=0, seed_b=1, steps=8):
     return (np.kron(np.hstack(images[:, 0]), np.ones((4, 4))) * 255).astype(np.uint8)
 
 
+def sample_in_page(digit="any", seed=-1, grid=16):
+    """The Sample button: like /sample, but bad input keeps the last grid on screen (a toast and a
+    sentence say what to change) instead of replacing it with an error badge."""
+    try:
+        return sample(digit, seed, grid)
+    except gr.Error as exc:
+        gr.Warning(exc.message)
+        return gr.skip(), f"Not sampled: {exc.message}"
+
+
 def build(app: gr.Blocks) -> None:
     """Add the tab's components and events to ``app`` (inside its context)."""
     gr.Markdown("A class-conditional GAN draws the digit you ask for. Same seed, same digits.")
@@ -90,9 +100,13 @@ def build(app: gr.Blocks) -> None:
     image = gr.Image(label="samples", interactive=False, elem_id="gan-grid")
     info = gr.Markdown(elem_id="gan-info")
     with gr.Row():
+        # The walk has a digit of its own: the grid's "any" would pick one the page never names.
+        walk_digit = gr.Dropdown([str(d) for d in range(10)], value="3", label="digit of the walk")
         seed_a = gr.Number(value=0, precision=0, label="seed A")
         seed_b = gr.Number(value=1, precision=0, label="seed B")
         walk = gr.Button("Interpolate A → B")
-    strip = gr.Image(label="interpolation", interactive=False)
-    run.click(sample, [digit, seed, grid], [image, info], api_name="sample")
-    walk.click(interpolate, [digit, seed_a, seed_b], strip, api_name="sample_interpolate")
+    strip = gr.Image(label="interpolation", interactive=False, elem_id="gan-walk")
+    run.click(sample_in_page, [digit, seed, grid], [image, info], api_visibility="private")
+    # The API endpoint refuses bad input with the sentence as an error, as every endpoint does.
+    gr.Button("Sample (API)", visible=False).click(sample, [digit, seed, grid], [image, info], api_name="sample")
+    walk.click(interpolate, [walk_digit, seed_a, seed_b], strip, api_name="sample_interpolate")

@@ -222,3 +222,14 @@ def test_latent_view_keeps_the_camera_marks_the_sliders_point_and_rounds():
     assert point["name"] == "the sliders' point" and (point["x"], point["y"], point["z"]) == ([0.12], [-1.5], [2.0])
     assert "%{x:.2f}" in plain["data"][0]["hovertemplate"]  # hover says where, not only which digit
     assert image.shape == (168, 168) and "Decoded by" in info
+
+
+def test_gan_page_keeps_the_last_grid_on_bad_input():
+    from digitzoo.apps import gan, parts
+
+    parts.configure("onnx", "cpu")
+    image, info = gan.sample_in_page("4", "-5", 4)
+    assert image is not None and not isinstance(image, np.ndarray)  # gr.skip(): the shown grid stays
+    assert info.startswith("Not sampled:") and "seed must be" in info
+    good, _ = gan.sample_in_page("4", 3, 4)
+    assert isinstance(good, np.ndarray)

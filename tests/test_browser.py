@@ -83,6 +83,13 @@ def test_gan_sampler_shows_a_grid(page):
     page.wait_for_selector("#gan-grid img", timeout=30_000)
     page.wait_for_function("() => /16 digits \\(([0-9] ){15}[0-9]\\) in .* ms/.test(document.querySelector('#gan-info')?.innerText)")
     page.screenshot(path=str(ARTIFACTS / "gan.png"), full_page=True)
+    grid = page.locator("#gan-grid img").get_attribute("src")
+    seed = page.get_by_label("seed (-1: random)")
+    seed.fill("-5")  # bad input: a sentence, and the last grid stays on screen
+    page.get_by_role("button", name="Sample", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#gan-info')?.innerText.startsWith('Not sampled: seed must be')")
+    assert page.locator("#gan-grid img").get_attribute("src") == grid
+    seed.fill("-1")
 
 
 def test_download_an_onnx_file_and_check_its_sha256(page):
