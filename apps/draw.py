@@ -106,6 +106,16 @@ def classify_while_drawing(sketch, left=None, right=None, view=TWO):
         return _blank(_pair(left, right))
 
 
+def classify_upload(payload, left=None, right=None, view=TWO):
+    """An uploaded file: the answers, or, for a file that is not a usable image, the sentence in the
+    page (and a toast) while the last answers stay on screen."""
+    try:
+        return classify_picked(payload, left, right, view)
+    except gr.Error as exc:
+        gr.Warning(exc.message)
+        return (gr.skip(),) * 4 + (f"Not read: {exc.message}", gr.skip())  # answers, 28x28, chart stay
+
+
 def _show(view: str) -> tuple:
     return gr.update(visible=view != ALL), gr.update(visible=view == ALL)
 
@@ -123,7 +133,8 @@ def build(app: gr.Blocks) -> None:
                 brush=gr.Brush(default_size=28, colors=["#000000"], color_mode="fixed"),
                 layers=False, elem_id="draw-pad", elem_classes=["digit-pad"],
             )
-            upload = gr.Image(label="…or upload a picture of a digit", type="filepath", sources=["upload"], height=160)
+            upload = gr.Image(label="…or upload a picture of a digit", type="filepath", sources=["upload"], height=160,
+                              elem_id="draw-upload")
         with gr.Column(scale=2):
             with gr.Row():
                 view = gr.Radio(VIEWS, value=TWO, label="Show", elem_id="draw-view")
@@ -149,7 +160,9 @@ def build(app: gr.Blocks) -> None:
         pick.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private",
                     trigger_mode="always_last", show_progress="hidden")
     view.change(_show, view, [pair_row, table], api_visibility="private", show_progress="hidden")
-    upload.upload(classify_picked, [upload, *picks], outputs, api_name="classify_upload", api_visibility="private")
+    # preprocess=False: our decoder answers a file that is not an image with a sentence.
+    upload.upload(classify_upload, [upload, *picks], outputs, api_name="classify_upload", api_visibility="private",
+                  preprocess=False)
     # The API endpoint takes an image (an uploaded file, or inline as a data: URL, which saves
     # the upload round trip) and answers with the default pair; blank input is an error here,
     # not a silent reset.

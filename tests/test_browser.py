@@ -69,6 +69,21 @@ def test_draw_a_digit_and_the_cnn_reads_it(page, points, digit):
     page.screenshot(path=str(ARTIFACTS / f"draw-{digit}.png"), full_page=True)
 
 
+def test_uploading_a_file_that_is_not_an_image_says_so_in_the_page(page, tmp_path):
+    """A sentence under the answers (and a toast), no "Error" badges, no traceback; the last answers stay."""
+    page.get_by_role("tab", name="Draw").click()
+    before = page.locator("#draw-left").inner_text()
+    notes = tmp_path / "notes.png"
+    notes.write_text("these are my notes, not a picture")  # named .png: only the bytes tell
+    page.locator("#draw-upload input[type=file]").set_input_files(str(notes))
+    page.wait_for_function("() => document.querySelector('#draw-info')?.innerText.startsWith('Not read:')",
+                           timeout=30_000)
+    info = page.locator("#draw-info").inner_text()
+    assert "image" in info.lower() and "Traceback" not in info, info
+    assert page.locator("#draw-left").inner_text() == before
+    page.screenshot(path=str(ARTIFACTS / "draw-upload-not-an-image.png"), full_page=True)
+
+
 def test_latent_tab_shows_the_3d_plot(page):
     page.get_by_role("tab", name="Latent space").click()
     page.wait_for_selector("#latent-plot .js-plotly-plot .gl-container canvas, #latent-plot .js-plotly-plot",
