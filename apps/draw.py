@@ -126,32 +126,36 @@ def build(app: gr.Blocks) -> None:
                 "pick the two to compare, or show every classifier's answer.")
     choices = [(f"{parts.label(m)} ({m})", m) for m in parts.classifiers()]
     first, second = default_pair()
+    # Pad and Clear on the left, the answers first on the right: on a projector (1280x720) pad,
+    # answers, the 28x28 view and Clear fit without scrolling; on a phone the columns stack, so the
+    # answers come right under the pad. Pickers and the upload box come after what they change.
     with gr.Row():
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, min_width=300):
             pad = gr.Sketchpad(
-                label="Draw here", type="numpy", image_mode="RGBA", canvas_size=(560, 560), height=600,
+                label="Draw here", type="numpy", image_mode="RGBA", canvas_size=(560, 560), height=440,
                 brush=gr.Brush(default_size=28, colors=["#000000"], color_mode="fixed"),
                 layers=False, elem_id="draw-pad", elem_classes=["digit-pad"],
             )
-            upload = gr.Image(label="…or upload a picture of a digit", type="filepath", sources=["upload"], height=160,
-                              elem_id="draw-upload")
-        with gr.Column(scale=2):
-            with gr.Row():
-                view = gr.Radio(VIEWS, value=TWO, label="Show", elem_id="draw-view")
-            with gr.Row():
-                left = gr.Dropdown(choices, value=first, label="Left", elem_id="pick-left")
-                right = gr.Dropdown(choices, value=second, label="Right", elem_id="pick-right")
+            clear = gr.Button("Clear", elem_id="draw-clear")
+        with gr.Column(scale=2, min_width=300):
             with gr.Row() as pair_row:
                 answers = [gr.Label(num_top_classes=3, label=f"{parts.label(m)} reads", elem_id=f"draw-{side}")
                            for m, side in ((first, "left"), (second, "right"))]
             table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["str", "str", "number", "str", "number"],
                                  interactive=False, visible=False, elem_id="draw-all", label="Every classifier reads")
-            seen = gr.Image(label="What the models saw (28x28)", height=180, interactive=False, elem_id="draw-seen",
-                            elem_classes=["pixelated"])
-            info = gr.Markdown(elem_id="draw-info")
+            with gr.Row():
+                seen = gr.Image(label="What the models saw (28x28)", height=130, interactive=False, elem_id="draw-seen",
+                                elem_classes=["pixelated"], min_width=140)
+                info = gr.Markdown(elem_id="draw-info", min_height=60)
+            with gr.Row():
+                view = gr.Radio(VIEWS, value=TWO, label="Show", elem_id="draw-view")
+            with gr.Row():
+                left = gr.Dropdown(choices, value=first, label="Left", elem_id="pick-left")
+                right = gr.Dropdown(choices, value=second, label="Right", elem_id="pick-right")
+            upload = gr.Image(label="…or upload a picture of a digit", type="filepath", sources=["upload"], height=120,
+                              elem_id="draw-upload")
     charted = [parts.label(m) for m in parts.classifiers() if parts.demo(m).get("belief_by_row")]
     belief = gr.Plot(label=f"{' / '.join(charted) or 'Model'} belief row by row", elem_id="lstm-belief")
-    clear = gr.Button("Clear")
     outputs = [*answers, seen, belief, info, table]
     picks = [left, right, view]
     pad.change(classify_while_drawing, [pad, *picks], outputs, api_name="classify_live", api_visibility="private",

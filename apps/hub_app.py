@@ -45,7 +45,14 @@ ARM_BRUSH_JS = """
 
 
 # Small model inputs (28x28) are shown scaled up with crisp pixels by the browser.
-CSS = ".pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }"
+CSS = """
+.pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
+/* A phone: every top-level tab stays a button in reach of one tap. Gradio moves tabs that do not
+   fit into a "more" menu, measuring them with these same rules, so tighter tabs keep all five. */
+@media (max-width: 480px) {
+  .tab-container button { padding: 4px 5px !important; font-size: 13px !important; }
+}
+"""
 
 
 def build_app(tabs: list[str] | None = None) -> gr.Blocks:
