@@ -136,7 +136,9 @@ def build(app: gr.Blocks) -> None:
                 brush=gr.Brush(default_size=28, colors=["#000000"], color_mode="fixed"),
                 layers=False, elem_id="draw-pad", elem_classes=["digit-pad"],
             )
-            clear = gr.Button("Clear", elem_id="draw-clear")
+            # Cleared in the page (ClearButton): a server event that returns None to a Sketchpad
+            # leaves it on "processing" for good in Gradio 6.31, and strokes after it are ignored.
+            clear = gr.ClearButton([pad], value="Clear", elem_id="draw-clear")
         with gr.Column(scale=2, min_width=300):
             with gr.Row() as pair_row:
                 answers = [gr.Label(num_top_classes=3, label=f"{parts.label(m)} reads", elem_id=f"draw-{side}")
@@ -174,5 +176,4 @@ def build(app: gr.Blocks) -> None:
     # with a sentence (Gradio's own decoding would answer a bare "Error").
     api_image = gr.Image(type="filepath", visible=False, label="image of a digit")
     gr.Button("Classify", visible=False).click(classify, api_image, outputs[:5], api_name="classify", preprocess=False)
-    clear.click(lambda a, b: (None, *_blank(_pair(a, b))), [left, right],
-                [pad, *outputs], api_name="clear", api_visibility="private")
+    clear.click(lambda a, b: _blank(_pair(a, b)), [left, right], outputs, api_name="clear", api_visibility="private")

@@ -69,6 +69,20 @@ def test_draw_a_digit_and_the_cnn_reads_it(page, points, digit):
     page.screenshot(path=str(ARTIFACTS / f"draw-{digit}.png"), full_page=True)
 
 
+def test_clear_leaves_the_pad_ready_for_the_next_digit(page):
+    """Clear empties pad and answers at once, and the next stroke is read (no pad stuck on "processing")."""
+    page.get_by_role("tab", name="Draw").click()
+    page.locator("#draw-pad button[aria-label='Clear canvas']").first.click()
+    read = "(d) => document.querySelector('#draw-left h2, #draw-left .output-class')?.textContent.trim() === d"
+    stroke(page, "#draw-pad canvas", SEVEN)
+    page.wait_for_function(read, arg="7", timeout=30_000)
+    page.click("#draw-clear")
+    page.wait_for_function("() => document.querySelector('#draw-info')?.innerText.includes('Draw a digit')", timeout=30_000)
+    assert "processing" not in page.locator("#draw-pad").inner_text()
+    stroke(page, "#draw-pad canvas", ONE)
+    page.wait_for_function(read, arg="1", timeout=30_000)
+
+
 def test_uploading_a_file_that_is_not_an_image_says_so_in_the_page(page, tmp_path):
     """A sentence under the answers (and a toast), no "Error" badges, no traceback; the last answers stay."""
     page.get_by_role("tab", name="Draw").click()
