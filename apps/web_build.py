@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 
 from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import temp_dir_beside
+from digitzoo.hub.files import folder_built_in_place, new_folder_path
 from digitzoo.hub.manifest import artifact, demo_models, part_with_role, read_manifest, verified_path
 
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
@@ -130,14 +130,10 @@ def build_site(out_dir: str | os.PathLike, root: str | os.PathLike, vendor: bool
     Built in a temporary folder beside ``out_dir`` and moved into place at the end, so a failed
     build leaves nothing half-written.
     """
-    out = Path(out_dir).resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DigitzooError(f"{out} exists and is not empty: choose a new folder")
+    out = new_folder_path(out_dir)
     runtime_files = vendored_runtime_files() if vendor else {}  # fails before any work when npm ci is missing
     manifest = read_manifest(root)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = temp_dir_beside(out)
-    try:
+    with folder_built_in_place(out) as work:
         runtime = runtime_settings(vendor)
         for name in PAGE_FILES:
             shutil.copyfile(WEB_SOURCES / name, work / name)
@@ -150,10 +146,4 @@ def build_site(out_dir: str | os.PathLike, root: str | os.PathLike, vendor: bool
             shutil.copyfile(ORT_NPM_DIST.parent / "LICENSE", work / VENDOR_DIR / "LICENSE")
         site = {"format": SITE_FORMAT, "runtime": runtime, **site_models(Path(root), manifest, work)}
         (work / "models.json").write_text(json.dumps(site, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        work.rename(out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return out

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -95,3 +98,33 @@ def temp_dir_beside(target: str | os.PathLike) -> Path:
     os.umask(umask)
     work.chmod(0o777 & ~umask)
     return work
+
+
+def new_folder_path(out_dir: str | os.PathLike) -> Path:
+    """``out_dir`` resolved, when it does not exist or is an empty folder; else one clear error."""
+    from digitzoo.hub.errors import DigitzooError
+
+    out = Path(out_dir).resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DigitzooError(f"{out} exists and is not empty: choose a new folder")
+    return out
+
+
+@contextlib.contextmanager
+def folder_built_in_place(out: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out`` to build in; it becomes ``out`` when the block ends
+    well and is removed when it fails, so a failed build leaves nothing half-written.
+
+    >>> with folder_built_in_place(tmp / "site") as work:  # doctest: +SKIP
+    ...     (work / "index.html").write_text("...")
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = temp_dir_beside(out)
+    try:
+        yield work
+        if out.exists():
+            out.rmdir()  # empty: new_folder_path checked
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise

@@ -21,6 +21,9 @@ import pytest
 from digitzoo.apps.bench import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# No sandbox (root in CI), no GPU, and none of Chromium's own network traffic (refused here).
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--no-first-run", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 if not Path(CHROMIUM).exists() or not importlib.util.find_spec("playwright"):

@@ -36,3 +36,16 @@ def mnist_test():
     from digitzoo.hub.mnist import load_mnist
 
     return load_mnist(train=False)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, one per test module (browser_support skips without it)."""
+    from browser_support import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()

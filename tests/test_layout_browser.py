@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import ARTIFACTS, CHROMIUM, start_server  # skips this module without a browser
+from browser_support import ARTIFACTS, start_server  # skips this module without a browser
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run", "--disable-sync"]
 # What a person needs on the Draw tab without scrolling on a big screen.
 ESSENTIALS = ["#draw-pad canvas", "#draw-left", "#draw-right", "#draw-seen", "#draw-clear"]
 
@@ -17,17 +15,6 @@ ESSENTIALS = ["#draw-pad canvas", "#draw-left", "#draw-right", "#draw-seen", "#d
 def server():
     with start_server() as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_draw(browser, url: str, width: int, height: int, touch: bool = False):

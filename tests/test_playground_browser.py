@@ -12,10 +12,8 @@ import pytest
 from digitzoo.apps.playground import RUNNING, tab_label
 from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
 
-from browser_support import ARTIFACTS, CHROMIUM, start_server  # skips this module without a browser
+from browser_support import ARTIFACTS, start_server  # skips this module without a browser
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run", "--disable-sync"]
 # Counts the distinct texts a status line shows: each streamed update rewrites it.
 WATCH_STATUS = """(id) => {
   const el = document.getElementById(id);
@@ -36,17 +34,6 @@ def updates_at_least(name: str, count: int) -> str:
 def server():
     with start_server("--tab", "playground") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_lesson(owner, url: str, name: str, viewport=(1280, 900)):

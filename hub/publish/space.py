@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import temp_dir_beside
+from digitzoo.hub.files import folder_built_in_place, new_folder_path
 from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, verified_path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -119,13 +119,9 @@ def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: s
     Built in a temporary folder beside ``out_dir`` and moved into place at the end, so a failed
     build leaves nothing half-written.
     """
-    out = Path(out_dir).resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DigitzooError(f"{out} exists and is not empty: choose a new folder")
+    out = new_folder_path(out_dir)
     manifest = read_manifest(root)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = temp_dir_beside(out)
-    try:
+    with folder_built_in_place(out) as work:
         for package, modules in (("apps", APP_MODULES), ("hub", HUB_MODULES)):
             # digitzoo/ without an __init__.py: the same namespace layout as the installed package.
             (work / "digitzoo" / package).mkdir(parents=True)
@@ -138,12 +134,6 @@ def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: s
         (work / "app.py").write_text(APP_PY.format(models=MODELS_DIR, tabs=space_tabs(playground)))
         (work / "requirements.txt").write_text(requirements(hardware, playground))
         (work / "README.md").write_text(space_readme(hardware, model_repo, bundled), encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        work.rename(out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return out
 
 
