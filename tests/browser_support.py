@@ -34,11 +34,18 @@ if not Path(CHROMIUM).exists() or not importlib.util.find_spec("playwright"):
 
 @contextlib.contextmanager
 def start_server(*serve_args: str):
-    """`python -m digitzoo.apps --port P ARGS` until it answers; yields its URL, stops it after."""
+    """`python -m digitzoo.apps --port P ARGS` until it answers; yields its URL, stops it after.
+
+    The server's output goes to a log file, not a pipe: a pipe nobody reads fills up and stalls
+    a chatty server mid-test.
+    """
     port = free_port()
     began = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *serve_args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"server-{port}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *serve_args],
+                                stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
@@ -46,7 +53,7 @@ def start_server(*serve_args: str):
                 urllib.request.urlopen(url, timeout=1)
                 break
             except OSError:
-                assert proc.poll() is None, proc.stdout.read()
+                assert proc.poll() is None, log_path.read_text()[-3000:]
                 assert time.monotonic() - began < 120, "server did not start"
                 time.sleep(0.1)
         print(f"digitzoo serve {' '.join(serve_args)} answered after {time.monotonic() - began:.1f} s")
@@ -54,3 +61,4 @@ def start_server(*serve_args: str):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log_path.unlink(missing_ok=True)
