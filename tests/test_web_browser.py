@@ -21,7 +21,7 @@ import zlib
 import numpy as np
 import pytest
 
-from browser_support import ARTIFACTS, CHROMIUM
+from browser_support import ARTIFACTS  # skips this module without a browser; conftest has the browser fixture
 from digitzoo.apps import web_build
 from digitzoo.apps.bench import free_port
 from digitzoo.hub import sketch
@@ -36,8 +36,6 @@ PARITY_DRAWINGS = 300
 # The page's preprocessing follows hub/sketch.py operation by operation in float32 (see apps/web/sketch.js);
 # what remains is float rounding, so the tolerance is a rounding error, not a pixel's worth.
 PARITY_TOLERANCE = 1e-5
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync"]
 SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.45, 0.80)]
 
 
@@ -72,17 +70,6 @@ def site(tmp_path_factory):
 def url(site):
     with static_server(site) as served:
         yield served
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()
