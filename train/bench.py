@@ -22,10 +22,16 @@ FAST_RECIPE = "fast"
 
 
 def fast_recipe_model() -> str:
-    """The classifier whose model file offers a recipe named "fast" (mnist_cnn)."""
+    """The zoo's lead classifier among those with a recipe named "fast": the lowest demo order (mnist_cnn).
+
+    Several model files now offer a "fast" recipe; the benchmark compares the first of the draw tab,
+    not whichever name sorts first.
+    """
     from digitzoo.hub.registry import get_spec, list_models
 
-    return next(name for name in list_models() if FAST_RECIPE in get_spec(name).recipes)
+    specs = [get_spec(name) for name in list_models()]
+    fast = [s for s in specs if FAST_RECIPE in s.recipes]
+    return min(fast, key=lambda s: (s.demo.order if s.demo else float("inf"), s.name)).name
 
 
 def fast_recipe_label() -> str:
