@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 import numpy as np
+from gradio.components.label import LabelConfidence, LabelData
 
 from digitzoo.apps import parts
 from digitzoo.apps.charts import belief_chart
@@ -24,6 +25,49 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def _labels(probs: np.ndarray) -> dict[str, float]:
     return {str(d): float(p) for d, p in enumerate(probs)}
+
+
+class Answer(gr.Label):
+    """A gr.Label whose heading may be a sentence ("not sure: looks most like 4") over the digits' bars.
+
+    Gradio's Label always heads with its top class; this one also takes a ready LabelData. It is
+    drawn by the Label of the page (``is_template``: the frontend uses the parent's component).
+    """
+
+    is_template = True
+
+    def postprocess(self, value):
+        return value if isinstance(value, LabelData) else super().postprocess(value)
+
+
+def not_digit_chance(x: np.ndarray) -> float | None:
+    """The detector's confidence that ``x`` is not a digit, in [0, 1]; over 0.5 the page says "not sure".
+
+    None when the exports have no detector (a folder made before there was one): no verdict then.
+    """
+    detector = parts.detector()
+    if detector is None:
+        return None
+    (scores,) = detector(x)  # (1, 2): [digit, not a digit], calibrated so that argmax is the verdict
+    return float(softmax(scores[0])[1])
+
+
+def _answer(probs: np.ndarray, doubt: float | None):
+    """What a model's Label shows: its top three digits, headed "not sure: looks most like 4" when the
+    detector says the drawing is probably not a digit (the API returns the same heading)."""
+    if doubt is None or doubt <= 0.5:
+        return _labels(probs)
+    top = np.argsort(probs)[::-1][:3]
+    return LabelData(label=f"not sure: looks most like {top[0]}",
+                     confidences=[LabelConfidence(label=str(d), confidence=float(probs[d])) for d in top])
+
+
+def _verdict(doubt: float | None) -> str:
+    """The line above the timing in the page: empty for a digit."""
+    if doubt is None or doubt <= 0.5:
+        return ""
+    return (f"**Not sure this is a digit** ({100 * doubt:.0f}% it is a letter, a shape or a scribble): "
+            "draw one digit, 0-9.\n\n")
 
 
 def default_pair() -> tuple[str, str]:
@@ -57,25 +101,28 @@ def _seen(x: np.ndarray) -> np.ndarray:
     return (np.clip(x[0, 0], 0, 1) * 255).astype(np.uint8)
 
 
-def _table(models: list[str], probs: dict[str, np.ndarray], readers: dict) -> list[list]:
+def _table(models: list[str], probs: dict[str, np.ndarray], readers: dict, doubt: float | None) -> list[list]:
     """One row per model: its name on screen, its answer, confidence, second guess and time."""
     rows = []
     for model in models:
         p = probs[model]
         first, second = np.argsort(p)[::-1][:2]
-        rows.append([parts.label(model), str(first), round(100 * float(p[first]), 1), str(second),
+        reads = f"not sure: {first}?" if doubt is not None and doubt > 0.5 else str(first)
+        rows.append([parts.label(model), reads, round(100 * float(p[first]), 1), str(second),
                      round(readers[model].last_ms, 2)])
     return rows
 
 
 def classify(sketch):
-    """The /classify API: sketch or image -> the default pair's top-3 (CNN first, then LSTM), the
-    28x28 input, the belief row by row of the model that charts one, timing."""
+    """The /classify API: sketch or image -> the default pair's top-3 (CNN first, then LSTM), each
+    headed "not sure: looks most like 4" when the drawing is probably not a digit; the 28x28 input,
+    the belief row by row of the model that charts one, the verdict and timing."""
     x = sketch_to_input(sketch)  # (1, 1, 28, 28)
     pair = default_pair()
     probs, readers, chart = _read(x, list(pair))
-    info = f"Answered by {parts.describe(*readers.values())}"
-    return (*(_labels(probs[m]) for m in pair), _seen(x), chart, info)
+    doubt = not_digit_chance(x)
+    info = f"{_verdict(doubt)}Answered by {parts.describe(*readers.values())}"
+    return (*(_answer(probs[m], doubt) for m in pair), _seen(x), chart, info)
 
 
 def _slots(pair: tuple[str, str], answers=(None, None)) -> tuple:
@@ -88,9 +135,10 @@ def classify_picked(sketch, left=None, right=None, view=TWO):
     x = sketch_to_input(sketch)
     models = parts.classifiers() if view == ALL else list(pair)
     probs, readers, chart = _read(x, [*pair, *models])
-    info = f"Answered by {parts.describe(*(readers[m] for m in models))}"
-    table = _table(models, probs, readers) if view == ALL else None
-    return (*_slots(pair, [_labels(probs[m]) for m in pair]), _seen(x), chart, info, table)
+    doubt = not_digit_chance(x)
+    info = f"{_verdict(doubt)}Answered by {parts.describe(*(readers[m] for m in models))}"
+    table = _table(models, probs, readers, doubt) if view == ALL else None
+    return (*_slots(pair, [_answer(probs[m], doubt) for m in pair]), _seen(x), chart, info, table)
 
 
 def _blank(pair: tuple[str, str] | None = None, message: str | None = DRAW_PROMPT) -> tuple:
@@ -141,7 +189,7 @@ def build(app: gr.Blocks) -> None:
             clear = gr.ClearButton([pad], value="Clear", elem_id="draw-clear")
         with gr.Column(scale=2, min_width=300):
             with gr.Row() as pair_row:
-                answers = [gr.Label(num_top_classes=3, label=f"{parts.label(m)} reads", elem_id=f"draw-{side}")
+                answers = [Answer(num_top_classes=3, label=f"{parts.label(m)} reads", elem_id=f"draw-{side}")
                            for m, side in ((first, "left"), (second, "right"))]
             table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["str", "str", "number", "str", "number"],
                                  interactive=False, visible=False, elem_id="draw-all", label="Every classifier reads")

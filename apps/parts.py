@@ -64,6 +64,12 @@ def with_role(model: str, role: str) -> Part:
     return get(model, part_with_role(manifest(), model, role))
 
 
+def detector() -> Part | None:
+    """The not-a-digit detector, or None for an exports folder made before there was one."""
+    found = parts_with_role(manifest(), "detector")
+    return get(*found[0]) if found else None
+
+
 def first_shown(tab: str) -> str:
     """The model a one-model tab (latent, gan) shows; a clear error when no exported model is for it."""
     models = shown_on(tab)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.files import folder_built_in_place, new_folder_path
-from digitzoo.hub.manifest import artifact, demo_models, part_with_role, read_manifest, verified_path
+from digitzoo.hub.manifest import artifact, demo_models, part_with_role, parts_with_role, read_manifest, verified_path
 
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
 PAGE_FILES = ["index.html", "main.js", "runtime.js", "sketch.js", "style.css"]
@@ -110,6 +110,9 @@ def site_models(root: Path, manifest: dict, site: Path) -> dict:
                      "belief_by_row": bool(demo.get("belief_by_row")), "classes": entries[model]["labels"]})
     if not draw:
         raise DigitzooError("no exported model is shown on the draw tab: run `digitzoo export all` first")
+    # The not-a-digit detector runs beside the draw models when the exports have one.
+    detectors = parts_with_role(manifest, "detector")
+    detector = _copy_model(root, manifest, detectors[0][0], "detector", site, "not-a-digit detector") if detectors else None
     latent = gan = None
     if shown := demo_models(manifest, "latent"):
         model, label = shown[0], entries[shown[0]]["demo"]["label"]
@@ -121,7 +124,7 @@ def site_models(root: Path, manifest: dict, site: Path) -> dict:
         model, label = shown[0], entries[shown[0]]["demo"]["label"]
         gan = {"label": label, "classes": entries[model]["labels"],
                "generator": _copy_model(root, manifest, model, "generator", site, f"{label} generator")}
-    return {"draw": draw, "latent": latent, "gan": gan}
+    return {"draw": draw, "detector": detector, "latent": latent, "gan": gan}
 
 
 def build_site(out_dir: str | os.PathLike, root: str | os.PathLike, vendor: bool = False) -> Path:

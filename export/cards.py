@@ -36,6 +36,12 @@ import torch
 logits = model(torch.from_numpy(x)){first}
 print("digit:", int(logits.argmax()))
 ''',
+    ("detector", "onnx"): '''import numpy as np
+import onnxruntime as ort
+''' + _LOAD_DIGIT + '''session = ort.InferenceSession("{file}", providers=["CPUExecutionProvider"])
+scores = session.run(None, {{"{in0}": x}})[0]  # (1, 2): [digit, not a digit], calibrated
+print("not a digit" if scores.argmax() == 1 else "a digit")
+''',
     ("encoder", "onnx"): '''import numpy as np
 import onnxruntime as ort
 ''' + _LOAD_DIGIT + '''session = ort.InferenceSession("{file}", providers=["CPUExecutionProvider"])

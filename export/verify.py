@@ -1,6 +1,6 @@
 """Parity of exported files with eager PyTorch on real inputs.
 
-Inputs are real, chosen by the part's role: 1,000 MNIST test images for classifiers and encoders,
+Inputs are real, chosen by the part's role: 1,000 MNIST test images for classifiers, detectors and encoders,
 the eager encoder's codes of those images for a decoder, seeded normal noise with every label
 for a generator. Each file is run at batch 1 (on the first 16 samples one by one) and on all
 samples as one batch.
@@ -33,7 +33,7 @@ class Parity:
 
 def reference_inputs(spec: ModelSpec, part: PartSpec, model, samples: int = SAMPLES, data_dir=None) -> tuple[np.ndarray, ...]:
     """Real inputs for ``part``, chosen by its role (see ``PartSpec``)."""
-    if part.role in ("classifier", "encoder"):
+    if part.role in ("classifier", "encoder", "detector"):
         images, _ = load_mnist(train=False, data_dir=data_dir)
         return (to_float(images[:samples]).numpy(),)
     if part.role == "decoder":  # decode where real digits sit in the latent space

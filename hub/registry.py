@@ -13,10 +13,11 @@ from typing import Any, Callable
 from digitzoo.hub.errors import DigitzooError
 
 # Tasks a training loop knows how to run; a spec names one of them.
-TASKS = ("classifier", "autoencoder", "gan")
+TASKS = ("classifier", "autoencoder", "gan", "detector")
 # What a deployable part does. Export picks its verification inputs by role, the model card its
 # snippet, and the apps their parts (through the manifest, which records it).
-ROLES = ("classifier", "encoder", "decoder", "generator")
+# A detector says whether its input is what the zoo's models were made for (a digit at all).
+ROLES = ("classifier", "encoder", "decoder", "generator", "detector")
 # The tabs of the demo hub that show a model.
 DEMO_TABS = ("draw", "latent", "gan")
 
@@ -144,8 +145,8 @@ def list_models() -> list[str]:
     """Names of all registered models.
 
     >>> list_models()  # doctest: +NORMALIZE_WHITESPACE
-    ['mnist_ae3d', 'mnist_cnn', 'mnist_gan', 'mnist_inception', 'mnist_lenet', 'mnist_lstm', 'mnist_mlp', 'mnist_resnet',
-     'mnist_tutorial_cnn']
+    ['mnist_ae3d', 'mnist_cnn', 'mnist_gan', 'mnist_inception', 'mnist_lenet', 'mnist_lstm', 'mnist_mlp', 'mnist_not_digit',
+     'mnist_resnet', 'mnist_tutorial_cnn']
     """
     _load_model_files()
     return sorted(_REGISTRY)

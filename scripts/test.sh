@@ -3,8 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# The not-a-digit tests draw letters in the DejaVu and Liberation fonts (Debian packages).
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+[ -d /usr/share/fonts/truetype/dejavu ] || missing="$missing fonts-dejavu-core"
+[ -d /usr/share/fonts/truetype/liberation ] || missing="$missing fonts-liberation"
+if [ -n "$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 # The static site's browser tests need onnxruntime-web from npm (apps/web/package-lock.json pins it).
 # In CI (DIGITZOO_REQUIRE_BROWSER) a missing npm or a failed install fails the run; here it skips those tests.

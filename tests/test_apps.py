@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -78,6 +78,18 @@ def test_classify_reads_test_digits(client, tmp_path, mnist_test):
         final = [t["y"][-1] for t in belief["data"]]
         assert str(int(np.argmax(final))) == lstm["label"]
     assert right >= 9
+
+
+def test_classify_says_not_sure_of_a_star_and_still_names_the_closest_digit(client, tmp_path):
+    canvas = Image.new("RGB", (800, 800), "white")
+    star = [(400 + 300 * np.cos(np.pi / 2 + i * 4 * np.pi / 5), 400 - 300 * np.sin(np.pi / 2 + i * 4 * np.pi / 5))
+            for i in range(6)]  # a five-pointed star in one stroke
+    ImageDraw.Draw(canvas).line(star, fill="black", width=30, joint="curve")
+    canvas.save(tmp_path / "star.png")
+    cnn, lstm, _, _, info = client.predict(handle_file(str(tmp_path / "star.png")), api_name="/classify")
+    for answer in (cnn, lstm):
+        assert answer["label"] == f"not sure: looks most like {answer['confidences'][0]['label']}"
+    assert "Not sure this is a digit" in info
 
 
 def test_gradio_stub_writer_is_skipped_and_components_still_build():

@@ -174,6 +174,8 @@ def _train(config: TrainConfig, log, rank: distributed.Rank | None) -> dict[str,
     images, labels = load_mnist(train=True, data_dir=config.data_dir)
     if config.limit_train:
         images, labels = images[: config.limit_train], labels[: config.limit_train]
+    small = bool(config.dry_run or (config.limit_train and config.limit_train <= 5000))  # a dry or test-sized run
+    images, labels = task.training_set(images, labels, config.data_dir, small)
     batch = min(recipe["batch_size"], len(images))
     steps_per_epoch = len(images) // batch  # drop the ragged last batch: BatchNorm dislikes tiny ones
     total = 2 if config.dry_run else recipe["epochs"] * steps_per_epoch
@@ -253,6 +255,7 @@ def _train(config: TrainConfig, log, rank: distributed.Rank | None) -> dict[str,
     if not main:
         return None  # evaluation and the checkpoint are rank 0's
 
+    task.finish(config.data_dir, small, log=log)
     limit_test = config.limit_test or (500 if config.dry_run else None)
     sketch_eval = min(config.sketch_eval, 100) if config.dry_run else config.sketch_eval
     results = evaluate(spec, model, device, config.data_dir, limit_test, sketch_eval)

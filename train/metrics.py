@@ -1,5 +1,8 @@
 """Evaluation on the 10,000 MNIST test images, one function per task.
 
+The not-a-digit detector is measured on those digits, on the same digits re-drawn as browser
+sketches, and on the measured set of letters (fonts it never saw), shapes, scribbles and taps.
+
 GAN quality is judged by the trained mnist_cnn (spec.judge): how often samples of digit d
 are read as d, the classifier Inception Score, and a Frechet distance in the judge's
 128-d feature space next to the same distance between two halves of the real test set.
@@ -31,6 +34,26 @@ def classifier_metrics(model, images, labels, sketches: np.ndarray | None, devic
         pred = _batched(lambda b: model(b.to(device)).argmax(1).cpu(), x)
         metrics["sketch_accuracy"] = (pred == labels[: len(x)]).float().mean().item()
         metrics["sketch_count"] = len(x)
+    return metrics
+
+
+def detector_metrics(model, images, sketches: np.ndarray, others: np.ndarray, kinds: list[str],
+                     device) -> dict[str, float]:
+    """Share flagged "not a digit" of test digits, of re-drawn test digits and of the non-digit set
+    (``others``, whose categories are ``kinds``: letter, shape, scribble, tap), overall and per category."""
+    model.eval()
+
+    def flagged(x: torch.Tensor) -> torch.Tensor:
+        return _batched(lambda b: (model(b.to(device)).argmax(1) == 1).cpu(), x)
+
+    metrics = {"test_digits_flagged": flagged(to_float(images)).float().mean().item(),
+               "drawn_digits_flagged": flagged(torch.from_numpy(sketches).unsqueeze(1)).float().mean().item()}
+    hits = flagged(torch.from_numpy(others).unsqueeze(1)).numpy()
+    metrics["not_digits_flagged"] = float(hits.mean())
+    for kind in sorted(set(kinds)):
+        metrics[f"{kind}s_flagged"] = float(hits[np.asarray(kinds) == kind].mean())
+    metrics["not_digit_count"] = len(others)
+    metrics["drawn_digit_count"] = len(sketches)
     return metrics
 
 

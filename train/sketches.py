@@ -49,14 +49,22 @@ def render_sketch(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A (28, 28) uint8 MNIST digit -> an 800x800 canvas image of it drawn with a pen."""
     big = np.asarray(Image.fromarray(digit).resize((112, 112), Image.BILINEAR)) > 100
     skeleton = thin(big)
+    return draw_skeleton(skeleton if skeleton.any() else big, rng)
+
+
+def draw_skeleton(skeleton: np.ndarray, rng: np.random.Generator, rotation: float = 15.0) -> Image.Image:
+    """A boolean centre-line image (any size) -> an 800x800 canvas with it stroked by a round pen.
+
+    Random size (25-90% of the canvas), pen width (3-12% of the size), rotation (+-``rotation``
+    degrees), position, and a white or a transparent background: what varies between people
+    drawing the same thing in a browser.
+    """
     ys, xs = np.nonzero(skeleton)
-    if ys.size == 0:
-        ys, xs = np.nonzero(big)
     cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
     extent = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
-    size = rng.uniform(0.25, 0.90) * CANVAS  # the digit's longest side on the canvas
+    size = rng.uniform(0.25, 0.90) * CANVAS  # the drawing's longest side on the canvas
     pen = max(2, int(round(size * rng.uniform(0.03, 0.12))))
-    angle = math.radians(rng.uniform(-15, 15))
+    angle = math.radians(rng.uniform(-rotation, rotation))
     scale = (size - pen) / extent
     cos, sin = math.cos(angle), math.sin(angle)
     half = size / 2 + pen

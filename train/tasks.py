@@ -1,13 +1,14 @@
 """What one training step and one evaluation mean for each kind of model.
 
-A spec names its task ("classifier", "autoencoder", "gan"); the loop in ``train.loop`` is
-the same for all three and only talks to these classes.
+A spec names its task ("classifier", "autoencoder", "gan", "detector"); the loop in
+``train.loop`` is the same for all of them and only talks to these classes.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -21,7 +22,18 @@ def onecycle(step: int, total: int, peak: float) -> float:
     return peak / 1000 + (peak - peak / 1000) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-class ClassifierTask:
+class Task:
+    """Hooks a task may override; the loop calls them at the start and the end of a run."""
+
+    def training_set(self, images, labels, data_dir, small: bool):
+        """The (images, labels) the loop trains on; most tasks train on MNIST's training digits as they are."""
+        return images, labels
+
+    def finish(self, data_dir, small: bool, log) -> None:
+        """Work on the trained model before it is evaluated and saved (calibration); ``small``: a test-sized run."""
+
+
+class ClassifierTask(Task):
     def __init__(self, spec, model, recipe, device):
         self.spec, self.model, self.device = spec, model, device
         self.net = model  # what the forward pass goes through: the model, or its DDP wrapper
@@ -60,7 +72,7 @@ class _Logits(torch.nn.Module):
         return self.model.decoder.logits(self.model.encoder(images))
 
 
-class AutoencoderTask:
+class AutoencoderTask(Task):
     def __init__(self, spec, model, recipe, device):
         self.spec, self.model, self.device = spec, model, device
         self.net = _Logits(model)
@@ -86,7 +98,7 @@ class AutoencoderTask:
 
 
 
-class GanTask:
+class GanTask(Task):
     """Hinge-loss GAN with a projection discriminator that scores (image, digit) pairs."""
 
     def __init__(self, spec, model, recipe, device):
@@ -141,4 +153,45 @@ class GanTask:
         return {"loss_d": loss_d.item(), "loss_g": adversarial.item(), "diversity": image_gap.mean().item()}
 
 
-TASK_TYPES = {"classifier": ClassifierTask, "autoencoder": AutoencoderTask, "gan": GanTask}
+class DetectorTask(ClassifierTask):
+    """Digit (label 0) or not (label 1): MNIST's training digits against drawn letters, shapes and
+    scribbles (``train.not_digits``), then a threshold calibrated on held-out digits."""
+
+    HELD_OUT = 55_000  # training digits from here on are kept for calibration, never trained on
+    FLAG_RATE = 0.002  # the share of held-out digits (raw and re-drawn) the calibrated model flags
+
+    def training_set(self, images, labels, data_dir, small: bool):
+        from digitzoo.train.not_digits import not_digit_set
+        from digitzoo.train.sketches import sketch_set
+
+        digits = images[: self.HELD_OUT]
+        # As many drawings as a quarter of the digits (all of them in a full run); a few hundred in a
+        # dry or test-sized run, which would otherwise spend a minute drawing for two steps.
+        others, _ = not_digit_set("train", limit=min(256, len(digits)) if small else max(64, len(digits) // 4))
+        # Twice as many digits re-drawn by the same stroking and preprocessing as the non-digits, so
+        # that the way a drawing was made tells nothing, only its shape does (and re-drawn digits,
+        # the hardest to pass, are well represented).
+        drawn = sketch_set(digits[: 2 * len(others)].numpy(), seed=2)
+        as_uint8 = lambda a: torch.from_numpy(np.round(a * 255).astype(np.uint8))  # noqa: E731
+        x = torch.cat([digits, as_uint8(drawn), as_uint8(others)])
+        y = torch.cat([torch.zeros(len(digits) + len(drawn), dtype=torch.long), torch.ones(len(others), dtype=torch.long)])
+        return x, y
+
+    def finish(self, data_dir, small: bool, log) -> None:
+        from digitzoo.hub.mnist import load_mnist, to_float
+        from digitzoo.train.sketches import sketch_set
+
+        images, _ = load_mnist(train=True, data_dir=data_dir)
+        held = images[self.HELD_OUT:][: 200 if small else None]
+        drawn = torch.from_numpy(sketch_set(held.numpy(), seed=1)).unsqueeze(1)
+        self.model.eval()
+        with torch.inference_mode():
+            scores = torch.cat([self.model.raw_scores(x.to(self.device)).cpu() for x in (to_float(held), drawn)])
+        margin = scores[:, 1] - scores[:, 0]
+        threshold = float(torch.quantile(margin, 1 - self.FLAG_RATE))
+        self.model.calibrate(threshold)
+        log(f"calibrated: flag when score(not a digit) - score(digit) > {threshold:.3f} "
+            f"({self.FLAG_RATE:.1%} of {len(margin)} held-out digits, raw and re-drawn)")
+
+
+TASK_TYPES = {"classifier": ClassifierTask, "autoencoder": AutoencoderTask, "gan": GanTask, "detector": DetectorTask}

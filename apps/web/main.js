@@ -14,7 +14,7 @@ const PEN_WIDTH = 28;      // at PAD_SIZE: the Gradio app's brush
 const GAN_GRID = 16;       // digits per GAN sample, shown 4x4
 const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
-const models = { ort: null, draw: [], decoder: null, generator: null };
+const models = { ort: null, draw: [], detector: null, decoder: null, generator: null };
 // Read by the tests and shown on the page: when the draw models were ready and first answered.
 const timings = (window.digitzoo = { readyMs: null, firstAnswerMs: null });
 
@@ -136,9 +136,11 @@ function answerPanels(entries) {
   $("#belief-caption").textContent = `${charted.join(" / ") || "Model"} belief row by row (rows of the 28x28 read so far, top to bottom)`;
 }
 
-function showAnswer(panel, probs, classes) {
+function showAnswer(panel, probs, classes, doubt) {
   const ranked = probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 3);
-  panel.querySelector(".top-digit").textContent = classes[ranked[0][1]];
+  // The detector thinks the drawing is not a digit: say so, and what it looks most like.
+  panel.querySelector(".top-digit").textContent = doubt ? `not sure: looks most like ${classes[ranked[0][1]]}` : classes[ranked[0][1]];
+  panel.classList.toggle("doubt", Boolean(doubt));
   panel.querySelector("ol").replaceChildren(...ranked.map(([p, i]) => {
     const item = document.createElement("li");
     item.innerHTML = `<span class="digit"></span><span class="bar"></span><span class="p"></span>`;
@@ -197,10 +199,15 @@ async function classifyPad() {
   }
   const input = new models.ort.Tensor("float32", x, [1, 1, 28, 28]);
   const ran = performance.now();
+  let doubt = 0; // the detector's confidence that this is not a digit; over 0.5 the panels say "not sure"
+  if (models.detector) {
+    const { entry, session } = models.detector;
+    doubt = softmax((await session.run({ [entry.inputs[0].name]: input }))[entry.outputs[0].name].data)[1];
+  }
   for (const { entry, session } of ready) {
     const outputs = await session.run({ [entry.inputs[0].name]: input });
     const panel = document.querySelector(`.answer[data-label="${entry.label}"]`);
-    showAnswer(panel, softmax(outputs[entry.outputs[0].name].data), entry.classes);
+    showAnswer(panel, softmax(outputs[entry.outputs[0].name].data), entry.classes, doubt > 0.5);
     if (entry.belief_by_row && entry.outputs.length > 1) {
       const steps = outputs[entry.outputs[1].name].data; // (1, rows, classes): the belief after each row
       const count = entry.classes.length;
@@ -208,7 +215,8 @@ async function classifyPad() {
     }
   }
   const done = performance.now();
-  $("#draw-timing").textContent = `in your browser (wasm): ${(done - ran).toFixed(1)} ms ` +
+  $("#draw-timing").textContent = (doubt > 0.5 ? `Not sure this is a digit (${(doubt * 100).toFixed(0)}% it is a letter, ` +
+    "a shape or a scribble): draw one digit, 0-9. " : "") + `in your browser (wasm): ${(done - ran).toFixed(1)} ms ` +
     `(${ready.map(({ entry }) => entry.label).join(" + ")}; preprocessing ${(ran - began).toFixed(1)} ms)`;
   if (timings.firstAnswerMs === null) timings.firstAnswerMs = done;
 }
@@ -361,7 +369,8 @@ async function start() {
     return;
   }
   // The draw models first: the tab a visitor sees first answers first.
-  models.draw = await Promise.all(site.draw.map((entry) => open(entry, document.querySelector(`.answer[data-label="${entry.label}"]`))));
+  [models.detector, ...models.draw] = await Promise.all([site.detector ? open(site.detector) : null,
+    ...site.draw.map((entry) => open(entry, document.querySelector(`.answer[data-label="${entry.label}"]`)))]);
   timings.readyMs = performance.now();
   requestClassify(); // anything drawn while the models loaded
   let points = null; // the test digits' codes shipped beside the autoencoder, checked like the models
@@ -381,7 +390,7 @@ async function start() {
   Object.assign(models, { decoder, generator });
   if (decode) decode();
   if (sample) sample();
-  const running = [...models.draw, decoder, generator].filter(Boolean).map(({ entry }) => entry.label);
+  const running = [...models.draw, models.detector, decoder, generator].filter(Boolean).map(({ entry }) => entry.label);
   $("#status").textContent = `${running.join(", ")}: checked (sha256) and running in your browser (wasm); ` +
     `the draw models were ready after ${timings.readyMs.toFixed(0)} ms.`;
 }

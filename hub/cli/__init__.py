@@ -426,6 +426,23 @@ def bench_leaderboard(
     print(leaderboard.text(manifest))
 
 
+@bench_app.command("not-digit")
+def bench_not_digit(
+    data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """How often "not a digit" is said of digits and of letters, shapes, scribbles and taps: the shipped
+    detector beside the CNN's confidence and the autoencoder's reconstruction error."""
+    require_torch("digitzoo bench not-digit")  # MNIST is read through torchvision
+    from digitzoo.train import not_digit_bench
+
+    result = not_digit_bench.run(data_dir, log=lambda msg: print(msg, file=sys.stderr))
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        not_digit_bench.print_report(result)
+
+
 @bench_app.command("fast-cnn")
 def bench_fast_cnn(
     threads: int = typer.Option(2, help="torch CPU threads (pinned)"),

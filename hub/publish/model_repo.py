@@ -35,7 +35,8 @@ TAGS = ["mnist", "digitzoo", "onnx", "torchscript", "pytorch", "image-classifica
 # The Hub's task names for what each of our tasks does (model-index results).
 HUB_TASKS = {"classifier": ("image-classification", "Image Classification"),
              "autoencoder": ("image-to-image", "Reconstruction through a 3-D code"),
-             "gan": ("unconditional-image-generation", "Class-conditional generation")}
+             "gan": ("unconditional-image-generation", "Class-conditional generation"),
+             "detector": ("image-classification", "Not-a-digit detection")}
 # The headline metrics reported in the card's metadata, per task: (metric key, Hub type, label).
 HEADLINE_METRICS = {
     "classifier": [("test_accuracy", "accuracy", "test accuracy"),
@@ -45,6 +46,9 @@ HEADLINE_METRICS = {
     "gan": [("class_accuracy", "accuracy", "class accuracy of samples (judged by {judge})"),
             ("inception_score", "inception_score", "Inception Score (calibrated {judge} judge)"),
             ("fid_cnn_features", "frechet_distance", "Frechet distance in {judge} features")],
+    "detector": [("not_digits_flagged", "recall", "non-digits flagged (letters in unseen fonts, shapes, scribbles)"),
+                 ("test_digits_flagged", "false_positive_rate", "test digits flagged"),
+                 ("drawn_digits_flagged", "false_positive_rate", "re-drawn test digits flagged")],
 }
 
 

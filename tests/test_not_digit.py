@@ -1,0 +1,79 @@
+""""Not a digit": the drawn non-digit sets, the shipped detector, and what the page and the API say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from digitzoo.hub.sketch import preprocess
+from digitzoo.train import not_digits
+
+pytestmark = pytest.mark.skipif(not (not_digits.FONT_ROOT / "liberation").is_dir(),
+                                reason="fonts-liberation is not installed (.ci/run installs it)")
+
+
+def test_the_splits_share_no_font_and_no_drawing():
+    train, test = not_digits.items("train"), not_digits.items("test")
+    fonts = lambda items: {k.split("@")[1] for c, k, _ in items if c == "letter"}  # noqa: E731
+    assert fonts(train) and fonts(test) and not fonts(train) & fonts(test)
+    assert not {(c, k, s) for c, k, s in train} & {(c, k, s) for c, k, s in test}
+    letters = lambda items: {k.split("@")[0] for c, k, _ in items if c == "letter"}  # noqa: E731
+    assert letters(test) == set(not_digits.LETTERS)  # the measured set has all 52
+    assert letters(train) == set(not_digits.LETTERS) - set(not_digits.DIGIT_LIKE_LETTERS)
+    assert {c for c, _, _ in test} == {"letter", "shape", "scribble", "tap"}
+
+
+def test_an_item_is_drawn_the_same_every_time_and_reads_like_a_drawing():
+    item = ("letter", "A@LiberationSans-Regular", 0)
+    a, b = (np.asarray(not_digits.draw_item(*item)) for _ in range(2))
+    assert a.shape[:2] == (800, 800) and np.array_equal(a, b)
+    x = preprocess(not_digits.draw_item(*item))
+    assert x.shape == (28, 28) and x.max() == 1.0 and 0.05 < (x > 0.5).mean() < 0.5
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from digitzoo.apps import parts
+
+    parts.configure("onnx", "cpu")
+    found = parts.detector()
+    assert found is not None, "the shipped exports have a detector"
+    return lambda x: found(x.astype(np.float32))[0].argmax(1) == 1  # True: flagged "not a digit"
+
+
+def test_the_shipped_detector_flags_non_digits_and_passes_digits(detector, mnist_test):
+    others, listed = not_digits.not_digit_set("test", limit=300)
+    flagged = detector(others[:, None])
+    assert flagged.mean() >= 0.85, f"only {flagged.mean():.1%} of 300 non-digits flagged"
+    for category in ("shape", "scribble", "tap"):
+        hits = flagged[[c == category for c, _, _ in listed]]
+        assert hits.mean() >= 0.85, (category, hits.mean())
+    images, _ = mnist_test
+    digits = images[:2000].numpy().astype(np.float32)[:, None] / 255
+    assert detector(digits).mean() <= 0.01, "more than 1% of 2,000 test digits flagged"
+
+
+def letter_canvas(letter: str) -> np.ndarray:
+    """A letter typed large in a font, black on white, as an uploaded picture of it would be."""
+    img = Image.new("L", (400, 400), 255)
+    face = ImageFont.truetype(str(not_digits.fonts("test")[0]), 280)
+    ImageDraw.Draw(img).text((200, 200), letter, fill=0, font=face, anchor="mm")
+    return np.asarray(img)
+
+
+def test_the_page_and_the_api_say_not_sure_for_a_letter_and_name_a_digit(mnist_test):
+    from digitzoo.apps import draw, parts
+
+    parts.configure("onnx", "cpu")
+    cnn, lstm, _, _, info = draw.classify(letter_canvas("A"))
+    assert cnn.label.startswith("not sure: looks most like ") and lstm.label.startswith("not sure: ")
+    assert cnn.label[-1] == cnn.confidences[0].label  # "looks most like" the top bar
+    assert "Not sure this is a digit" in info
+    images, labels = mnist_test
+    digit = np.asarray(Image.fromarray(255 - images[0].numpy()).resize((400, 400)))
+    cnn, *_, info = draw.classify(digit)
+    assert cnn == {**cnn} and max(cnn, key=cnn.get) == str(int(labels[0]))  # a plain dict: a digit
+    assert "Not sure" not in info
+    *_, table = draw.classify_picked(letter_canvas("A"), view=draw.ALL)
+    assert all(row[1].startswith("not sure: ") for row in table)
