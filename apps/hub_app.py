@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import gradio as gr
 
-from digitzoo.apps import draw, gan, latent, models, parts, playground
+from digitzoo.apps import draw, gan, latent, mcp_tools, models, parts, playground
 from digitzoo.apps.limits import MAX_REQUEST_BYTES, RequestBodyLimit
+from digitzoo.hub.errors import DigitzooError
+
+MCP_EXTRA = "pip install 'digitzoo[mcp]'"
 
 TABS = {"draw": ("Draw", draw.build), "latent": ("Latent space", latent.build),
         "gan": ("GAN sampler", gan.build), "models": ("Models", models.build),
@@ -55,7 +60,15 @@ CSS = """
 """
 
 
-def build_app(tabs: list[str] | None = None) -> gr.Blocks:
+def require_mcp() -> None:
+    """One line, not a traceback, when the MCP tools are asked for without the mcp package
+    (Gradio itself would print that its MCP server failed and serve the page without it)."""
+    if importlib.util.find_spec("mcp") is None:
+        raise DigitzooError(f"digitzoo serve --mcp needs the mcp package, which is not installed here: {MCP_EXTRA}")
+
+
+def build_app(tabs: list[str] | None = None, mcp: bool = False) -> gr.Blocks:
+    """The hub with ``tabs`` (default: all); ``mcp`` adds the endpoints of the MCP tools (apps.mcp_tools)."""
     tabs = tabs or list(TABS)
     with gr.Blocks(title="digitzoo: MNIST model zoo", delete_cache=CACHE_CLEANUP) as app:
         gr.Markdown("# digitzoo\nA zoo of MNIST models, exported and served from their ONNX / TorchScript files.")
@@ -68,24 +81,31 @@ def build_app(tabs: list[str] | None = None) -> gr.Blocks:
                 title, builder = TABS[key]
                 with gr.Tab(title, id=key):
                     builder(app)
+        if mcp:
+            mcp_tools.build(app)
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return app
 
 
 def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", device: str = "auto",
-          tabs: list[str] | None = None, block: bool = True, root: str | None = None):
-    """Launch the hub; ``root`` is an exports folder (default: yours, else the shipped one)."""
+          tabs: list[str] | None = None, block: bool = True, root: str | None = None, mcp: bool = False):
+    """Launch the hub; ``root`` is an exports folder (default: yours, else the shipped one); ``mcp``
+    also serves the models as MCP tools at /gradio_api/mcp/ (needs the mcp package: digitzoo[mcp])."""
+    if mcp:
+        require_mcp()
     parts.configure(backend, device, root)
     for tab in ("draw", "latent", "gan"):
         for model in parts.shown_on(tab):
             for part in {a["part"] for a in parts.manifest()["models"][model]["artifacts"]}:
                 parts.get(model, part)  # open every file now: fail at start, not on the first request
     parts.detector()  # the draw tab's not-a-digit verdict, opened now too
-    app = build_app(tabs)
+    app = build_app(tabs, mcp)
     from starlette.middleware import Middleware  # already imported by Gradio's FastAPI
 
+    app_kwargs = {"middleware": [Middleware(RequestBodyLimit, max_bytes=MAX_REQUEST_BYTES)]}
+    if mcp:
+        app_kwargs["lifespan"] = mcp_tools.only_the_tools(app)  # the four tools, not every endpoint
     app.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, prevent_thread_lock=not block,
-               show_error=False, quiet=False, js=ARM_BRUSH_JS, css=CSS,
-               app_kwargs={"middleware": [Middleware(RequestBodyLimit, max_bytes=MAX_REQUEST_BYTES)]},
-               state_session_capacity=SESSION_CAPACITY)
+               show_error=False, quiet=False, js=ARM_BRUSH_JS, css=CSS, app_kwargs=app_kwargs,
+               state_session_capacity=SESSION_CAPACITY, mcp_server=mcp)
     return app

@@ -53,3 +53,17 @@ def test_serve_on_a_busy_port_says_which_flag_to_use():
     assert out.returncode == 2, out.stderr[-500:]
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and f"port {port}" in lines[0] and "--port" in lines[0], out.stderr
+
+
+def test_serve_help_lists_mcp():
+    out = run("serve", "--help")
+    assert out.returncode == 0 and "--mcp" in out.stdout and "MCP tools" in out.stdout, out.stdout
+
+
+def test_serve_mcp_without_the_mcp_package_says_what_to_install():
+    # As where `mcp` is not installed: importing it fails, and find_spec says it is absent.
+    code = "import sys\nsys.modules['mcp'] = None\nfrom digitzoo.hub.cli import main\nsys.exit(main(['serve', '--mcp', '--port', '1']))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr[-500:]
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'digitzoo[mcp]'" in lines[0], out.stderr

@@ -79,6 +79,10 @@ def test_extras_match_what_people_do(wheel):
     # digitzoo[train]: training, evaluation, export.
     assert {"torch", "torchvision", "onnx", "onnxscript"} <= names(train)
     assert "test" in metadata.get_all("Provides-Extra")
+    # digitzoo[mcp]: `serve --mcp`, Gradio's MCP server on the pinned Gradio; the tests use its client.
+    mcp = [r.split(";")[0].strip() for r in requires if "extra == \"mcp\"" in r]
+    assert [r.split("<")[0].split(">")[0] for r in mcp] == ["gradio[mcp]"]
+    assert any(r.startswith("digitzoo[mcp]") and "extra == \"test\"" in r for r in requires)
 
 
 def test_the_installed_package_runs_from_anywhere(wheel, tmp_path):

@@ -150,10 +150,14 @@ def serve(
     backend: str = typer.Option("onnx", help="onnx | torchscript"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     tab: Optional[list[str]] = typer.Option(None, help="serve only these tabs: draw, latent, gan, models, playground"),
+    mcp: bool = typer.Option(False, "--mcp", help="also serve classify, encode, decode and sample as MCP tools at "
+                             "/gradio_api/mcp/ (needs digitzoo's mcp extra)"),
 ) -> None:
     """Start the Gradio demo hub on the exported models."""
-    from digitzoo.apps.hub_app import TABS, serve as run_server
+    from digitzoo.apps.hub_app import TABS, require_mcp, serve as run_server
 
+    if mcp:
+        require_mcp()
     if backend not in ("onnx", "torchscript"):
         raise DigitzooError("--backend must be onnx or torchscript")
     if backend == "torchscript":
@@ -162,7 +166,7 @@ def serve(
     if unknown:
         raise DigitzooError(f"unknown tab(s) {', '.join(sorted(unknown))}; choose from {', '.join(TABS)}")
     _check_port_free(host, port)
-    run_server(host, port, backend, device, tab or None)
+    run_server(host, port, backend, device, tab or None, mcp=mcp)
 
 
 def _check_port_free(host: str, port: int) -> None:

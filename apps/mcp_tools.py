@@ -1,0 +1,196 @@
+"""The models as MCP tools (`digitzoo serve --mcp`): classify, encode, decode, sample.
+
+Gradio's MCP server (``launch(mcp_server=True)``, at /gradio_api/mcp/) turns endpoints into
+tools: the function's docstring is the tool's description (its ``Args:`` lines describe the
+parameters, one line each; its ``Returns:`` lines, which Gradio joins with ", ", the answer) and
+the endpoint's input components give the JSON schema of each parameter. The page's own events
+take what a page sends (a Sketchpad's layers, a slider's value), so the tools are small functions
+of their own, each a hidden public endpoint (/tool_classify, ...) with plain inputs: an image as
+text, numbers, whole numbers.
+
+Gradio 6.31 would list every public endpoint as a tool, named after its function: the pages'
+endpoints (/classify, /sample, ...), and the Playground's start/stop/reset of a training run.
+``only_the_tools`` narrows its MCP server to the four tools here, under their own names, before
+the server takes its first request. That reaches into one attribute of Gradio's MCP server
+(``tool_to_endpoint``), on the Gradio the project pins (see apps/startup.py's TESTED_GRADIO).
+
+Coupling to the tabs is kept to their public functions: ``draw.default_pair`` and
+``draw.softmax`` (which classifiers answer, and how logits become probabilities: the classifier
+parts are called here, so a change in what ``draw.classify`` returns does not change this tool),
+``latent.encode`` / ``latent.decode`` and ``gan.sample``; bad input is refused with the
+sentences of ``apps.inputs`` (a gr.Error, which the tool answers as an error result).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+from urllib.parse import unquote
+
+import gradio as gr
+import numpy as np
+
+from digitzoo.apps import draw, gan, latent, parts
+from digitzoo.apps.inputs import image_from_payload, integer, refuse, sketch_to_input
+
+FILE_ROUTE = "/gradio_api/file="
+IMAGE_FORMS = ("a data:image/png;base64,... URL, the bare base64 of a PNG or JPEG file, or a file on this server "
+               f"(the path /gradio_api/upload answered, or an image URL this server gave, ...{FILE_ROUTE}...)")
+
+
+def read_image(image):
+    """The tools' image argument (text, see IMAGE_FORMS) -> a PIL image; a sentence for anything else."""
+    if not isinstance(image, str):
+        raise refuse(f"image must be text: {IMAGE_FORMS}.")
+    text = image.strip()
+    if not text:
+        raise refuse(f"image is empty: send {IMAGE_FORMS}.")
+    if text.startswith("data:"):
+        return image_from_payload({"url": text})
+    if text.startswith(("http://", "https://")):
+        # Only this server's own files, read from its disk: no URL is ever fetched.
+        _, found, path = text.partition(FILE_ROUTE)
+        if not found:
+            raise refuse(f"Only images on this server are read by URL (...{FILE_ROUTE}...); "
+                         "send any other image inline as a data:image/png;base64,... URL.")
+        return image_from_payload({"path": unquote(path)})
+    if text.startswith("/") and not text.startswith("/9j/"):  # a path; "/9j/" starts the base64 of a JPEG
+        return image_from_payload({"path": text})
+    try:
+        return image_from_payload({"url": "data:image/png;base64," + text})  # Pillow reads the format from the bytes
+    except gr.Error:
+        if not _is_base64(text):  # not meant as base64 at all: say what an image argument can be
+            raise refuse(f"image is not one of: {IMAGE_FORMS}.") from None
+        raise
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _top(probs: np.ndarray, k: int = 3) -> dict[str, float]:
+    return {str(d): round(float(probs[d]), 4) for d in np.argsort(probs)[::-1][:k]}
+
+
+def classify(image: str) -> str:
+    """Read a handwritten digit: which digit (0-9) an image shows, as read by the zoo's two default MNIST
+    classifiers (a CNN, and an LSTM that reads the image row by row). Any size and colours: dark on light,
+    light on dark, strokes on a transparent background; one digit per image.
+
+    Args:
+        image: one digit's picture: a data:image/png;base64,... URL, bare base64 of a PNG/JPEG, or an image on this server
+    Returns:
+        JSON text: {"digit": the first classifier's answer, "confidence": its probability, "agree": true when all say so
+        "models": [{"model", "name", "digit", "confidence", "top3": {digit: probability}} per classifier]}
+    """
+    x = sketch_to_input(read_image(image))  # (1, 1, 28, 28), as the models were trained
+    answers = []
+    for model in dict.fromkeys(draw.default_pair()):
+        logits, *_ = parts.with_role(model, "classifier")(x)  # (1, 10), then per-row beliefs where a model gives them
+        probs = draw.softmax(logits[0])
+        digit = int(np.argmax(probs))
+        answers.append({"model": model, "name": parts.label(model), "digit": digit,
+                        "confidence": round(float(probs[digit]), 4), "top3": _top(probs)})
+    first = answers[0]
+    return json.dumps({"digit": first["digit"], "confidence": first["confidence"],
+                       "agree": all(a["digit"] == first["digit"] for a in answers), "models": answers})
+
+
+def encode(image: str) -> str:
+    """Place a digit in the latent space of the zoo's 3-D autoencoder: the image of a digit -> its code, three
+    numbers. Digits of a kind lie near each other; decode turns a code back into an image.
+
+    Args:
+        image: one digit's picture: a data:image/png;base64,... URL, bare base64 of a PNG/JPEG, or an image on this server
+    Returns:
+        JSON text: the code [x, y, z]
+    """
+    return json.dumps(latent.encode(read_image(image)))
+
+
+def decode(x: float, y: float, z: float) -> np.ndarray:
+    """Draw the digit at a point of the 3-D autoencoder's latent space: (x, y, z) -> a 28x28 image shown at
+    168x168, white on black. Codes of real digits lie within a few tens of the origin; encode gives the code
+    of a digit's image, a place to start from.
+
+    Args:
+        x: first coordinate of the code, from -1000 to 1000
+        y: second coordinate of the code, from -1000 to 1000
+        z: third coordinate of the code, from -1000 to 1000
+    Returns:
+        a 168x168 PNG image of the decoded digit
+    """
+    return latent.decode(x, y, z)
+
+
+def sample(digit: int | None = None, count: int = 16, seed: int = -1) -> np.ndarray:
+    """Draw new handwritten digits with the zoo's class-conditional GAN: a grid of `count` digits, all of one
+    digit or mixed. The same digit, count and seed give the same grid.
+
+    Args:
+        digit: the digit to draw, 0-9; leave it out for a random digit per image
+        count: how many digits to draw, 1-64, in a grid of ceil(sqrt(count)) columns filled row by row
+        seed: 0 to 2147483647 for a repeatable grid; -1 (the default) for a fresh random one
+    Returns:
+        a PNG image of the grid: white digits on dark grey, 28x28 pixels each, scaled up at least twice
+    """
+    count = integer(count, "count", 1, gan.MAX_GRID)
+    image, _ = gan.sample("any" if digit is None else digit, seed, count)  # and a line of text for the page
+    return image
+
+
+# name -> the endpoint's api_name; the tool's name is the function's.
+TOOLS = {"classify": "tool_classify", "encode": "tool_encode", "decode": "tool_decode", "sample": "tool_sample"}
+
+
+def build(app: gr.Blocks) -> None:
+    """Add the tools as hidden public endpoints to ``app`` (inside its context).
+
+    preprocess=False: the functions get what the client sent, and answer a wrong type or an
+    out-of-range value with apps.inputs' sentences (the tab functions validate every argument).
+    One output each: Gradio 6.31's MCP server answers a queued tool of several outputs with their
+    list as one text (a MCP client that asks for progress would get them apart; most do not).
+    """
+    def image_box():
+        return gr.Textbox(visible=False, label="image")
+
+    def whole(label, value=None):
+        return gr.Number(value=value, precision=0, visible=False, label=label)  # schema: integer
+
+    def result():
+        return gr.Textbox(visible=False, label="result")
+
+    def picture(label):
+        return gr.Image(type="numpy", format="png", visible=False, label=label)
+
+    events = {
+        classify: ([image_box()], [result()]),
+        encode: ([image_box()], [result()]),
+        decode: ([gr.Number(visible=False, label=axis) for axis in "xyz"], [picture("decoded digit")]),
+        sample: ([whole("digit"), whole("count", 16), whole("seed", -1)], [picture("grid of digits")]),
+    }
+    for fn, (inputs, outputs) in events.items():
+        gr.Button(visible=False).click(fn, inputs, outputs, api_name=TOOLS[fn.__name__], preprocess=False)
+
+
+def only_the_tools(app: gr.Blocks):
+    """A lifespan for ``launch(app_kwargs=...)``: once Gradio made its MCP server, and before the
+    server answers anything, narrow the tools it lists and calls to ``TOOLS``."""
+    @contextlib.asynccontextmanager
+    async def lifespan(_fastapi_app):
+        server = app.mcp_server_obj
+        if server is not None:
+            named = server.api_info["named_endpoints"]
+            missing = [api for api in TOOLS.values() if f"/{api}" not in named]
+            if missing:
+                raise RuntimeError(f"MCP tools without a public endpoint: {', '.join(missing)}")
+            server.tool_to_endpoint = {server.tool_prefix + name: f"/{api}" for name, api in TOOLS.items()}
+        yield
+
+    return lifespan
