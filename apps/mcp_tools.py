@@ -87,6 +87,8 @@ def classify(image: str) -> str:
         image: one digit's picture: a data:image/png;base64,... URL, bare base64 of a PNG/JPEG, or an image on this server
     Returns:
         JSON text: {"digit": the first classifier's answer, "confidence": its probability, "agree": true when all say so
+        "not_a_digit": the detector's probability that the image is no digit at all (a letter, shape, scribble)
+        "verdict": "digit", or "not sure: looks most like N" when not_a_digit is over 0.5
         "models": [{"model", "name", "digit", "confidence", "top3": {digit: probability}} per classifier]}
     """
     x = sketch_to_input(read_image(image))  # (1, 1, 28, 28), as the models were trained
@@ -98,8 +100,11 @@ def classify(image: str) -> str:
         answers.append({"model": model, "name": parts.label(model), "digit": digit,
                         "confidence": round(float(probs[digit]), 4), "top3": _top(probs)})
     first = answers[0]
+    doubt = draw.not_digit_chance(x)  # None for exports made before there was a detector
+    verdict = f"not sure: looks most like {first['digit']}" if doubt is not None and doubt > 0.5 else "digit"
     return json.dumps({"digit": first["digit"], "confidence": first["confidence"],
-                       "agree": all(a["digit"] == first["digit"] for a in answers), "models": answers})
+                       "agree": all(a["digit"] == first["digit"] for a in answers),
+                       "not_a_digit": None if doubt is None else round(doubt, 4), "verdict": verdict, "models": answers})
 
 
 def encode(image: str) -> str:

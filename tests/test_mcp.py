@@ -11,6 +11,7 @@ import asyncio
 import base64
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -116,6 +117,14 @@ def test_classify_reads_a_drawn_digit_and_mnist_digits(mcp_url, mnist_test):
     answer = json.loads(text(call(mcp_url, "classify", {"image": png_data_url(drawn_one())})))
     assert answer["digit"] == 1 and answer["agree"] and answer["confidence"] > 0.5, answer
     assert len(answer["models"]) == 2 and all(m["digit"] == 1 and len(m["top3"]) == 3 for m in answer["models"])
+    assert answer["verdict"] == "digit" and answer["not_a_digit"] < 0.5
+
+    star = Image.new("L", (280, 280), 255)  # a five-pointed star in one stroke: not a digit
+    points = [(140 + 110 * math.cos(math.pi / 2 + i * 4 * math.pi / 5), 140 - 110 * math.sin(math.pi / 2 + i * 4 * math.pi / 5))
+              for i in range(6)]
+    ImageDraw.Draw(star).line(points, fill=0, width=12, joint="curve")
+    doubt = json.loads(text(call(mcp_url, "classify", {"image": png_data_url(star)})))
+    assert doubt["not_a_digit"] > 0.5 and doubt["verdict"] == f"not sure: looks most like {doubt['digit']}", doubt
 
     images, labels = mnist_test
     right = 0

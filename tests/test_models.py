@@ -19,9 +19,9 @@ def make_input(tensor_spec, batch: int) -> torch.Tensor:
     return torch.randn(shape)
 
 
-def test_registry_has_the_nine_models():
+def test_registry_has_the_ten_models():
     assert list_models() == ["mnist_ae3d", "mnist_cnn", "mnist_gan", "mnist_inception", "mnist_lenet", "mnist_lstm",
-                             "mnist_mlp", "mnist_resnet", "mnist_tutorial_cnn"]
+                             "mnist_mlp", "mnist_not_digit", "mnist_resnet", "mnist_tutorial_cnn"]
 
 
 CLASSIFIERS = [n for n in list_models() if get_spec(n).task == "classifier"]
