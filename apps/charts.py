@@ -33,16 +33,20 @@ def belief_chart(step_probs: np.ndarray) -> PlotData:
     final = int(step_probs[-1].argmax())
     rows = list(range(1, len(step_probs) + 1))
     # The answer in colour and bold, the other nine in grey: the eye finds the winner at once.
+    # x is a row of the 28x28 picture the page shows ("What the models saw"): the axis and the
+    # hover say so, so a bend in a line can be found in the picture.
     data = [{"type": "scatter", "mode": "lines", "name": str(d), "x": rows,
              "y": np.round(step_probs[:, d], 4).tolist(),
-             "line": {"width": 4, "color": WINNER_COLOR} if d == final else {"width": 1.5, "color": OTHER_COLOR}}
+             "line": {"width": 4, "color": WINNER_COLOR} if d == final else {"width": 1.5, "color": OTHER_COLOR},
+             "hovertemplate": f"after row %{{x}} of {len(rows)}: %{{y:.0%}} a {d}<extra></extra>"}
             for d in DIGITS]
     # A horizontal legend under the chart has room for all ten digits (a vertical one was cut at 8).
-    layout = {"title": {"text": "LSTM belief after each row it has read"}, "height": 340,
-              "xaxis": {"title": {"text": "rows read (top to bottom)"}},
+    layout = {"title": {"text": "LSTM belief after each row it has read"}, "height": 370,
+              "xaxis": {"title": {"text": "row of the 28x28 picture (1 = top)"},
+                        "range": [0.5, len(rows) + 0.5], "tickvals": [1, 7, 14, 21, 28]},
               "yaxis": {"title": {"text": "probability"}, "range": [0, 1]},
-              "legend": {"orientation": "h", "y": -0.3},
-              "margin": {"l": 40, "r": 10, "t": 40, "b": 40}}
+              "legend": {"orientation": "h", "y": -0.32, "yanchor": "top"},
+              "margin": {"l": 40, "r": 10, "t": 40, "b": 100}}
     return _plot(data, layout)
 
 

@@ -52,10 +52,41 @@ ARM_BRUSH_JS = """
 # Small model inputs (28x28) are shown scaled up with crisp pixels by the browser.
 CSS = """
 .pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
+/* A picture the page shows (not a pad, not an upload box) starts under its label and buttons,
+   which Gradio lays over its top edge: they hid the GAN grid's first row of digits, the top rows
+   of the 28x28 view (the ones the LSTM chart starts with) and most of a strip on a phone. */
+.image-container:has(> button > .image-frame) { padding-top: 26px; box-sizing: border-box; }
+/* The 28x28 view without full-screen/download/share buttons, which pushed its label onto two
+   lines: it is a view, not a file to share. */
+.pixelated .image-container .icon-button-wrapper { display: none; }
+.pixelated label { white-space: nowrap; max-width: 100%; overflow: hidden; text-overflow: ellipsis; }
+/* Model cards: no word is broken inside a table (a phone showed one letter per line). A label
+   (first column) wraps between words, a value stays on one line, and a table still wider than
+   the screen scrolls sideways inside the card. */
+.model-card table { display: block; max-width: 100%; overflow-x: auto; border: 0 !important; }
+.model-card th, .model-card td { white-space: nowrap; overflow-wrap: normal; word-break: normal; }
+.model-card th:first-child, .model-card td:first-child { white-space: normal; min-width: 8em; }
+/* Page margins: 32 px on a big screen, 8 px on a phone, where the screen is for the content.
+   (Not in the @media block below: Gradio scopes the rules there to its .contain element, which
+   sits inside .app.) */
+.gradio-container .app { padding-left: clamp(8px, 6vw - 16px, 32px) !important;
+                         padding-right: clamp(8px, 6vw - 16px, 32px) !important; }
+/* A lesson's code: lines as tall as the line numbers beside them. The editor (CodeMirror) sets
+   its line numbers 14 px apart until it has measured a line, which it missed on a projector
+   (1280x720): the numbers drifted from their 16.8 px lines, line 28's number beside line 24. */
+.lesson-code .cm-line, .lesson-code .cm-gutterElement { line-height: 14px !important; }
 /* A phone: every top-level tab stays a button in reach of one tap. Gradio moves tabs that do not
    fit into a "more" menu, measuring them with these same rules, so tighter tabs keep all five. */
 @media (max-width: 480px) {
   .tab-container button { padding: 4px 5px !important; font-size: 13px !important; }
+  /* A digit pad fills the phone's width. Gradio fits the canvas into its <canvas> element less a
+     30 px border on every side: in a 324 px wide pad (32 px page margins) the 560 px canvas showed
+     at 47%, a 264 px square. With 8 px margins the pad is 374 px wide, and its <canvas> reaches
+     over them to the screen's edges (clipped by the pad, so no wider than the screen): a 328 px
+     square, 59%, 84% of the screen's width. */
+  .digit-pad { overflow: hidden !important; }
+  .digit-pad .pixi-target, .digit-pad .pixi-target-crop { left: -8px !important; right: -8px !important;
+                                                          width: auto !important; }
 }
 """
 

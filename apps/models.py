@@ -9,12 +9,20 @@ from digitzoo.hub import leaderboard
 from digitzoo.hub.manifest import exports_root, read_manifest, verified_path
 
 
-# How each metric reads on the card: (label, unit, digits); a metric not listed is shown as it is.
+# How each metric reads on the card, in this order: (label, unit, digits); a metric not listed
+# comes after them, its key in words.
 METRIC_FORMATS = {
-    "test_accuracy": ("accuracy", "%", 2), "sketch_accuracy": ("accuracy on re-drawn digits", "%", 2),
-    "test_loss": ("cross-entropy", "", 4), "test_mse": ("reconstruction MSE per pixel", "", 4),
+    "test_accuracy": ("accuracy", "%", 2), "test_loss": ("cross-entropy", "", 4),
+    "sketch_accuracy": ("accuracy on re-drawn digits", "%", 2), "test_mse": ("reconstruction MSE per pixel", "", 4),
     "class_accuracy": ("samples read as the asked digit", "%", 2), "inception_score": ("Inception Score", "", 2),
     "fid_cnn_features": ("Frechet distance (CNN features)", "", 3),
+    "inception_score_real_test": ("Inception Score of the real test digits", "", 2),
+    "fid_cnn_features_real_halves": ("Frechet distance between halves of the real digits", "", 3),
+    "inception_score_uncalibrated": ("Inception Score, uncalibrated judge", "", 2),
+    "inception_score_real_test_uncalibrated": ("Inception Score of the real digits, uncalibrated", "", 2),
+    "judge_temperature": ("judge's calibration temperature", "", 3),
+    "test_images": ("test images scored", "", 0), "sketch_count": ("re-drawn digits scored", "", 0),
+    "samples": ("samples drawn", "", 0),
 }
 
 
@@ -26,7 +34,8 @@ def duration(seconds: float) -> str:
 
 def metric_rows(metrics: dict) -> list[str]:
     rows = []
-    for key, value in metrics.items():
+    known = [k for k in METRIC_FORMATS if k in metrics]
+    for key, value in ((k, metrics[k]) for k in [*known, *(k for k in metrics if k not in METRIC_FORMATS)]):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         label, unit, digits = METRIC_FORMATS.get(key, (key.replace("_", " "), "", 4))
@@ -40,12 +49,13 @@ def card_markdown(name: str, entry: dict) -> str:
     ck = entry["checkpoint"]
     lines = [f"### {name}: {entry['title']}", entry["summary"], "",
              f"{entry['parameters']:,} parameters. Trained with `{ck['command']}` in {duration(ck['wall_time_s'])} "
-             f"on {ck['device']}.", "", "| metric (10,000 MNIST test images) | value |", "|---|---:|",
+             f"on {ck['device']}.", "", "| metric | value |", "|---|---:|",
              *metric_rows(entry["metrics"]), "",
-             "| file | part | format | size | sha256 |", "|---|---|---|---:|---|"]
+             "| file | size | format | part | sha256 |", "|---|---:|---|---|---|"]
     for a in entry["artifacts"]:
-        # 12 hex digits tell files apart on screen; the full sums are in the box below, with a copy button.
-        lines.append(f"| `{a['file'].split('/')[-1]}` | {a['part']} | {a['format']} | {a['bytes'] / 1e6:.2f} MB | "
+        # 12 hex digits tell files apart on screen; the full sums are in the folded box below, to copy.
+        # The size next to the name: on a phone the table scrolls sideways, and these two come first.
+        lines.append(f"| `{a['file'].split('/')[-1]}` | {a['bytes'] / 1e6:.2f} MB | {a['format']} | {a['part']} | "
                      f"`{a['sha256'][:12]}…` |")
     return "\n".join(lines)
 
@@ -68,9 +78,12 @@ def build(app: gr.Blocks) -> None:
                 "downloads are verified against their sha256 first.")
     for name, entry in manifest["models"].items():
         with gr.Accordion(f"{name}: {entry['title']}", open=bool((entry.get("demo") or {}).get("featured"))):
-            gr.Markdown(card_markdown(name, entry))
-            gr.Textbox(checksums(entry), label="sha256 of every file (sha256sum -c format)", lines=len(entry["artifacts"]),
-                       max_lines=len(entry["artifacts"]), interactive=False, buttons=["copy"], elem_classes=["checksums"])
+            gr.Markdown(card_markdown(name, entry), elem_classes=["model-card"])
+            # The full sums are for copying, not reading: folded away until asked for.
+            with gr.Accordion("Full sha256 of every file, to copy", open=False):
+                gr.Textbox(checksums(entry), label="sha256sum -c format", lines=len(entry["artifacts"]),
+                           max_lines=len(entry["artifacts"]), interactive=False, buttons=["copy"],
+                           elem_classes=["checksums"])
             with gr.Row():
                 for a in entry["artifacts"]:
                     gr.DownloadButton(f"⬇ {a['file'].split('/')[-1]}", value=str(verified_path(root, a)), size="sm")

@@ -215,10 +215,11 @@ def build(app: gr.Blocks) -> None:
     groups: dict[str, list] = {}
     for name in list_lessons():
         groups.setdefault(get_lesson(name).group, []).append(get_lesson(name))
-    with gr.Tabs():
+    # Tabs that do not fit wrap onto another row: in a "more" menu a phone would hide most lessons.
+    with gr.Tabs(overflow_behavior="wrap"):
         for group, lessons in groups.items():
             with gr.Tab(group.capitalize(), id=f"lessons-{group.replace(' ', '-')}"):
-                with gr.Tabs():
+                with gr.Tabs(overflow_behavior="wrap"):
                     for cls in lessons:
                         with gr.Tab(tab_label(cls), id=f"lesson-{cls.name}"):
                             _lesson_panel(app, cls)
@@ -247,7 +248,7 @@ def _lesson_panel(app: gr.Blocks, cls) -> None:
             download = gr.DownloadButton("⬇ trained net (.onnx)", visible=False, size="sm",
                                          elem_id=f"lesson-download-{cls.name}")
             with gr.Accordion("The PyTorch code", open=True):
-                gr.Code(cls.source(), language="python", interactive=False)
+                gr.Code(cls.source(), language="python", interactive=False, elem_classes=["lesson-code"])
     start.click(_starter(cls.name), [seed, *knobs], [plot, status, download], api_name=f"lesson_{cls.name}",
                 concurrency_limit=RUNNING + WAITING, concurrency_id="playground", show_progress="hidden")
     stop.click(stop_run, None, None, api_name=f"lesson_{cls.name}_stop", queue=False)
