@@ -46,9 +46,11 @@ def test_the_shipped_detector_flags_non_digits_and_passes_digits(detector, mnist
     others, listed = not_digits.not_digit_set("test", limit=300)
     flagged = detector(others[:, None])
     assert flagged.mean() >= 0.85, f"only {flagged.mean():.1%} of 300 non-digits flagged"
-    for category in ("shape", "scribble", "tap"):
+    # Floors below the full set's figures (shapes 97%, taps 90%, scribbles 88%: README), as a sample
+    # of 300 holds only a few dozen of each.
+    for category, floor in (("shape", 0.9), ("tap", 0.75), ("scribble", 0.75)):
         hits = flagged[[c == category for c, _, _ in listed]]
-        assert hits.mean() >= 0.85, (category, hits.mean())
+        assert hits.mean() >= floor, (category, hits.mean())
     images, _ = mnist_test
     digits = images[:2000].numpy().astype(np.float32)[:, None] / 255
     assert detector(digits).mean() <= 0.01, "more than 1% of 2,000 test digits flagged"
