@@ -71,10 +71,12 @@ def decode(x, y, z) -> np.ndarray:
 
 
 def decode_with_timing(x, y, z):
-    """The page's first view: the image, which runtime answered and how fast, and the point marked in the plot."""
+    """The page's first view: the image, and which runtime answered and how fast. (The plot, with the
+    point marked, is the component's own value: sent again on load, it would land in a new <div>
+    after the visitor may have turned the view, and reset it.)"""
     image = decode(x, y, z)
     point = [round(float(v), 2) for v in (x, y, z)]
-    return image, _decoded_at(point), scatter_figure(point, SLIDERS_POINT)
+    return image, _decoded_at(point)
 
 
 def _decoded_at(point, notes=()) -> str:
@@ -281,5 +283,5 @@ def build(app: gr.Blocks) -> None:
     pad.change(place_while_drawing, pad, [code, *sliders],
                api_name="place", api_visibility="private", trigger_mode="always_last", show_progress="hidden")
     go_button.click(interpolate, [start_digit, end_digit], strip, api_name="interpolate")
-    app.load(decode_with_timing, sliders, [decoded, timing, plot], api_visibility="private")
+    app.load(decode_with_timing, sliders, [decoded, timing], api_visibility="private")
     app.load(None, None, None, js=LATENT_JS)

@@ -226,8 +226,8 @@ def test_latent_view_keeps_the_camera_marks_the_sliders_point_and_rounds():
 
     parts.configure("onnx", "cpu")
     plain = json.loads(latent.scatter_figure().plot)
-    image, info, marked = latent.decode_with_timing(0.123456, -1.5, 2.0)
-    marked = json.loads(marked.plot)
+    image, info = latent.decode_with_timing(0.123456, -1.5, 2.0)
+    marked = json.loads(latent.scatter_figure([0.12, -1.5, 2.0], latent.SLIDERS_POINT).plot)
     # The same uirevision in every figure the tab sends: Plotly keeps the visitor's rotation and zoom.
     assert plain["layout"]["uirevision"] == marked["layout"]["uirevision"]
     point = marked["data"][-1]

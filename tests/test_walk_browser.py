@@ -327,7 +327,8 @@ def _slider_values(page) -> list[float]:
 
 
 def _camera(page) -> dict:
-    return page.evaluate("() => document.querySelector('#latent-plot .js-plotly-plot')._fullLayout.scene.camera.eye")
+    # The live camera of the 3-D scene (the layout's camera is only updated by a relayout).
+    return page.evaluate("() => document.querySelector('#latent-plot .js-plotly-plot')._fullLayout.scene._scene.getCamera().eye")
 
 
 def _decoded_src(page) -> str:
@@ -350,13 +351,22 @@ def test_latent(screen):
     page.mouse.down()
     page.mouse.move(cx + 60, cy + 10, steps=6)
     page.mouse.up()
+    page.wait_for_timeout(300)  # Plotly records the new camera after the drag
     turned = _camera(page)
+    sliders = _slider_values(page)
     draw(page, page.locator(".digit-pad").filter(visible=True).first, SEVEN, touch)
-    page.wait_for_function("() => document.querySelector('#latent-plot .js-plotly-plot').data"
-                           ".some(t => t.name === 'your drawing')", timeout=30_000)
-    page.wait_for_timeout(300)
+    # The drawing's code goes to the sliders, and the marker with them (moved in the page).
+    page.wait_for_function("(s) => JSON.stringify([...document.querySelectorAll('input[aria-label^=\"number input for \"]')]"
+                           ".filter(i => i.offsetParent && /for [xyz]$/.test(i.getAttribute('aria-label')))"
+                           ".map(i => Number(i.value))) !== JSON.stringify(s)", arg=sliders, timeout=30_000)
+    page.wait_for_timeout(500)
     after = _camera(page)
-    assert all(abs(after[k] - turned[k]) < 1e-6 for k in "xyz"), f"drawing reset the view: {turned} -> {after}"
+    # The defect: the view jumps back to the figure's default camera. (Compared with the default, not
+    # with the turned view: under an emulated touch the scene may still glide a little after the drag.)
+    default = {"x": 1.4, "y": 1.4, "z": 1.4}
+    turned_away = any(abs(turned[k] - default[k]) > 0.05 for k in "xyz")
+    back_home = all(abs(after[k] - default[k]) < 0.01 for k in "xyz")
+    assert turned_away and not back_home, f"drawing reset the view: {turned} -> {after}"
     # Decode: a slider moved (released) decodes another point.
     before = _decoded_src(page)
     track = page.locator("input[aria-label='range slider for x']")
@@ -414,8 +424,11 @@ def test_latent_clicking_a_point_decodes_it(screen):
     plot = page.locator("#latent-plot .js-plotly-plot")
     plot.scroll_into_view_if_needed()
     box = plot.bounding_box()
-    hover = None
-    # Find a dot: move over the cloud, nearest its middle first, until Plotly shows a hover label.
+    before = _slider_values(page), _decoded_src(page)
+    hovered, moved = [], False
+    # Find a dot: move over the cloud, nearest its middle first, until Plotly shows a hover label;
+    # then click it. A dot's hover spot and its click spot can differ by a pixel on a busy machine,
+    # so up to three hovered dots are tried (a page that ignores clicks fails all three).
     spots = sorted(((fx / 10, fy / 10) for fx in range(1, 10) for fy in range(2, 9)),
                    key=lambda f: (f[0] - 0.4) ** 2 + (f[1] - 0.58) ** 2)
     for fx, fy in spots:
@@ -423,14 +436,21 @@ def test_latent_clicking_a_point_decodes_it(screen):
         page.mouse.move(*at)
         page.wait_for_timeout(50)
         label = page.locator("#latent-plot .hovertext")
-        if label.count() and (label.first.text_content() or "").startswith("a test"):
-            hover = at, label.first.text_content()
+        if not (label.count() and (label.first.text_content() or "").startswith("a test")):
+            continue
+        hovered.append(label.first.text_content())
+        if SCREENS[name][2]:
+            page.touchscreen.tap(*at)  # a finger on a phone
+        else:
+            page.mouse.down()  # a click as a hand makes it: Plotly's 3-D scene sees the button held for a frame
+            page.wait_for_timeout(60)
+            page.mouse.up()
+        page.wait_for_timeout(1500)
+        moved = (_slider_values(page), _decoded_src(page)) != before
+        if moved or len(hovered) == 3:
             break
-    assert hover, "no dot answered a hover in the middle of the cloud"
-    assert re.search(r"\(-?\d+\.\d{2}, -?\d+\.\d{2}, -?\d+\.\d{2}\)", hover[1]), f"hover says only {hover[1]!r}"
-    before = _slider_values(page), _decoded_src(page)
-    page.mouse.click(*hover[0])
-    page.wait_for_timeout(1500)
+    assert hovered, "no dot answered a hover in the middle of the cloud"
+    assert re.search(r"\(-?\d+\.\d{2}, -?\d+\.\d{2}, -?\d+\.\d{2}\)", hovered[0]), f"hover says only {hovered[0]!r}"
     assert_no_defects(page, "Latent space, a dot clicked")
     shot(page, name, "latent-click")
-    assert (_slider_values(page), _decoded_src(page)) != before, "clicking a dot moved neither the sliders nor the digit"
+    assert moved, f"clicking {len(hovered)} dots moved neither the sliders nor the digit"
