@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -179,6 +180,29 @@ def test_drawing_a_seven_is_read_while_drawing(page, url):
     page.screenshot(path=str(ARTIFACTS / "web-draw-7.png"), full_page=True)
     page.click("#clear")
     assert top_digit(page, label) == ""
+
+
+STAR = [(0.5 + 0.4 * math.cos(math.pi / 2 + i * 4 * math.pi / 5), 0.5 - 0.4 * math.sin(math.pi / 2 + i * 4 * math.pi / 5))
+        for i in range(6)]  # a five-pointed star in one stroke
+
+
+def test_a_star_is_answered_not_sure_in_the_page(page, url):
+    """The not-a-digit detector runs in the page too: a star gets "not sure: looks most like N"."""
+    label = first_draw_label()
+    page.goto(url)
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('not-a-digit detector')",
+                           timeout=60_000)  # checked (sha256) and opened beside the draw models
+    box = page.locator("#pad").bounding_box()
+    points = list(stroke_points(box, STAR))
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x, y)
+    page.mouse.up()
+    page.wait_for_function("(l) => document.querySelector(`.answer[data-label=\"${l}\"] .top-digit`).textContent"
+                           ".startsWith('not sure: looks most like ')", arg=label, timeout=30_000)
+    assert page.locator("#draw-timing").inner_text().startswith("Not sure this is a digit")
+    page.click("#clear")
 
 
 def test_moving_a_latent_slider_decodes_another_digit(page, url):
