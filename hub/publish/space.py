@@ -26,7 +26,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # The code a Space runs: the apps and what they import from the core (no torch, no training code).
 # PACKAGE_ROOT holds hub/ and apps/: the repository, or site-packages/digitzoo when installed.
 APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "gan.py", "hub_app.py", "inputs.py",
-               "latent.py", "limits.py", "models.py", "parts.py", "playground.py"]
+               "latent.py", "limits.py", "mcp_tools.py", "models.py", "parts.py", "playground.py"]
 HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "leaderboard.py", "manifest.py", "paths.py", "runtime.py",
                "sketch.py"]
 # Distributions the code imports directly; each is pinned to the version installed here.
@@ -198,6 +198,8 @@ Built by `digitzoo web build`; serve it anywhere with `python -m http.server`.
 
 def _site_model_entries(site: dict) -> list[dict]:
     entries = list(site["draw"])
+    if site.get("detector"):
+        entries.append(site["detector"])
     if site.get("latent"):
         entries.append(site["latent"]["decoder"])
     if site.get("gan"):
