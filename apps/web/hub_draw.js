@@ -129,9 +129,13 @@ function watchPad() {
     // Only the brush and the eraser draw: a drag with the Pan tool moves the view, not the ink.
     const tool = document.querySelector("#draw-pad button.highlight")?.getAttribute("aria-label");
     if (tool !== "Brush" && tool !== "Erase") return;
-    canvas = event.target;
     zoom = padZoom();
-    current = { points: [padPoint(canvas, event, zoom)], erase: tool === "Erase" };
+    const start = padPoint(event.target, event, zoom);
+    // A stroke that starts off the pad's image leaves no ink on the pad (seen with a finger on a
+    // phone, where the canvas is taller than the image): the copy ignores it too.
+    if (start.some((v) => v < 0 || v > PAD_SIZE)) return;
+    canvas = event.target;
+    current = { points: [start], erase: tool === "Erase" };
     strokes.push(current);
     undone = [];
     paint(current.points, current.erase); // a tap leaves a dot
@@ -171,16 +175,17 @@ function watchPad() {
 // ---- The panel over the server's answers --------------------------------------------------------
 
 const STYLE = `
-#draw-inpage { position: absolute !important; inset: 0; z-index: 5; display: flex !important; flex-direction: column !important;
+#draw-inpage { position: absolute !important; inset: 0; z-index: 20; display: flex !important; flex-direction: column !important;
   gap: 6px; background: var(--background-fill-primary, #fff); padding: 0; margin: 0 !important; overflow: hidden; }
 #draw-inpage .pair { display: flex !important; flex-direction: row !important; gap: 8px; flex: 1 1 auto; min-height: 0; }
-#draw-inpage .answer { flex: 1; border: 1px solid var(--block-border-color, #ddd); border-radius: 8px; padding: 6px 10px; min-width: 0; }
+#draw-inpage .answer { flex: 1 1 0; border: 1px solid var(--block-border-color, #ddd); border-radius: 8px; padding: 6px 10px;
+  min-width: 0; overflow: hidden; }
 #draw-inpage .name { font-size: 13px; color: var(--block-label-text-color, #555); }
 #draw-inpage .top { font-size: 26px; font-weight: 600; line-height: 32px; min-height: 32px; }
 #draw-inpage .answer.doubt .top { font-size: 17px; color: #b45309; }
 #draw-inpage li { display: flex; gap: 6px; align-items: center; font-size: 13px; list-style: none; }
 #draw-inpage ol { margin: 0; padding: 0; }
-#draw-inpage .bar { height: 8px; background: var(--color-accent, #f97316); border-radius: 4px; }
+#draw-inpage .bar { height: 8px; background: var(--color-accent, #f97316); border-radius: 4px; flex: none; }
 #draw-inpage .how { font-size: 13px; color: var(--body-text-color-subdued, #555); }
 #draw-inpage-note { font-size: 13px; color: #b45309; margin: 4px 0; }
 `;
@@ -226,7 +231,7 @@ function render(answers, doubt, ms, preprocessMs) {
       const item = document.createElement("li");
       item.innerHTML = `<span class="digit"></span><span class="bar"></span><span class="p"></span>`;
       item.querySelector(".digit").textContent = entry.classes[i];
-      item.querySelector(".bar").style.width = `${Math.round(p * 120)}px`;
+      item.querySelector(".bar").style.width = `${Math.round(p * 55)}%`;
       item.querySelector(".p").textContent = `${(p * 100).toFixed(1)}%`;
       return item;
     }));
