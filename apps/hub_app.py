@@ -6,7 +6,7 @@ import importlib.util
 
 import gradio as gr
 
-from digitzoo.apps import draw, gan, latent, mcp_tools, models, parts, playground
+from digitzoo.apps import draw, draw_inpage, gan, latent, mcp_tools, models, parts, playground
 from digitzoo.apps.limits import MAX_REQUEST_BYTES, RequestBodyLimit
 from digitzoo.hub.errors import DigitzooError
 
@@ -134,9 +134,12 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     from starlette.middleware import Middleware  # already imported by Gradio's FastAPI
 
     app_kwargs = {"middleware": [Middleware(RequestBodyLimit, max_bytes=MAX_REQUEST_BYTES)]}
+    head = None
+    if "draw" in (tabs or TABS):  # the Draw tab answers in the page too (apps.draw_inpage)
+        app_kwargs["routes"], head = draw_inpage.routes(), draw_inpage.HEAD
     if mcp:
         app_kwargs["lifespan"] = mcp_tools.only_the_tools(app)  # the four tools, not every endpoint
     app.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, prevent_thread_lock=not block,
-               show_error=False, quiet=False, js=ARM_BRUSH_JS, css=CSS, app_kwargs=app_kwargs,
+               show_error=False, quiet=False, js=ARM_BRUSH_JS, css=CSS, head=head, app_kwargs=app_kwargs,
                state_session_capacity=SESSION_CAPACITY, mcp_server=mcp)
     return app

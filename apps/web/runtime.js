@@ -27,10 +27,12 @@ export async function fetchVerified(url, sha256) {
 
 // onnxruntime-web's wasm build, single-threaded: no SharedArrayBuffer, so no COOP/COEP headers and
 // any static host works. Fails with RuntimeMissing (a sentence for the page) when it cannot load.
-export async function loadRuntime(runtime) {
+// `importModule` loads the module: by default through index.html's import map (the hub's page,
+// which has none, passes `importPinned`).
+export async function loadRuntime(runtime, importModule = () => import("onnxruntime-web")) {
   let ort;
   try {
-    ort = await import("onnxruntime-web"); // resolved (and integrity-checked) by index.html's import map
+    ort = await importModule(); // resolved (and integrity-checked) by index.html's import map
   } catch (error) {
     throw new RuntimeMissing(`onnxruntime-web could not be loaded from ${runtime.module} (${error.message}). ` +
                              runtime.missing_hint);
@@ -48,6 +50,19 @@ export async function loadRuntime(runtime) {
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmBinary = wasm; // checked above: onnxruntime-web must not fetch its own, unchecked
   return ort;
+}
+
+// The module at runtime.module, fetched with its sha384 checked (Subresource Integrity) and imported
+// from those bytes: for a page without an import map.
+export async function importPinned(runtime) {
+  const response = await fetch(runtime.module, { integrity: runtime.module_integrity });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const url = URL.createObjectURL(new Blob([await response.arrayBuffer()], { type: "text/javascript" }));
+  try {
+    return await import(url);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
 }
 
 // One model file of models.json -> { entry, session } after its checksum matched.

@@ -543,6 +543,27 @@ def bench_serve(
     print(f"server memory: {mem['rss_mb']:.0f} MB resident, peak {mem['peak_rss_mb']:.0f} MB; machine: {result['machine']}")
 
 
+@bench_app.command("browser")
+def bench_browser(
+    per_digit: int = typer.Option(5, help="drawings of each digit 0-9 (each drawn on both paths)"),
+    first_runs: int = typer.Option(3, help="page loads timed to their first answer, per page"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    out: Optional[Path] = typer.Option(None, help="also write the JSON here (docs/benchmarks/browser.json: "
+                                                  "`digitzoo bench` puts it in docs/BENCHMARKS.md)"),
+) -> None:
+    """Chromium draws digits on the Draw tab: mouse-up to answer, in the page (wasm) and by the server; first answers."""
+    from digitzoo.apps.browser_bench import browser_bench, print_report
+
+    result = browser_bench(per_digit, first_runs, log=lambda msg: print(msg, file=sys.stderr))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    print_report(result)
+
+
 @bench_app.command("playground")
 def bench_playground(
     learners: int = typer.Option(8, help="visitors who press Start at once"),

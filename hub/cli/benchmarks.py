@@ -133,6 +133,7 @@ def write_report(result: dict[str, Any], docs: Path) -> Path:
     if "serving" in result:
         lines += _serving_section(result, plots)
     lines += _serving_reliability_section(plots / "serving_reliability.json")
+    lines += browser_section(plots / "browser.json")
     lines += ["## Raw figures", "", f"Every figure above, as JSON: [`{PLOTS}/results.json`]({PLOTS}/results.json).", ""]
     (plots / "results.json").write_text(json.dumps(result, indent=2, default=str))
     report = docs / REPORT
@@ -257,6 +258,34 @@ def _serving_reliability_section(path: Path) -> list[str]:
             f"- Memory: {mem['requests']:,} requests after a warm-up: resident {mem['rss_before_mb']:.0f} -> "
             f"{mem['rss_after_mb']:.0f} MB (**{mem['growth_mb']:+.1f} MB**), {mem['errors']} errors.", "",
             "Checks: " + ", ".join(f"{name} {'passed' if ok else 'FAILED'}" for name, ok in r["checks"].items()) + ".", ""]
+
+
+def browser_section(path: Path) -> list[str]:
+    """The Draw tab in Chromium, answered in the page and by the server, from `digitzoo bench browser --out ...`."""
+    if not path.is_file():
+        return []
+    r = json.loads(path.read_text())
+    first = r["first_answer_ms"]
+    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+    rows = [("in your browser (wasm)", r["inpage"]), ("server (onnxruntime-cpu, `?inpage=0`)", r["server"])]
+    before = sum(row.get("answered_while_drawing", False) for row in r["inpage"]["rows"])
+    return ["## Draw tab in the browser", "",
+            f"`digitzoo bench browser --out {path.parent.parent.name}/{PLOTS}/{path.name}`: headless Chromium "
+            f"{r.get('chromium', '')} (software WebGL; it takes about a core) draws {r['drawings']} single-stroke digits "
+            f"(0-9, scaled, shifted and wobbled) with mouse moves on the hub's Draw tab ({r['machine']['cpus']} cores, "
+            f"load {r['machine']['loadavg'][0]:.2f} at the start). Time from the last mouse-up to the answer shown in "
+            "the page (performance.now() in the page); \"right\" is the left model's (CNN's) answer:", "",
+            "| answered | p50 ms | p99 ms | max ms | right |", "|---|---|---|---|---|",
+            *(f"| {name} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['max_ms']:.1f} | {row['right']}/{row['n']} |"
+              for name, row in rows), "",
+            f"In the page, an answer was on screen before the mouse-up for {before} of {r['inpage']['n']} digits "
+            "(answers follow the stroke, at most once per frame).",
+            f"First answer after navigation (a fresh browser context, a 1 drawn as soon as the pad shows; median of "
+            f"{len(first['hub_inpage'])}): the hub answering in the page **{median(first['hub_inpage']):.0f} ms**, "
+            f"the static site (`digitzoo web build --vendor`, `python -m http.server`) "
+            f"**{median(first['static_site']):.0f} ms**.", "",
+            "Goals (in-page p50 <= 30 ms, p99 <= 100 ms; server p50 <= 300 ms; static first answer <= 2 s): "
+            + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in r["checks"].items()) + ".", ""]
 
 
 # ---- plots -----------------------------------------------------------------------------------

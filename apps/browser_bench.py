@@ -1,0 +1,237 @@
+"""`digitzoo bench browser`: what a person drawing in Chromium waits for.
+
+Per drawn digit, the time from the last mouse-up to the answer shown in the page (performance.now()
+in the page, read from ``window.digitzooDraw``, see apps/web/hub_draw.js), on the hub's Draw tab
+answered in the page (onnxruntime-web, wasm) and answered by the server (``?inpage=0``); whether the
+answer (the left model, the CNN) was right; and the time from navigation to the first answer for
+the hub and for the static site (``digitzoo web build --vendor``, served by ``python -m http.server``).
+
+The digits are single-stroke polylines of 0-9, each drawn several times with a seeded random
+scale, shift and wobble, as mouse moves in small steps (so the server path sees one change per
+digit, after the mouse-up). Needs Playwright for Python and Chromium (Debian: apt-get install chromium).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from digitzoo.apps.bench import free_port, percentile
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+GOALS = {"inpage_p50_ms": 30, "inpage_p99_ms": 100, "server_p50_ms": 300, "static_first_answer_ms": 2000}
+
+# One stroke per digit, in the pad's image (0..1 across, 0..1 down).
+STROKES = {
+    "0": [(0.5 + 0.22 * math.sin(math.tau * i / 16), 0.5 - 0.33 * math.cos(math.tau * i / 16)) for i in range(17)],
+    "1": [(0.52, 0.15), (0.48, 0.85)],
+    "2": [(0.28, 0.3), (0.35, 0.18), (0.5, 0.13), (0.65, 0.18), (0.7, 0.3), (0.65, 0.42), (0.3, 0.82), (0.75, 0.82)],
+    "3": [(0.3, 0.18), (0.5, 0.12), (0.68, 0.2), (0.68, 0.35), (0.5, 0.47), (0.7, 0.58), (0.7, 0.75), (0.5, 0.85),
+          (0.3, 0.8)],
+    "4": [(0.6, 0.85), (0.6, 0.15), (0.25, 0.6), (0.78, 0.6)],
+    "5": [(0.7, 0.15), (0.35, 0.15), (0.32, 0.45), (0.55, 0.42), (0.7, 0.55), (0.68, 0.75), (0.5, 0.85), (0.3, 0.8)],
+    "6": [(0.65, 0.15), (0.45, 0.3), (0.33, 0.55), (0.35, 0.78), (0.5, 0.86), (0.65, 0.78), (0.66, 0.6), (0.5, 0.52),
+          (0.35, 0.6)],
+    "7": [(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)],
+    "8": [(0.62, 0.2), (0.5, 0.13), (0.36, 0.2), (0.38, 0.35), (0.62, 0.6), (0.64, 0.78), (0.5, 0.86), (0.36, 0.78),
+          (0.38, 0.6), (0.62, 0.35), (0.63, 0.2)],
+    "9": [(0.65, 0.3), (0.5, 0.18), (0.36, 0.28), (0.4, 0.45), (0.62, 0.42), (0.66, 0.3), (0.64, 0.6), (0.6, 0.85)],
+}
+
+
+def drawings(per_digit: int, seed: int = 0) -> list[tuple[str, list[tuple[float, float]]]]:
+    """``per_digit`` variants of each digit: scaled, shifted and wobbled, in a shuffled order."""
+    rng = random.Random(seed)
+    out = []
+    for digit, points in STROKES.items():
+        for _ in range(per_digit):
+            scale, dx, dy = rng.uniform(0.8, 1.1), rng.uniform(-0.06, 0.06), rng.uniform(-0.06, 0.06)
+            out.append((digit, [(0.5 + (x - 0.5) * scale + dx + rng.uniform(-0.01, 0.01),
+                                 0.5 + (y - 0.5) * scale + dy + rng.uniform(-0.01, 0.01)) for x, y in points]))
+    rng.shuffle(out)
+    return out
+
+
+def _wait_http(url: str, proc: subprocess.Popen, what: str, limit_s: float = 120) -> None:
+    began = time.monotonic()
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - began > limit_s:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _process(args: list[str], url: str, what: str):
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_http(url, proc, what)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+# The pad's image on screen: a 560x560 square at the pad's zoom, centred in its canvas.
+PAD_BOX = """(selector) => {
+  const canvas = document.querySelector(selector);
+  const rect = canvas.getBoundingClientRect();
+  let zoom = null;
+  for (const span of document.querySelectorAll('#draw-pad span')) {
+    const m = span.children.length === 0 && span.textContent.trim().match(/^(\\d+(?:\\.\\d+)?)%$/);
+    if (m) zoom = Number(m[1]) / 100;
+  }
+  const side = zoom ? 560 * zoom : Math.min(rect.width, rect.height);
+  return { x: rect.left + (rect.width - side) / 2, y: rect.top + (rect.height - side) / 2, side };
+}"""
+
+
+def draw(page, selector: str, points, step_px: float = 24.0, release: bool = True) -> None:
+    """Mouse down at the first point, moves every ``step_px`` through the rest, mouse up."""
+    box = page.evaluate(PAD_BOX, selector)
+    at = [(box["x"] + box["side"] * x, box["y"] + box["side"] * y) for x, y in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for (ax, ay), (bx, by) in zip(at, at[1:]):
+        steps = max(1, int(((bx - ax) ** 2 + (by - ay) ** 2) ** 0.5 / step_px))
+        for i in range(1, steps + 1):
+            page.mouse.move(ax + (bx - ax) * i / steps, ay + (by - ay) * i / steps)
+    if release:
+        page.mouse.up()
+
+
+HEADLINE = "() => document.querySelector('#draw-left h2, #draw-left .output-class')?.textContent.trim() || ''"
+
+
+def _inpage_digit(page, digit: str, points) -> dict:
+    page.click("#draw-clear")
+    page.wait_for_function("() => window.digitzooDraw.shown === null", timeout=10_000)
+    before = page.evaluate("() => window.digitzooDraw.answers")
+    draw(page, "#draw-pad canvas", points, release=False)
+    answered_while_drawing = page.evaluate("() => window.digitzooDraw.answers") > before
+    page.mouse.up()
+    page.wait_for_function("() => window.digitzooDraw.upAnswerMs !== null", timeout=10_000)
+    state = page.evaluate("() => window.digitzooDraw")
+    return {"digit": digit, "ms": state["upAnswerMs"] - state["lastUpMs"], "read": state["shown"][0],
+            "right": state["shown"][0] == digit, "answered_while_drawing": answered_while_drawing}
+
+
+def _server_digit(page, digit: str, points) -> dict:
+    page.click("#draw-clear")
+    page.wait_for_function(f"() => !({HEADLINE})()", timeout=30_000)
+    draw(page, "#draw-pad canvas", points)
+    page.wait_for_function("() => { const s = window.digitzooDraw; return s.lastUpMs !== null && "
+                           "s.serverShownMs !== null && s.serverShownMs > s.lastUpMs; }", timeout=60_000)
+    state = page.evaluate("() => window.digitzooDraw")
+    read = page.evaluate(HEADLINE)
+    return {"digit": digit, "ms": state["serverShownMs"] - state["lastUpMs"], "read": read, "right": read == digit}
+
+
+def _summary(rows: list[dict]) -> dict:
+    ms = [r["ms"] for r in rows]
+    return {"n": len(rows), "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99), "max_ms": max(ms),
+            "right": sum(r["right"] for r in rows), "rows": rows}
+
+
+def _first_answer(browser, url: str, pad: str, state: str, key: str) -> float:
+    """ms from navigation start to the first answer, in a fresh context (nothing cached), drawing a 1
+    as soon as the pad is there."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector(pad, timeout=60_000)
+    page.wait_for_function(f"() => window.{state}", timeout=60_000)
+    box = page.locator(pad).first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    for i in range(1, 16):
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.2 + 0.6 * i / 15))
+    page.mouse.up()
+    page.wait_for_function(f"() => window.{state}.{key} !== null", timeout=60_000)
+    ms = page.evaluate(f"() => window.{state}.{key}")
+    context.close()
+    return ms
+
+
+def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], None] = print) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from digitzoo.apps.web_build import build_site
+    from digitzoo.hub.manifest import exports_root
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        raise RuntimeError("digitzoo bench browser needs Chromium (apt-get install chromium) and Playwright")
+    port = free_port()
+    hub = [sys.executable, "-m", "digitzoo.apps", "--port", str(port), "--tab", "draw"]
+    cases = drawings(per_digit)
+    result: dict = {"drawings": len(cases), "goals": GOALS, "machine": {"cpus": os.cpu_count(),
+                                                                          "loadavg": list(os.getloadavg())}}
+    with tempfile.TemporaryDirectory(prefix="digitzoo-browser-bench-") as tmp, \
+            _process(hub, f"http://127.0.0.1:{port}/", "digitzoo serve") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        result["chromium"] = browser.version
+        for path, query, run in (("inpage", "", _inpage_digit), ("server", "?inpage=0", _server_digit)):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url + query)
+            page.wait_for_selector("#draw-pad canvas", timeout=60_000)
+            if path == "inpage":
+                page.wait_for_function("() => window.digitzooDraw?.path === 'inpage'", timeout=60_000)
+            else:
+                page.wait_for_function("() => window.digitzooDraw", timeout=60_000)
+            rows = []
+            for i, (digit, points) in enumerate(cases):
+                rows.append(run(page, digit, points))
+                if (i + 1) % 10 == 0:
+                    log(f"{path}: {i + 1}/{len(cases)} digits")
+            result[path] = _summary(rows)
+            page.close()
+        result["first_answer_ms"] = {
+            "hub_inpage": [_first_answer(browser, url, "#draw-pad canvas", "digitzooDraw", "firstAnswerMs")
+                           for _ in range(first_runs)],
+        }
+        site = build_site(Path(tmp) / "site", exports_root(), vendor=True)  # offline: onnxruntime-web from npm
+        static_port = free_port()
+        with _process([sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(site), str(static_port)],
+                      f"http://127.0.0.1:{static_port}/", "python -m http.server") as static_url:
+            result["first_answer_ms"]["static_site"] = [
+                _first_answer(browser, static_url, "#pad", "digitzoo", "firstAnswerMs") for _ in range(first_runs)]
+        browser.close()
+    first = result["first_answer_ms"]
+    result["checks"] = {
+        "inpage_p50": result["inpage"]["p50_ms"] <= GOALS["inpage_p50_ms"],
+        "inpage_p99": result["inpage"]["p99_ms"] <= GOALS["inpage_p99_ms"],
+        "server_p50": result["server"]["p50_ms"] <= GOALS["server_p50_ms"],
+        "static_first_answer": sorted(first["static_site"])[len(first["static_site"]) // 2] <= GOALS["static_first_answer_ms"],
+    }
+    return result
+
+
+def print_report(result: dict) -> None:
+    print(f"{result['drawings']} digits drawn with the mouse in Chromium {result.get('chromium', '')}; "
+          f"ms from the last mouse-up to the answer in the page:")
+    print(f"{'path':>28s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s} {'right':>8s}")
+    for path, name in (("inpage", "in your browser (wasm)"), ("server", "server (?inpage=0)")):
+        row = result[path]
+        print(f"{name:>28s} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['max_ms']:8.1f} {row['right']:4d}/{row['n']}")
+    drawn = sum(r.get("answered_while_drawing", False) for r in result["inpage"]["rows"])
+    print(f"in-page answers shown before the mouse-up: {drawn}/{result['inpage']['n']} digits")
+    for name, values in result["first_answer_ms"].items():
+        print(f"first answer after navigation, {name}: " + ", ".join(f"{v:.0f}" for v in values) + " ms")
+    print("goals: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in result["checks"].items()))
+    m = result["machine"]
+    print(f"machine: {m['cpus']} cores, load average {' '.join(f'{x:.2f}' for x in m['loadavg'])}")

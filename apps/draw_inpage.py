@@ -1,0 +1,93 @@
+"""In-page answers for the Draw tab: the hub's page runs the draw tab's classifiers (and the
+not-a-digit detector) in the browser with onnxruntime-web, as the static site does.
+
+The server serves exactly these files under ``PREFIX`` (no folder is opened to the web):
+``hub_draw.js`` with the static site's ``runtime.js`` and ``sketch.js`` beside it, ``config.json``
+(each model file's URL, sha256, input/output names and label, and where onnxruntime-web comes
+from), the ONNX files the manifest lists for the draw tab, and onnxruntime-web's module and
+WebAssembly binary when the npm copy is installed (``apps/web/node_modules``; else the page uses
+the pinned CDN URL). The page checks every model's sha256 and the runtime's sha384 itself, and
+falls back to the server's answers (the ``pad.change`` event, which stays) when anything fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from digitzoo.apps import parts
+from digitzoo.apps.web_build import ORT_MODULE, ORT_WASM, WEB_SOURCES, runtime_settings, vendored_runtime_files
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.manifest import artifact, exports_root, part_with_role, parts_with_role
+
+PREFIX = "/digitzoo/inpage"
+PAGE_FILES = ["hub_draw.js", "runtime.js", "sketch.js"]
+# The page's module: added to the hub's <head>; it does nothing on a page without the draw pad.
+HEAD = f'<script type="module" src="{PREFIX}/hub_draw.js"></script>'
+
+
+def _root() -> Path:
+    return parts.SETTINGS["root"] or exports_root()
+
+
+def _entry(model: str, role: str, label: str) -> tuple[dict, Path]:
+    manifest = parts.manifest()
+    item = artifact(manifest, model, part_with_role(manifest, model, role), "onnx")
+    io = lambda specs: [{"name": s["name"], "shape": s["shape"]} for s in specs]  # noqa: E731
+    entry = {"model": model, "label": label, "file": f"{PREFIX}/models/{item['file']}", "sha256": item["sha256"],
+             "inputs": io(item["inputs"]), "outputs": io(item["outputs"])}
+    return entry, _root() / item["file"]
+
+
+def _runtime() -> tuple[dict, dict[str, Path]]:
+    """Where the page loads onnxruntime-web: this server's copy when npm installed it, else the CDN."""
+    try:
+        files = vendored_runtime_files()  # the pinned bytes, checked (sha384)
+    except DigitzooError:
+        return runtime_settings(vendor=False), {}
+    runtime = runtime_settings(vendor=True)
+    runtime.update(module=f"{PREFIX}/ort/{ORT_MODULE}", wasm=f"{PREFIX}/ort/{ORT_WASM}",
+                   missing_hint="The hub's copy of onnxruntime-web (apps/web/node_modules) could not be read.")
+    return runtime, {f"ort/{name}": path for name, path in files.items()}
+
+
+def site() -> tuple[dict, dict[str, Path]]:
+    """The page's config.json and every file served under PREFIX (name -> path)."""
+    manifest = parts.manifest()
+    served = {name: WEB_SOURCES / name for name in PAGE_FILES}
+    draw = []
+    classifier_models = {m for m, _ in parts_with_role(manifest, "classifier")}
+    for model in parts.shown_on("draw"):
+        if model not in classifier_models:
+            continue
+        entry, path = _entry(model, "classifier", parts.label(model))
+        draw.append({**entry, "belief_by_row": bool(parts.demo(model).get("belief_by_row")),
+                     "classes": manifest["models"][model]["labels"]})
+        served[entry["file"].removeprefix(PREFIX + "/")] = path
+    detector = None
+    if found := parts_with_role(manifest, "detector"):
+        detector, path = _entry(found[0][0], "detector", "not-a-digit detector")
+        served[detector["file"].removeprefix(PREFIX + "/")] = path
+    runtime, ort_files = _runtime()
+    served.update(ort_files)
+    return {"runtime": runtime, "draw": draw, "detector": detector}, served
+
+
+def routes() -> list[Route]:
+    """The routes of PREFIX, to pass to the hub's FastAPI app (``app_kwargs["routes"]``)."""
+    config, served = site()
+
+    async def config_json(request: Request):
+        return JSONResponse(config, headers={"Cache-Control": "no-cache"})
+
+    async def file(request: Request):
+        path = served.get(request.path_params["name"])
+        if path is None or not path.is_file():
+            return PlainTextResponse("not found", status_code=404)
+        media = "text/javascript" if path.suffix in (".js", ".mjs") else None
+        return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
+
+    return [Route(f"{PREFIX}/config.json", config_json), Route(PREFIX + "/{name:path}", file)]
