@@ -25,8 +25,11 @@ from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, verified_path
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # The code a Space runs: the apps and what they import from the core (no torch, no training code).
 # PACKAGE_ROOT holds hub/ and apps/: the repository, or site-packages/digitzoo when installed.
-APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "gan.py", "hub_app.py", "inputs.py",
-               "latent.py", "limits.py", "mcp_tools.py", "models.py", "parts.py", "playground.py"]
+APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "draw_inpage.py", "gan.py", "hub_app.py", "inputs.py",
+               "latent.py", "limits.py", "mcp_tools.py", "models.py", "parts.py", "playground.py", "web_build.py"]
+# The Draw tab's in-page answers (apps.draw_inpage): its script and the static site's two it imports.
+# onnxruntime-web itself comes from the pinned CDN there (no node_modules in a Space).
+APP_WEB_FILES = ["hub_draw.js", "runtime.js", "sketch.js"]
 HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "leaderboard.py", "manifest.py", "paths.py", "runtime.py",
                "sketch.py"]
 # Distributions the code imports directly; each is pinned to the version installed here.
@@ -127,6 +130,9 @@ def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: s
             (work / "digitzoo" / package).mkdir(parents=True)
             for module in modules:
                 shutil.copy2(PACKAGE_ROOT / package / module, work / "digitzoo" / package / module)
+        (work / "digitzoo" / "apps" / "web").mkdir()
+        for name in APP_WEB_FILES:
+            shutil.copy2(PACKAGE_ROOT / "apps" / "web" / name, work / "digitzoo" / "apps" / "web" / name)
         if playground:  # every lesson file; the Playground tab appears because torch is required
             shutil.copytree(PACKAGE_ROOT / "hub" / "lessons", work / "digitzoo" / "hub" / "lessons",
                             ignore=shutil.ignore_patterns("__pycache__"))
