@@ -13,7 +13,7 @@
 // ?inpage=0 in the URL keeps the page on the server's answers (the benchmark compares both).
 
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
-import { RefusedFile, importPinned, loadRuntime, openModel } from "./runtime.js";
+import { RefusedFile, importPinned, loadRuntime, openModel, softmax, throttled } from "./runtime.js";
 
 const BASE = new URL(".", import.meta.url);
 const PAD_SIZE = 560;  // the Sketchpad's canvas_size
@@ -34,35 +34,6 @@ let undone = [];  // strokes taken back by Undo, for Redo
 let current = null;
 let models = null; // { ort, config, sessions: Map(model -> Promise), detector }
 let panel = null;
-
-function softmax(logits) {
-  const top = Math.max(...logits);
-  const e = Array.from(logits, (v) => Math.exp(v - top));
-  const total = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / total);
-}
-
-function throttled(work) {
-  let scheduled = false, running = false, again = false;
-  const run = async () => {
-    if (running) { again = true; return; }
-    running = true;
-    try {
-      await work();
-    } catch (error) {
-      fallBack(`In-page answers stopped (${error.message || error})`);
-    } finally {
-      running = false;
-      if (again) { again = false; request(); }
-    }
-  };
-  const request = () => {
-    if (scheduled) return;
-    scheduled = true;
-    requestAnimationFrame(() => { scheduled = false; run(); });
-  };
-  return request;
-}
 
 function waitFor(selector) {
   return new Promise((resolve) => {
@@ -296,7 +267,7 @@ async function classify() {
   if (state.firstAnswerMs === null) state.firstAnswerMs = done;
   if (state.lastUpMs !== null && began >= state.lastUpMs && state.upAnswerMs === null) state.upAnswerMs = done;
 }
-const request = throttled(classify);
+const request = throttled(classify, (error) => fallBack(`In-page answers stopped (${error.message || error})`));
 
 // Said once, in the page; the server's answers show from now on.
 function fallBack(message) {

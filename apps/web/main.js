@@ -5,7 +5,7 @@
 // pad / sliders / seed, run a model, and draw its answer. Nothing is sent anywhere.
 
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
-import { RefusedFile, fetchVerified, loadRuntime, openModel } from "./runtime.js";
+import { RefusedFile, fetchVerified, loadRuntime, openModel, softmax, throttled as throttledBy } from "./runtime.js";
 
 const $ = (selector) => document.querySelector(selector);
 const DRAW_PROMPT = "Draw a digit (0-9) on the pad.";
@@ -24,37 +24,8 @@ function problem(message) {
   $("#problems").append(line);
 }
 
-// Runs `work` at most once per animation frame and never twice at once; a request made while it
-// runs is served after it, so the last state (the latest stroke, slider value, seed) is always shown.
-function throttled(work) {
-  let scheduled = false, running = false, again = false;
-  const run = async () => {
-    if (running) { again = true; return; }
-    running = true;
-    try {
-      await work();
-    } catch (error) {
-      problem(error.message || String(error));
-    } finally {
-      running = false;
-      if (again) { again = false; request(); }
-    }
-  };
-  const request = () => {
-    if (scheduled) return;
-    scheduled = true;
-    requestAnimationFrame(() => { scheduled = false; run(); });
-  };
-  return request;
-}
-
-function softmax(logits, offset = 0, count = logits.length) {
-  let top = -Infinity;
-  for (let i = 0; i < count; i++) top = Math.max(top, logits[offset + i]);
-  const e = Array.from({ length: count }, (_, i) => Math.exp(logits[offset + i] - top));
-  const total = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / total);
-}
+// The page's throttled work: an error is shown in the problems box.
+const throttled = (work) => throttledBy(work, (error) => problem(error.message || String(error)));
 
 // A 28x28 float image in [0, 1] (white ink on black) into a canvas at `x`, `y`.
 function paintDigit(canvas, pixels, x = 0, y = 0) {

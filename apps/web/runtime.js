@@ -71,3 +71,37 @@ export async function openModel(ort, entry) {
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
   return { entry, session };
 }
+
+// Probabilities from `count` scores starting at `offset` (one row of a (rows, classes) output).
+export function softmax(logits, offset = 0, count = logits.length) {
+  let top = -Infinity;
+  for (let i = 0; i < count; i++) top = Math.max(top, logits[offset + i]);
+  const e = Array.from({ length: count }, (_, i) => Math.exp(logits[offset + i] - top));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
+// Runs `work` at most once per animation frame and never twice at once; a request made while it
+// runs is served after it, so the last state (the latest stroke, slider value, seed) is always
+// shown. An error thrown by `work` goes to `onError`.
+export function throttled(work, onError) {
+  let scheduled = false, running = false, again = false;
+  const run = async () => {
+    if (running) { again = true; return; }
+    running = true;
+    try {
+      await work();
+    } catch (error) {
+      onError(error);
+    } finally {
+      running = false;
+      if (again) { again = false; request(); }
+    }
+  };
+  const request = () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => { scheduled = false; run(); });
+  };
+  return request;
+}
