@@ -10,7 +10,7 @@ from gradio.components.label import LabelConfidence, LabelData
 
 from digitzoo.apps import parts
 from digitzoo.apps.charts import belief_chart
-from digitzoo.apps.inputs import EmptyCanvas, sketch_to_input
+from digitzoo.apps.inputs import EmptyCanvas, ImageOrSketch, sketch_to_input
 
 DRAW_PROMPT = "Draw a digit (0-9) on the pad."
 TWO, ALL = "two", "all"
@@ -218,10 +218,10 @@ def build(app: gr.Blocks) -> None:
     upload.upload(classify_upload, [upload, *picks], outputs, api_name="classify_upload", api_visibility="private",
                   preprocess=False)
     # The API endpoint takes an image (an uploaded file, or inline as a data: URL, which saves
-    # the upload round trip) and answers with the default pair; blank input is an error here,
+    # the upload round trip) or the Sketchpad's own value, and answers with the default pair; blank input is an error here,
     # not a silent reset.
     # preprocess=False: the image is decoded by apps.inputs, which refuses a bad or huge one
     # with a sentence (Gradio's own decoding would answer a bare "Error").
-    api_image = gr.Image(type="filepath", visible=False, label="image of a digit")
+    api_image = ImageOrSketch(type="filepath", visible=False, label="image of a digit, or a Sketchpad value")
     gr.Button("Classify", visible=False).click(classify, api_image, outputs[:5], api_name="classify", preprocess=False)
     clear.click(lambda a, b: _blank(_pair(a, b)), [left, right], outputs, api_name="clear", api_visibility="private")

@@ -7,15 +7,49 @@ import binascii
 import io
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
 
 import gradio as gr
 import numpy as np
+from gradio.data_classes import GradioModel, GradioRootModel, ImageData
 from gradio.utils import get_upload_folder
 from PIL import Image, UnidentifiedImageError
+from pydantic import Discriminator, Tag
 
 from digitzoo.hub.errors import EmptySketch, SketchError
 from digitzoo.hub.sketch import MAX_PIXELS, preprocess
+
+
+def _image_or_sketch(value: Any) -> str:
+    return "sketch" if isinstance(value, dict) and {"background", "layers", "composite"} & value.keys() else "file"
+
+
+class SketchData(GradioModel):
+    """A Sketchpad's value, each picture as gr.Image takes one (a file or a data: URL)."""
+
+    background: ImageData | None = None
+    layers: list[ImageData] = []
+    composite: ImageData | None = None
+
+
+class ImageOrSketchData(GradioRootModel):
+    """An image (uploaded, or inline as a data: URL), or a Sketchpad's own value."""
+
+    root: Annotated[Union[Annotated[SketchData, Tag("sketch")], Annotated[ImageData, Tag("file")]],
+                    Discriminator(_image_or_sketch)]
+
+
+class ImageOrSketch(gr.Image):
+    """The /classify API's input: what gr.Image takes, and also the Sketchpad's value
+    ({"background", "layers", "composite"}), which the design notes promise API callers.
+
+    Gradio validates every input against its component's data model, even with preprocess=False,
+    and gr.Image's (a file) would drop a Sketchpad's keys; this model keeps either. Drawn by the
+    page's Image (``is_template``); it is never shown.
+    """
+
+    is_template = True
+    data_model = ImageOrSketchData
 
 
 class EmptyCanvas(gr.Error):
@@ -90,7 +124,14 @@ def image_from_payload(payload: dict) -> Image.Image:
 
 def sketch_to_input(value: Any) -> np.ndarray:
     """Sketchpad dict, image file payload, image, array or file path -> (1, 1, 28, 28) float32 model input."""
-    if isinstance(value, dict) and "composite" not in value:  # an unprocessed Gradio file payload
+    if isinstance(value, dict) and "composite" in value:
+        # The Sketchpad's value ({"background", "layers", "composite"}): the page's own event gets it
+        # decoded (arrays); an API caller sends it as file payloads. The composite is what was drawn.
+        picture = value["composite"] if value["composite"] is not None else value.get("background")
+        if picture is None:
+            raise EmptyCanvas("The canvas is empty: draw a digit first.", print_exception=False)
+        value = picture
+    if isinstance(value, dict):  # an unprocessed Gradio file payload
         value = image_from_payload(value)
     elif isinstance(value, str):  # an uploaded file path (Gradio hands us a temp file it owns)
         value = open_image(uploaded_path(value))

@@ -201,10 +201,12 @@ LATENT_JS = """
     later();
   };
   const pick = (point) => {
+    // Boxes already showing the point are left alone: a click can be seen twice (above).
     AXES.forEach((axis, i) => {
       const b = box(axis);
-      if (!b) return;
-      b.value = String(Math.round(point[i] * 100) / 100);
+      const value = String(Math.round(point[i] * 100) / 100);
+      if (!b || Number(b.value) === Number(value)) return;
+      b.value = value;
       b.dispatchEvent(new Event('input', {bubbles: true}));
     });
   };
@@ -212,10 +214,23 @@ LATENT_JS = """
     const gd = plot();
     if (!gd || gd === wired || !gd.on || !gd._fullLayout) return;
     wired = gd;
-    gd.on('plotly_click', (event) => {
+    const dot = (event) => {
       const p = event && event.points && event.points[0];
-      if (p && p.data && p.data.name !== MARK) pick([p.x, p.y, p.z]);
-    });
+      return p && p.data && p.data.name !== MARK ? [p.x, p.y, p.z] : null;
+    };
+    gd.on('plotly_click', (event) => { const p = dot(event); if (p) pick(p); });
+    // Plotly's 3-D scene reports a click only if it draws a frame while the button is down; in
+    // software WebGL a frame can take longer than a quick click, and the click is lost. So a
+    // press and release on the spot, over a dot whose label shows, picks that dot too.
+    let hovered = null, pressed = null;
+    gd.on('plotly_hover', (event) => { hovered = dot(event); });
+    gd.on('plotly_unhover', () => { hovered = null; });
+    gd.addEventListener('pointerdown', (event) => { pressed = [event.clientX, event.clientY, hovered]; }, true);
+    gd.addEventListener('pointerup', (event) => {
+      const [x, y, dotThen] = pressed || [];
+      pressed = null;
+      if (dotThen && Math.hypot(event.clientX - x, event.clientY - y) < 5) pick(dotThen);
+    }, true);
     gd.on('plotly_relayout', (change) => {
       if (change['scene.camera']) camera = change['scene.camera'];
     });

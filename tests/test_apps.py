@@ -80,6 +80,21 @@ def test_classify_reads_test_digits(client, tmp_path, mnist_test):
     assert right >= 9
 
 
+@pytest.mark.parametrize("composite", ["uploaded", "inline"])
+def test_classify_takes_the_sketchpads_own_value(client, tmp_path, mnist_test, composite):
+    # What a Sketchpad holds ({"background", "layers", "composite"}), sent as is by an API caller.
+    images, labels = mnist_test
+    path = canvas_png(tmp_path, images[3].numpy(), "pad.png")
+    value = sketch_file(tmp_path, images[3].numpy(), "pad.png")
+    if composite == "inline":
+        value = {"background": None, "layers": [], "composite": data_url(path)}
+    cnn, lstm, seen, _, info = client.predict(value, api_name="/classify")
+    assert cnn["label"] == lstm["label"] == str(int(labels[3]))
+    assert np.asarray(Image.open(seen)).shape[:2] == (28, 28)
+    with pytest.raises(Exception, match="empty"):
+        client.predict({"background": None, "layers": [], "composite": None}, api_name="/classify")
+
+
 def test_classify_says_not_sure_of_a_star_and_still_names_the_closest_digit(client, tmp_path):
     canvas = Image.new("RGB", (800, 800), "white")
     star = [(400 + 300 * np.cos(np.pi / 2 + i * 4 * np.pi / 5), 400 - 300 * np.sin(np.pi / 2 + i * 4 * np.pi / 5))
