@@ -2,8 +2,9 @@
 
 Per drawn digit, the time from the last mouse-up to the answer shown in the page (performance.now()
 in the page, read from ``window.digitzooDraw``, see apps/web/hub_draw.js), on the hub's Draw tab
-answered in the page (onnxruntime-web, wasm) and answered by the server (``?inpage=0``); whether the
-answer (the left model, the CNN) was right; and the time from navigation to the first answer for
+answered in the page (onnxruntime-web, wasm) and answered by the server (``?inpage=0``: the page
+sends its copy of the drawing; also timed, in the same run, the Sketchpad's own change event, whose
+answer lands in the Labels under the page's panel); whether the answer (the left model, the CNN) was right; and the time from navigation to the first answer for
 the hub and for the static site (``digitzoo web build --vendor``, served by ``python -m http.server``).
 
 The digits are single-stroke polylines of 0-9, each drawn several times with a seeded random
@@ -131,14 +132,19 @@ def _inpage_digit(page, digit: str, points) -> dict:
 
 
 def _server_digit(page, digit: str, points) -> dict:
+    """The page's server path (?inpage=0): the page sends its copy of the drawing at mouse-up. Also
+    timed: the pad's own change event, whose answer lands in the Labels under the page's panel."""
     page.click("#draw-clear")
-    page.wait_for_function(f"() => !({HEADLINE})()", timeout=30_000)
+    page.wait_for_function(f"() => window.digitzooDraw.shown === null && !({HEADLINE})()", timeout=30_000)
     draw(page, "#draw-pad canvas", points)
+    page.wait_for_function("() => window.digitzooDraw.upAnswerMs !== null", timeout=60_000)
     page.wait_for_function("() => { const s = window.digitzooDraw; return s.lastUpMs !== null && "
                            "s.serverShownMs !== null && s.serverShownMs > s.lastUpMs; }", timeout=60_000)
     state = page.evaluate("() => window.digitzooDraw")
-    read = page.evaluate(HEADLINE)
-    return {"digit": digit, "ms": state["serverShownMs"] - state["lastUpMs"], "read": read, "right": read == digit}
+    read, pad_read = state["shown"][0], page.evaluate(HEADLINE)
+    return {"digit": digit, "ms": state["upAnswerMs"] - state["lastUpMs"], "read": read, "right": read == digit,
+            "pad_event": {"digit": digit, "ms": state["serverShownMs"] - state["lastUpMs"], "read": pad_read,
+                          "right": pad_read == digit}}
 
 
 def _summary(rows: list[dict]) -> dict:
@@ -189,16 +195,15 @@ def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], 
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(url + query)
             page.wait_for_selector("#draw-pad canvas", timeout=60_000)
-            if path == "inpage":
-                page.wait_for_function("() => window.digitzooDraw?.path === 'inpage'", timeout=60_000)
-            else:
-                page.wait_for_function("() => window.digitzooDraw", timeout=60_000)
+            page.wait_for_function(f"() => window.digitzooDraw?.path === '{path}'", timeout=60_000)
             rows = []
             for i, (digit, points) in enumerate(cases):
                 rows.append(run(page, digit, points))
                 if (i + 1) % 10 == 0:
                     log(f"{path}: {i + 1}/{len(cases)} digits")
             result[path] = _summary(rows)
+            if path == "server":
+                result["pad_event"] = _summary([row.pop("pad_event") for row in rows])
             page.close()
         result["first_answer_ms"] = {
             "hub_inpage": [_first_answer(browser, url, "#draw-pad canvas", "digitzooDraw", "firstAnswerMs")
@@ -225,7 +230,8 @@ def print_report(result: dict) -> None:
     print(f"{result['drawings']} digits drawn with the mouse in Chromium {result.get('chromium', '')}; "
           f"ms from the last mouse-up to the answer in the page:")
     print(f"{'path':>28s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s} {'right':>8s}")
-    for path, name in (("inpage", "in your browser (wasm)"), ("server", "server (?inpage=0)")):
+    for path, name in (("inpage", "in your browser (wasm)"), ("server", "server, asked by the page"),
+                       ("pad_event", "server, the pad's own event")):
         row = result[path]
         print(f"{name:>28s} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['max_ms']:8.1f} {row['right']:4d}/{row['n']}")
     drawn = sum(r.get("answered_while_drawing", False) for r in result["inpage"]["rows"])

@@ -10,7 +10,7 @@ from gradio.components.label import LabelConfidence, LabelData
 
 from digitzoo.apps import parts
 from digitzoo.apps.charts import belief_chart
-from digitzoo.apps.inputs import EmptyCanvas, ImageOrSketch, sketch_to_input
+from digitzoo.apps.inputs import EmptyCanvas, ImageOrSketch, refuse, sketch_to_input
 
 DRAW_PROMPT = "Draw a digit (0-9) on the pad."
 TWO, ALL = "two", "all"
@@ -123,6 +123,28 @@ def classify(sketch):
     doubt = not_digit_chance(x)
     info = f"{_verdict(doubt)}Answered by {parts.describe(*readers.values())}"
     return (*(_answer(probs[m], doubt) for m in pair), _seen(x), chart, info)
+
+
+def classify_for_page(request):
+    """The hub page's own server path (apps/web/hub_draw.js, when the models do not run in the page;
+    served by apps.draw_inpage at POST /digitzoo/inpage/classify): ``{"image": data: URL of the
+    page's copy of the pad, "left": model, "right": model}`` -> the picked pair's probabilities, the
+    detector's doubt and who answered, as data the page draws.
+
+    The page sends its own copy of the drawing the moment a stroke ends; the pad's change event
+    (which stays, for the 28x28 view and the chart) first waits for the browser to export the
+    Sketchpad's WebGL canvas, about a second in software rendering.
+    """
+    if not isinstance(request, dict) or not isinstance(request.get("image"), str):
+        raise refuse('Send {"image": "data:image/png;base64,...", "left": "mnist_cnn", "right": "mnist_lstm"}.')
+    x = sketch_to_input({"url": request["image"]})
+    pair = _pair(request.get("left"), request.get("right"))
+    probs, readers, _ = _read(x, list(pair))
+    doubt = not_digit_chance(x)
+    labels = parts.manifest()["models"]
+    return {"answers": [{"model": m, "label": parts.label(m), "classes": labels[m]["labels"],
+                         "probs": [round(float(p), 6) for p in probs[m]]} for m in pair],
+            "doubt": doubt, "answered_by": parts.describe(*readers.values())}
 
 
 def _slots(pair: tuple[str, str], answers=(None, None)) -> tuple:

@@ -7,18 +7,29 @@ The server serves exactly these files under ``PREFIX`` (no folder is opened to t
 from), the ONNX files the manifest lists for the draw tab, and onnxruntime-web's module and
 WebAssembly binary when the npm copy is installed (``apps/web/node_modules``; else the page uses
 the pinned CDN URL). The page checks every model's sha256 and the runtime's sha384 itself, and
-falls back to the server's answers (the ``pad.change`` event, which stays) when anything fails.
+falls back to the server's answers when anything fails.
+
+The server's answers, for a page whose models cannot run (or ``?inpage=0``): ``POST PREFIX/classify``
+with the page's own copy of the drawing, one request, answered from a thread with at most
+``PAGE_CONCURRENCY`` at work and ``PAGE_WAITING`` waiting (more: HTTP 503, "busy"). Gradio's queue
+API takes two round trips (join, then read the stream), each waiting for a page whose main thread
+is busy with the Sketchpad. The pad's own change event stays, as the last resort.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
+import anyio
+import gradio as gr
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from digitzoo.apps import parts
+from digitzoo.apps import draw, parts
+from digitzoo.apps.inputs import MAX_IMAGE_BYTES
 from digitzoo.apps.web_build import ORT_MODULE, ORT_WASM, WEB_SOURCES, runtime_settings, vendored_runtime_files
 from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.manifest import artifact, exports_root, part_with_role, parts_with_role
@@ -27,6 +38,13 @@ PREFIX = "/digitzoo/inpage"
 PAGE_FILES = ["hub_draw.js", "runtime.js", "sketch.js"]
 # The page's module: added to the hub's <head>; it does nothing on a page without the draw pad.
 HEAD = f'<script type="module" src="{PREFIX}/hub_draw.js"></script>'
+
+
+# The page's server path: a few model calls at a time (2 cores), a few waiting, the rest told "busy".
+PAGE_CONCURRENCY = 2
+PAGE_WAITING = 16
+MAX_REQUEST_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 4096  # an image at the inline limit, base64, and the model names
+BUSY = "The server is busy: try again in a moment."
 
 
 def _root() -> Path:
@@ -90,4 +108,34 @@ def routes() -> list[Route]:
         media = "text/javascript" if path.suffix in (".js", ".mjs") else None
         return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
 
-    return [Route(f"{PREFIX}/config.json", config_json), Route(PREFIX + "/{name:path}", file)]
+    limiter = anyio.CapacityLimiter(PAGE_CONCURRENCY)
+    waiting = 0
+
+    async def classify(request: Request):
+        nonlocal waiting
+        if waiting >= PAGE_CONCURRENCY + PAGE_WAITING:  # read per request: a test can tighten it
+            return JSONResponse({"error": BUSY}, status_code=503)
+        body = bytearray()
+        async for chunk in request.stream():  # read no further than the limit, whatever Content-Length says
+            body += chunk
+            if len(body) > MAX_REQUEST_BYTES:
+                return JSONResponse({"error": f"The drawing is larger than {MAX_IMAGE_BYTES // 2**20} MB."},
+                                    status_code=413)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return JSONResponse({"error": "Send JSON: {\"image\": \"data:image/png;base64,...\"}."}, status_code=400)
+        waiting += 1
+        began = time.perf_counter()
+        try:
+            answer = await anyio.to_thread.run_sync(draw.classify_for_page, payload, limiter=limiter)
+        except gr.Error as exc:  # bad input: the sentence, for the page to show
+            return JSONResponse({"error": exc.message}, status_code=400)
+        finally:
+            waiting -= 1
+        # Server-Timing: the browser's dev tools (and the benchmark) show the server's share of the wait.
+        took = (time.perf_counter() - began) * 1000
+        return JSONResponse(answer, headers={"Cache-Control": "no-store", "Server-Timing": f"read;dur={took:.1f}"})
+
+    return [Route(f"{PREFIX}/config.json", config_json), Route(f"{PREFIX}/classify", classify, methods=["POST"]),
+            Route(PREFIX + "/{name:path}", file)]

@@ -89,6 +89,15 @@ def sample_in_page(digit="any", seed=-1, grid=16):
         return gr.skip(), f"Not sampled: {exc.message}"
 
 
+def interpolate_in_page(digit="3", seed_a=0, seed_b=1):
+    """The walk's events: bad input keeps the last strip on screen, with a toast saying what to change."""
+    try:
+        return interpolate(digit, seed_a, seed_b)
+    except gr.Error as exc:
+        gr.Warning(exc.message)
+        return gr.skip()
+
+
 def build(app: gr.Blocks) -> None:
     """Add the tab's components and events to ``app`` (inside its context)."""
     gr.Markdown("A class-conditional GAN draws the digit you ask for. Same seed, same digits.")
@@ -110,3 +119,11 @@ def build(app: gr.Blocks) -> None:
     # The API endpoint refuses bad input with the sentence as an error, as every endpoint does.
     gr.Button("Sample (API)", visible=False).click(sample, [digit, seed, grid], [image, info], api_name="sample")
     walk.click(interpolate, [walk_digit, seed_a, seed_b], strip, api_name="sample_interpolate")
+    # A new digit, seed or size regenerates at once, as a press of the button would; while a number
+    # is being typed or the slider dragged, one sample at a time runs and the newest values are next.
+    for control in (digit, seed, grid):
+        control.change(sample_in_page, [digit, seed, grid], [image, info], api_visibility="private",
+                       trigger_mode="always_last", show_progress="hidden")
+    for control in (walk_digit, seed_a, seed_b):
+        control.change(interpolate_in_page, [walk_digit, seed_a, seed_b], strip, api_visibility="private",
+                       trigger_mode="always_last", show_progress="hidden")

@@ -95,6 +95,69 @@ def test_classify_takes_the_sketchpads_own_value(client, tmp_path, mnist_test, c
         client.predict({"background": None, "layers": [], "composite": None}, api_name="/classify")
 
 
+def page_classify(client, body, **kwargs):
+    """POST to the hub page's server path (apps/draw_inpage.py), as apps/web/hub_draw.js does."""
+    import httpx
+
+    return httpx.post(client.src.rstrip("/") + "/digitzoo/inpage/classify", content=body, timeout=30, **kwargs)
+
+
+def test_the_pages_server_path_reads_the_picked_pair(client, tmp_path, mnist_test):
+    images, labels = mnist_test
+    body = json.dumps({"image": data_url(canvas_png(tmp_path, images[7].numpy()))["url"],
+                       "left": "mnist_mlp", "right": "no such model"})
+    response = page_classify(client, body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [a["model"] for a in answer["answers"]] == ["mnist_mlp", "mnist_lstm"]  # unknown -> the default
+    for a in answer["answers"]:
+        assert str(int(np.argmax(a["probs"]))) == str(int(labels[7])) and abs(sum(a["probs"]) - 1) < 1e-3
+    assert 0 <= answer["doubt"] < 0.5 and "onnxruntime" in answer["answered_by"]
+    assert response.headers["server-timing"].startswith("read;dur=")
+
+
+@pytest.mark.parametrize("body, status, message", [
+    (b"{not json", 400, "Send JSON"),
+    (json.dumps({"image": "data:text/plain;base64,aGk="}).encode(), 400, "data:image"),
+    (json.dumps([1, 2]).encode(), 400, '{"image"'),
+    (b'{"image": "' + b"A" * (14 * 2**20) + b'"}', 413, "larger than"),
+])
+def test_the_pages_server_path_refuses_bad_requests_with_a_sentence(client, body, status, message):
+    response = page_classify(client, body)
+    assert response.status_code == status and message in response.json()["error"], response.text
+    assert "Traceback" not in response.text
+
+
+def test_the_pages_server_path_says_busy_when_full(client, tmp_path, monkeypatch):
+    import threading
+
+    from digitzoo.apps import draw, draw_inpage
+
+    release, started = threading.Event(), threading.Semaphore(0)
+
+    def slow(payload):
+        started.release()
+        release.wait(20)
+        return {"answers": [], "doubt": None, "answered_by": "test"}
+
+    monkeypatch.setattr(draw, "classify_for_page", slow)
+    monkeypatch.setattr(draw_inpage, "PAGE_WAITING", 0)
+    body = json.dumps({"image": "data:image/png;base64,AAAA"})
+    answers = []
+    working = [threading.Thread(target=lambda: answers.append(page_classify(client, body).status_code))
+               for _ in range(draw_inpage.PAGE_CONCURRENCY)]
+    for thread in working:
+        thread.start()
+    for _ in working:
+        assert started.acquire(timeout=20)  # both at work
+    busy = page_classify(client, body)
+    release.set()
+    for thread in working:
+        thread.join(20)
+    assert busy.status_code == 503 and "busy" in busy.json()["error"]
+    assert answers == [200] * draw_inpage.PAGE_CONCURRENCY
+
+
 def test_classify_says_not_sure_of_a_star_and_still_names_the_closest_digit(client, tmp_path):
     canvas = Image.new("RGB", (800, 800), "white")
     star = [(400 + 300 * np.cos(np.pi / 2 + i * 4 * np.pi / 5), 400 - 300 * np.sin(np.pi / 2 + i * 4 * np.pi / 5))

@@ -121,6 +121,35 @@ def test_gan_sampler_shows_a_grid(page):
     seed.fill("-1")
 
 
+def test_gan_regenerates_as_the_digit_or_a_seed_changes(page):
+    page.get_by_role("tab", name="GAN sampler").click()
+    seed = page.get_by_label("seed (-1: random)")
+    seed.fill("7")
+    seed.press("Enter")
+    page.wait_for_function("() => /^seed 7: 16 digits \\(/.test(document.querySelector('#gan-info')?.innerText)",
+                           timeout=30_000)
+    grid = page.locator("#gan-grid img").get_attribute("src")
+    # A digit picked: a new grid of that digit, with no button pressed.
+    page.get_by_label("digit", exact=True).click()
+    page.get_by_role("option", name="5", exact=True).click()
+    page.wait_for_function("() => /^seed 7: 16 digits in /.test(document.querySelector('#gan-info')?.innerText)",
+                           timeout=30_000)
+    page.wait_for_function("(old) => document.querySelector('#gan-grid img')?.getAttribute('src') !== old",
+                           arg=grid, timeout=30_000)
+    # The walk follows its seeds the same way.
+    seed_b = page.get_by_label("seed B")
+    seed_b.fill("4")
+    seed_b.press("Enter")
+    page.wait_for_selector("#gan-walk img", timeout=30_000)
+    first = page.locator("#gan-walk img").get_attribute("src")
+    seed_b.fill("9")
+    seed_b.press("Enter")
+    page.wait_for_function("(old) => document.querySelector('#gan-walk img')?.getAttribute('src') !== old",
+                           arg=first, timeout=30_000)
+    seed.fill("-1")
+    seed.press("Enter")
+
+
 def test_download_an_onnx_file_and_check_its_sha256(page):
     from digitzoo.hub.manifest import artifact, exports_root, read_manifest
 

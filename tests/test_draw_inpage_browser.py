@@ -127,13 +127,70 @@ def test_a_tampered_model_file_falls_back_to_the_server_and_says_so(server, brow
     note.wait_for(timeout=10_000)
     assert "sha256" in note.inner_text() and "server" in note.inner_text(), note.inner_text()
     assert page.evaluate("() => window.digitzooDraw.path") == "server"
-    assert page.locator("#draw-inpage").count() == 0
+    # The page asks the server with its copy of the drawing and shows the answer in the same panel.
     press_and_move(page, SEVEN)
     page.mouse.up()
+    page.wait_for_function("() => window.digitzooDraw.upAnswerMs !== null", timeout=30_000)
+    assert shown(page) == ["7", "7"], shown(page)
+    assert "Answered by the server (onnxruntime-cpu" in how(page), how(page)
+    # The pad's own event still runs (the 28x28 view, the chart): its Labels under the panel agree.
     page.wait_for_function("() => document.querySelector('#draw-left h2, #draw-left .output-class')"
                            "?.textContent.trim() === '7'", timeout=30_000)
     assert "onnxruntime" in page.locator("#draw-info").inner_text()
     assert page.locator("#draw-inpage-note").count() == 1  # said once
+    page.context.close()
+
+
+def test_server_path_follows_the_picked_pair_and_says_why_not(server, browser):
+    page = goto(open_draw(browser, server), server + "?inpage=0", live=False)
+    page.wait_for_function("() => window.digitzooDraw.path === 'server'", timeout=30_000)
+    assert "?inpage=0" in page.locator("#draw-inpage-note").inner_text()
+    page.locator("#pick-left input").click()
+    page.get_by_role("option", name="MLP (mnist_mlp)").click()
+    press_and_move(page, ONE)
+    page.mouse.up()
+    page.wait_for_function("() => window.digitzooDraw.upAnswerMs !== null", timeout=30_000)
+    assert shown(page) == ["1", "1"], shown(page)
+    assert page.locator("#draw-inpage .answer").first.get_attribute("data-model") == "mnist_mlp"
+    assert "mnist_mlp" in how(page) and "ms in all" in how(page), how(page)
+    # A star: the server's detector doubts it, and the panel says so as the in-page path does.
+    page.click("#draw-clear")
+    page.wait_for_function("() => window.digitzooDraw.shown === null", timeout=10_000)
+    press_and_move(page, STAR, steps=8)
+    page.mouse.up()
+    page.wait_for_function("() => (window.digitzooDraw.shown || [''])[0].startsWith('not sure')", timeout=30_000)
+    assert "Not sure this is a digit" in how(page) and "Answered by the server" in how(page), how(page)
+    page.context.close()
+
+
+def test_a_busy_server_is_asked_again_and_an_unreachable_one_leaves_the_pads_own_answers(server, browser):
+    page = open_draw(browser, server)
+    calls = []
+
+    def busy_once(route):
+        calls.append(route.request.method)
+        if len(calls) == 1:
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    page.route("**/digitzoo/inpage/classify", busy_once)
+    goto(page, server + "?inpage=0", live=False)
+    press_and_move(page, SEVEN)
+    page.mouse.up()
+    page.wait_for_function("() => (window.digitzooDraw.shown || [])[0] === '7'", timeout=30_000)
+    assert len(calls) >= 2 and page.evaluate("() => window.digitzooDraw.path") == "server"
+    page.unroute("**/digitzoo/inpage/classify")
+    page.route("**/digitzoo/inpage/classify", lambda route: route.abort())
+    page.click("#draw-clear")
+    page.wait_for_function("() => window.digitzooDraw.shown === null", timeout=10_000)
+    press_and_move(page, ONE)
+    page.mouse.up()
+    page.wait_for_function("() => window.digitzooDraw.path === 'gradio'", timeout=30_000)
+    assert page.locator("#draw-inpage").count() == 0
+    assert "could not be asked" in page.locator("#draw-inpage-note").inner_text()
+    page.wait_for_function("() => document.querySelector('#draw-left h2, #draw-left .output-class')"
+                           "?.textContent.trim() === '1'", timeout=30_000)
     page.context.close()
 
 

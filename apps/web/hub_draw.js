@@ -1,28 +1,34 @@
-// The Gradio hub's Draw tab, answered in the page: the draw tab's classifiers and the not-a-digit
-// detector run here with onnxruntime-web (the static site's runtime.js and sketch.js), on the
-// files the manifest lists, each checked against its sha256 before use.
+// The Gradio hub's Draw tab, answered as soon as a stroke moves: the draw tab's classifiers and the
+// not-a-digit detector run in the page with onnxruntime-web (the static site's runtime.js and
+// sketch.js), on the files the manifest lists, each checked against its sha256 before use.
 //
 // Gradio's Sketchpad draws with WebGL, whose pixels a page cannot reliably read back, so this
 // module watches the pointer on the pad and replays every stroke into a 2D canvas of the pad's
 // size (560x560) with the pad's brush (28 px), and reads that. Answers are shown while the stroke
 // is drawn (at most once per animation frame) in a panel laid over the server's two answers.
-// The server's event still runs on every change (API callers, and the fallback): its answers land
-// in the Labels under the panel, so a late server answer never replaces a newer in-page one.
-// When anything fails (no WebAssembly, onnxruntime-web not loaded, a file whose sha256 differs),
-// the page says so once, removes the panel and the server's answers show, as before.
-// ?inpage=0 in the URL keeps the page on the server's answers (the benchmark compares both).
+//
+// When the models cannot run here (no WebAssembly, onnxruntime-web not loaded, a file whose sha256
+// differs, or ?inpage=0 in the URL), the page says so once and asks the server instead, with the
+// same copy of the drawing (a small PNG, one request at a time, at once when a stroke ends) at
+// POST /digitzoo/inpage/classify: the server's answer shows in the same panel, "Answered by the
+// server". The pad's own change event
+// still runs on every change (the 28x28 view, the chart, API callers); it first waits for the
+// browser to export the WebGL canvas, about a second in software rendering. Its answers land in the
+// Labels under the panel, and show only when the page cannot reach the server's endpoint at all.
 
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
 import { RefusedFile, importPinned, loadRuntime, openModel, softmax, throttled } from "./runtime.js";
 
 const BASE = new URL(".", import.meta.url);
+const BUSY_RETRY_MS = 1000;
 const PAD_SIZE = 560;  // the Sketchpad's canvas_size
 const PEN_WIDTH = 28;  // its brush, in pad pixels
 const DRAW_PROMPT = "Draw a digit (0-9) on the pad.";
 
-// Read by the tests and the benchmark (performance.now() times).
+// Read by the tests and the benchmark (performance.now() times). path: "loading", then "inpage"
+// (the models run here), "server" (the page asks the server) or "gradio" (the pad's own event).
 const state = (window.digitzooDraw = {
-  path: "server", why: null, readyMs: null, firstAnswerMs: null, answers: 0,
+  path: "loading", why: null, readyMs: null, firstAnswerMs: null, answers: 0,
   lastUpMs: null, upAnswerMs: null, serverShownMs: null, shown: null,
 });
 
@@ -32,7 +38,8 @@ const ink = shadow.getContext("2d", { willReadFrequently: true });
 let strokes = []; // every stroke on the pad ({ points, erase }): replayed after an undo
 let undone = [];  // strokes taken back by Undo, for Redo
 let current = null;
-let models = null; // { ort, config, sessions: Map(model -> Promise), detector }
+let models = null; // in-page: { ort, config, sessions: Map(model -> Promise), detector }
+let asking = false; // the server answers, through this page
 let panel = null;
 
 function waitFor(selector) {
@@ -126,7 +133,10 @@ function watchPad() {
     current = null;
     state.lastUpMs = performance.now();
     state.upAnswerMs = null;
-    request(); // the answer to the whole drawing, timed from here
+    // The answer to the whole drawing, timed from here. The server is asked at once: the next
+    // frame can be hundreds of ms away while the Sketchpad exports its canvas.
+    if (asking) { inFlight?.abort(); request.now(); }
+    else request();
   };
   window.addEventListener("pointerup", lift, true);
   window.addEventListener("pointercancel", lift, true);
@@ -165,7 +175,13 @@ function pairRow() {
   return document.querySelector("#draw-left")?.parentElement;
 }
 
-async function addPanel() {
+let panelAdded = null;
+function addPanel() { // once, whoever asks first
+  panelAdded ??= addPanelOnce();
+  return panelAdded;
+}
+
+async function addPanelOnce() {
   await waitFor("#draw-left");
   const row = pairRow();
   const style = document.createElement("style");
@@ -188,7 +204,7 @@ function showNothing(message) {
   state.shown = null;
 }
 
-function render(answers, doubt, ms, preprocessMs) {
+function render(answers, doubt, how) {
   const boxes = answers.map(({ entry, probs }) => {
     const ranked = probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 3);
     const box = document.createElement("div");
@@ -211,22 +227,24 @@ function render(answers, doubt, ms, preprocessMs) {
   panel.querySelector(".pair").replaceChildren(...boxes);
   const verdict = doubt > 0.5 ? `Not sure this is a digit (${(doubt * 100).toFixed(0)}% it is a letter, a shape or a ` +
     "scribble): draw one digit, 0-9. " : "";
-  panel.querySelector(".how").textContent = `${verdict}Answered in your browser (wasm): ${ms.toFixed(1)} ms ` +
-    `(${answers.map(({ entry }) => entry.label).join(" + ")}${models.detector ? " + detector" : ""}; ` +
-    `preprocessing ${preprocessMs.toFixed(1)} ms)`;
+  panel.querySelector(".how").textContent = verdict + how;
   state.shown = boxes.map((box) => box.querySelector(".top").textContent);
 }
 
 // ---- The models ---------------------------------------------------------------------------------
 
-// The two models picked in the Left/Right dropdowns ("CNN (mnist_cnn)"), else the first two.
+// The models picked in the Left/Right dropdowns ("CNN (mnist_cnn)" -> "mnist_cnn"; null if unread).
+function pickedNames() {
+  return ["#pick-left", "#pick-right"].map((selector) => {
+    const value = document.querySelector(`${selector} input`)?.value || "";
+    return (value.match(/\(([^()]+)\)\s*$/) || [])[1] || null;
+  });
+}
+
+// Their entries in config.json, else the first two.
 function pickedPair() {
   const draw = models.config.draw;
-  return ["#pick-left", "#pick-right"].map((selector, i) => {
-    const value = document.querySelector(`${selector} input`)?.value || "";
-    const name = (value.match(/\(([^()]+)\)\s*$/) || [])[1];
-    return draw.find((entry) => entry.model === name) || draw[Math.min(i, draw.length - 1)];
-  });
+  return pickedNames().map((name, i) => draw.find((entry) => entry.model === name) || draw[Math.min(i, draw.length - 1)]);
 }
 
 function session(entry) {
@@ -235,7 +253,12 @@ function session(entry) {
 }
 
 async function classify() {
-  if (!models || !panel || !strokes.length) return;
+  if (!panel || !strokes.length) return;
+  if (models) await classifyHere();
+  else if (asking) await classifyOnServer();
+}
+
+async function classifyHere() {
   const began = performance.now();
   const { data } = ink.getImageData(0, 0, PAD_SIZE, PAD_SIZE);
   let x;
@@ -261,28 +284,103 @@ async function classify() {
     answers.push({ entry: pair.find((e) => e.model === entry.model) || entry, probs: softmax(outputs[entry.outputs[0].name].data) });
   }
   if (!strokes.length) return; // cleared meanwhile
-  render(answers, doubt, performance.now() - ran, ran - began);
+  const ms = performance.now() - ran;
+  render(answers, doubt, `Answered in your browser (wasm): ${ms.toFixed(1)} ms ` +
+    `(${answers.map(({ entry }) => entry.label).join(" + ")}${models.detector ? " + detector" : ""}; ` +
+    `preprocessing ${(ran - began).toFixed(1)} ms)`);
+  answered(began);
+}
+
+function answered(began) {
   const done = performance.now();
   state.answers += 1;
   if (state.firstAnswerMs === null) state.firstAnswerMs = done;
   if (state.lastUpMs !== null && began >= state.lastUpMs && state.upAnswerMs === null) state.upAnswerMs = done;
 }
-const request = throttled(classify, (error) => fallBack(`In-page answers stopped (${error.message || error})`));
 
-// Said once, in the page; the server's answers show from now on.
+// ---- The server, asked by this page -------------------------------------------------------------
+
+class Refused extends Error {}  // the server read the request and said why not (a sentence to show)
+class Busy extends Error {}
+
+// One POST to the hub's page route (apps/draw_inpage.py): JSON answer, or {"error": sentence}.
+// A request still out when a stroke ends is aborted (inFlight): the newer drawing is sent at once
+// instead of after it.
+let inFlight = null;
+async function askServer(request) {
+  const asked = (inFlight = new AbortController());
+  let response, answer;
+  try {
+    response = await fetch(new URL("classify", BASE), { method: "POST", signal: asked.signal,
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(request) });
+    answer = await response.json().catch((error) => { if (error.name === "AbortError") throw error; return {}; });
+  } finally {
+    if (inFlight === asked) inFlight = null;
+  }
+  if (response.ok) return answer;
+  if (response.status === 503) throw new Busy(answer.error || "busy");
+  if (response.status < 500 && answer.error) throw new Refused(answer.error);
+  throw new Error(`the server answered HTTP ${response.status}`);
+}
+
+async function classifyOnServer() {
+  const began = performance.now();
+  const image = shadow.toDataURL("image/png"); // black strokes on transparent: a few kB
+  const [left, right] = pickedNames();
+  let answer;
+  try {
+    answer = await askServer({ image, left, right });
+  } catch (error) {
+    if (error.name === "AbortError") return; // a newer drawing is being sent
+    if (error instanceof Refused) { if (strokes.length) showNothing(error.message); return; }
+    if (!(error instanceof Busy)) throw error;
+    if (strokes.length) panel.querySelector(".how").textContent = "The server is busy: asking again in a moment.";
+    setTimeout(request, BUSY_RETRY_MS);
+    return;
+  }
+  if (!strokes.length) return; // cleared meanwhile
+  const ms = performance.now() - began;
+  render(answer.answers.map((a) => ({ entry: a, probs: a.probs })), answer.doubt ?? 0,
+    `Answered by the server (${answer.answered_by}): ${ms.toFixed(0)} ms in all`);
+  answered(began);
+}
+
+const request = throttled(classify, (error) => (models
+  ? fallBack(`In-page answers stopped (${error.message || error})`)
+  : giveUp(`The server could not be asked from the page (${error.message || error})`)));
+
+// Said once, in the page: the server answers from now on, in the same panel.
 function fallBack(message) {
-  if (state.path === "server" && state.why) return;
+  if (state.why) return;
   state.path = "server";
   state.why = message;
   models = null;
+  asking = true;
+  say(`${message}. Answers come from the server (onnxruntime-cpu).`);
+  (panel ? Promise.resolve() : addPanel()).then(request);
+}
+
+// The last resort: the panel goes, and the pad's own event fills the Labels under it.
+function giveUp(message) {
+  state.path = "gradio";
+  state.why = message;
+  asking = false;
+  models = null;
   panel?.remove();
   panel = null;
+  say(`${message}. The server's answers to the pad show below.`);
+}
+
+function say(text) {
   waitFor("#draw-left").then(() => {
-    const note = document.createElement("p");
-    note.id = "draw-inpage-note";
-    note.setAttribute("role", "status");
-    note.textContent = `${message}. Answers come from the server (onnxruntime-cpu).`;
-    pairRow()?.before(note);
+    let note = document.getElementById("draw-inpage-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "draw-inpage-note";
+      note.setAttribute("role", "status");
+      pairRow()?.before(note);
+    }
+    note.textContent = text;
   });
 }
 
@@ -303,7 +401,7 @@ async function start() {
   watchPad();
   watchServerAnswers();
   if (new URLSearchParams(location.search).get("inpage") === "0") {
-    state.why = "off (?inpage=0)";
+    fallBack("In-page answers are off (?inpage=0 in the address)");
     return;
   }
   if (typeof WebAssembly !== "object") {

@@ -85,9 +85,9 @@ export function softmax(logits, offset = 0, count = logits.length) {
 // runs is served after it, so the last state (the latest stroke, slider value, seed) is always
 // shown. An error thrown by `work` goes to `onError`.
 export function throttled(work, onError) {
-  let scheduled = false, running = false, again = false;
-  const run = async () => {
-    if (running) { again = true; return; }
+  let running = false, again = false, againAtOnce = false;
+  const run = async (atOnce = false) => {
+    if (running) { again = true; againAtOnce ||= atOnce; return; }
     running = true;
     try {
       await work();
@@ -95,13 +95,22 @@ export function throttled(work, onError) {
       onError(error);
     } finally {
       running = false;
-      if (again) { again = false; request(); }
+      if (again) {
+        const now = againAtOnce;
+        again = againAtOnce = false;
+        if (now) run(true); else request();
+      }
     }
   };
+  let frame = null;
   const request = () => {
-    if (scheduled) return;
-    scheduled = true;
-    requestAnimationFrame(() => { scheduled = false; run(); });
+    if (frame !== null) return;
+    frame = requestAnimationFrame(() => { frame = null; run(); });
+  };
+  // At once, not at the next frame (which can be late while the page is busy elsewhere).
+  request.now = () => {
+    if (frame !== null) { cancelAnimationFrame(frame); frame = null; }
+    run(true);
   };
   return request;
 }

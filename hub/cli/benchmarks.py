@@ -267,7 +267,10 @@ def browser_section(path: Path) -> list[str]:
     r = json.loads(path.read_text())
     first = r["first_answer_ms"]
     median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
-    rows = [("in your browser (wasm)", r["inpage"]), ("server (onnxruntime-cpu, `?inpage=0`)", r["server"])]
+    rows = [("in your browser (wasm)", r["inpage"]),
+            ("server, asked by the page (onnxruntime-cpu, `?inpage=0`)", r["server"])]
+    if "pad_event" in r:  # the Sketchpad's own change event, timed in the same run (the page's last resort)
+        rows.append(("server, the pad's own change event (same run)", r["pad_event"]))
     before = sum(row.get("answered_while_drawing", False) for row in r["inpage"]["rows"])
     return ["## Draw tab in the browser", "",
             f"`digitzoo bench browser --out {path.parent.parent.name}/{PLOTS}/{path.name}`: headless Chromium "
