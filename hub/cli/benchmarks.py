@@ -282,7 +282,10 @@ def browser_section(path: Path) -> list[str]:
             *(f"| {name} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['max_ms']:.1f} | {row['right']}/{row['n']} |"
               for name, row in rows), "",
             f"In the page, an answer was on screen before the mouse-up for {before} of {r['inpage']['n']} digits "
-            "(answers follow the stroke, at most once per frame).",
+            "(answers follow the stroke, at most once per frame). The server path is the page sending its own copy "
+            "of the drawing (a PNG of a few kB) at the mouse-up, in one POST to `/digitzoo/inpage/classify`; the "
+            "Sketchpad's own change event first waits for the browser to export the pad's WebGL canvas, and stays "
+            "as the page's last resort.",
             f"First answer after navigation (a fresh browser context, a 1 drawn as soon as the pad shows; median of "
             f"{len(first['hub_inpage'])}): the hub answering in the page **{median(first['hub_inpage']):.0f} ms**, "
             f"the static site (`digitzoo web build --vendor`, `python -m http.server`) "
