@@ -136,7 +136,7 @@ def classify_for_page(request):
     Sketchpad's WebGL canvas, about a second in software rendering.
     """
     if not isinstance(request, dict) or not isinstance(request.get("image"), str):
-        raise refuse('Send {"image": "data:image/png;base64,...", "left": "mnist_cnn", "right": "mnist_lstm"}.')
+        raise refuse('Send {"image": "data:image/png;base64,...", "left": a model name, "right": a model name}.')
     x = sketch_to_input({"url": request["image"]})
     pair = _pair(request.get("left"), request.get("right"))
     probs, readers, _ = _read(x, list(pair))
