@@ -129,10 +129,10 @@ def classify_for_page(request):
     """The hub page's own server path (apps/web/hub_draw.js, when the models do not run in the page;
     served by apps.draw_inpage at POST /digitzoo/inpage/classify): ``{"image": data: URL of the
     page's copy of the pad, "left": model, "right": model}`` -> the picked pair's probabilities, the
-    detector's doubt and who answered, as data the page draws.
+    detector's doubt, who answered and the 28x28 it read, as data the page draws.
 
     The page sends its own copy of the drawing the moment a stroke ends; the pad's change event
-    (which stays, for the 28x28 view and the chart) first waits for the browser to export the
+    (which stays, for the belief chart and as the last resort) first waits for the browser to export the
     Sketchpad's WebGL canvas, about a second in software rendering.
     """
     if not isinstance(request, dict) or not isinstance(request.get("image"), str):
@@ -144,7 +144,8 @@ def classify_for_page(request):
     labels = parts.manifest()["models"]
     return {"answers": [{"model": m, "label": parts.label(m), "classes": labels[m]["labels"],
                          "probs": [round(float(p), 6) for p in probs[m]]} for m in pair],
-            "doubt": doubt, "answered_by": parts.describe(*readers.values())}
+            "doubt": doubt, "answered_by": parts.describe(*readers.values()),
+            "seen": np.round(np.clip(x[0, 0], 0, 1), 3).ravel().tolist()}  # the 28x28 read, row by row
 
 
 def _slots(pair: tuple[str, str], answers=(None, None)) -> tuple:

@@ -113,6 +113,10 @@ def test_the_pages_server_path_reads_the_picked_pair(client, tmp_path, mnist_tes
     for a in answer["answers"]:
         assert str(int(np.argmax(a["probs"]))) == str(int(labels[7])) and abs(sum(a["probs"]) - 1) < 1e-3
     assert 0 <= answer["doubt"] < 0.5 and "onnxruntime" in answer["answered_by"]
+    seen = np.array(answer["seen"]).reshape(28, 28)  # the 28x28 it read, as /classify shows it
+    _, _, shown, _, _ = client.predict(data_url(canvas_png(tmp_path, images[7].numpy())), api_name="/classify")
+    difference = np.abs(seen * 255 - np.asarray(Image.open(shown).convert("L")))  # Gradio sends its picture as lossy WebP
+    assert difference.mean() < 2 and difference.max() < 32, (difference.mean(), difference.max())
     assert response.headers["server-timing"].startswith("read;dur=")
 
 

@@ -81,6 +81,43 @@ def test_the_answer_shows_while_the_digit_is_drawn_in_the_browser(live_page):
     page.screenshot(path=str(ARTIFACTS / "draw-inpage.png"))
 
 
+SEEN_PIXELS = """(selector) => { const source = document.querySelector(selector);
+  const c = document.createElement('canvas'); c.width = c.height = 28;
+  const ctx = c.getContext('2d'); ctx.drawImage(source, 0, 0, 28, 28);
+  return [...ctx.getImageData(0, 0, 28, 28).data].filter((_, i) => i % 4 === 0); }"""
+BELIEF_Y = "() => JSON.stringify(document.querySelector('#lstm-belief .js-plotly-plot')?.data?.map(t => t.y))"
+
+
+def test_the_28x28_view_and_the_belief_chart_follow_the_stroke(live_page):
+    page = live_page
+    page.click("#draw-clear")
+    page.wait_for_function("() => window.digitzooDraw.shown === null", timeout=10_000)
+    press_and_move(page, SEVEN)
+    # Still pressed: the page shows the 28x28 it read.
+    page.wait_for_function("() => { const c = document.querySelector('#draw-inpage-seen'); return c && !c.hidden; }",
+                           timeout=10_000)
+    page.mouse.up()
+    # The server's picture of the same drawing (the pad's own event) comes later: the two agree.
+    page.wait_for_function("() => document.querySelector('#draw-seen img')?.complete", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('#lstm-belief .scatterlayer .trace').length === 10",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+    mine, server = page.evaluate(SEEN_PIXELS, "#draw-inpage-seen"), page.evaluate(SEEN_PIXELS, "#draw-seen img")
+    assert sum(mine) > 28 * 255, "the page's 28x28 view is blank"
+    assert sum(abs(a - b) for a, b in zip(mine, server)) / 784 < 16, "the page's 28x28 differs from the server's"
+    seen_box = page.locator("#draw-inpage-seen").bounding_box()
+    img_box = page.locator("#draw-seen img").bounding_box()
+    assert abs(seen_box["y"] - img_box["y"]) < 4 and abs(seen_box["height"] - min(img_box["width"], img_box["height"])) < 4
+    # A second stroke: the chart's lines move while the mouse is still down (the pad's event waits for the mouse-up).
+    before = page.evaluate(BELIEF_Y)
+    press_and_move(page, [(0.35, 0.55), (0.65, 0.55)])
+    page.wait_for_function(f"(old) => ({BELIEF_Y})() !== old", arg=before, timeout=10_000)
+    widths = page.evaluate("() => document.querySelector('#lstm-belief .js-plotly-plot').data.map(t => t.line.width)")
+    assert sorted(widths)[-1] > sorted(widths)[-2], f"no line stands out as the answer: {widths}"
+    page.mouse.up()
+    page.screenshot(path=str(ARTIFACTS / "draw-inpage-seen-and-chart.png"))
+
+
 def test_clear_resets_the_answers_and_the_next_digit_is_read(live_page):
     page = live_page
     page.click("#draw-clear")

@@ -198,6 +198,7 @@ async function addPanelOnce() {
 }
 
 function showNothing(message) {
+  showSeen(null);
   if (!panel) return;
   panel.querySelector(".pair").replaceChildren();
   panel.querySelector(".how").textContent = message;
@@ -279,16 +280,83 @@ async function classifyHere() {
     doubt = softmax((await detector.run({ [entry.inputs[0].name]: input }))[entry.outputs[0].name].data)[1];
   }
   const answers = [];
+  let rows = null; // the belief after each row, of the first model of the pair that charts one (as the server's chart)
   for (const { entry, session: reader } of opened) {
     const outputs = await reader.run({ [entry.inputs[0].name]: input });
     answers.push({ entry: pair.find((e) => e.model === entry.model) || entry, probs: softmax(outputs[entry.outputs[0].name].data) });
+    if (!rows && entry.belief_by_row && entry.outputs.length > 1) {
+      const steps = outputs[entry.outputs[1].name].data; // (1, rows, classes)
+      const count = entry.classes.length;
+      rows = Array.from({ length: steps.length / count }, (_, r) => softmax(steps, r * count, count));
+    }
   }
   if (!strokes.length) return; // cleared meanwhile
   const ms = performance.now() - ran;
+  showSeen(x);
+  if (rows) showBelief(rows);
   render(answers, doubt, `Answered in your browser (wasm): ${ms.toFixed(1)} ms ` +
     `(${answers.map(({ entry }) => entry.label).join(" + ")}${models.detector ? " + detector" : ""}; ` +
     `preprocessing ${(ran - began).toFixed(1)} ms)`);
   answered(began);
+}
+
+// ---- The 28x28 view and the belief chart, in step with the answers ------------------------------
+// The pad's own event fills both about a second after a change. The page draws the 28x28 it read
+// over the server's picture at once, and moves the lines of the server's belief chart while the
+// stroke is drawn (once a chart is on the page: after Clear, the server's first answer brings it).
+
+function showSeen(x) {
+  const block = document.querySelector("#draw-seen");
+  if (!block) return;
+  let canvas = block.querySelector("#draw-inpage-seen");
+  if (!canvas) {
+    canvas = document.createElement("canvas");
+    canvas.id = "draw-inpage-seen";
+    canvas.width = canvas.height = 28;
+    canvas.setAttribute("aria-label", "what the models saw (28x28), drawn in the page");
+    block.style.position = "relative";
+    block.append(canvas);
+  }
+  if (!x) { canvas.hidden = true; return; }
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = Math.round(Math.min(Math.max(x[i], 0), 1) * 255);
+    image.data.set([v, v, v, 255], 4 * i);
+  }
+  ctx.putImageData(image, 0, 0);
+  // Over the server's picture where it shows, else where it will show: the square under the label.
+  const box = block.getBoundingClientRect();
+  const picture = block.querySelector("img")?.getBoundingClientRect();
+  const label = block.querySelector("label")?.getBoundingClientRect();
+  const top = picture?.height ? picture.top - box.top : (label ? label.bottom - box.top : 26);
+  const side = picture?.height ? Math.min(picture.width, picture.height) : Math.max(28, box.height - top);
+  const left = picture?.height ? picture.left - box.left + (picture.width - side) / 2 : (box.width - side) / 2;
+  Object.assign(canvas.style, { position: "absolute", zIndex: 5, top: `${top}px`, left: `${left}px`,
+    width: `${side}px`, height: `${side}px`, imageRendering: "pixelated" });
+  canvas.hidden = false;
+}
+
+let beliefShownAt = 0, beliefLater = null;
+function showBelief(rows) {
+  // At most every 150 ms (redrawing the chart takes tens of ms), the newest rows last.
+  clearTimeout(beliefLater);
+  const wait = beliefShownAt + 150 - performance.now();
+  if (wait > 0) { beliefLater = setTimeout(() => showBelief(rows), wait); return; }
+  beliefShownAt = performance.now();
+  const gd = document.querySelector("#lstm-belief .js-plotly-plot");
+  if (!rows || !gd || !window.Plotly || !gd.data || gd.data.length !== rows[0].length) return;
+  // The server's styles: the answer's line is the widest; the others share the thinnest.
+  const lines = gd.data.map((trace) => trace.line || {});
+  const widest = lines.reduce((a, b) => ((b.width || 0) > (a.width || 0) ? b : a));
+  const thinnest = lines.reduce((a, b) => ((b.width || 0) < (a.width || 0) ? b : a));
+  const last = rows[rows.length - 1];
+  const final = last.indexOf(Math.max(...last));
+  Plotly.restyle(gd, {
+    y: gd.data.map((_, d) => rows.map((probs) => probs[d])),
+    "line.width": gd.data.map((_, d) => (d === final ? widest : thinnest).width),
+    "line.color": gd.data.map((_, d) => (d === final ? widest : thinnest).color),
+  });
 }
 
 function answered(began) {
@@ -340,6 +408,7 @@ async function classifyOnServer() {
   }
   if (!strokes.length) return; // cleared meanwhile
   const ms = performance.now() - began;
+  if (answer.seen?.length === 784) showSeen(answer.seen);
   render(answer.answers.map((a) => ({ entry: a, probs: a.probs })), answer.doubt ?? 0,
     `Answered by the server (${answer.answered_by}): ${ms.toFixed(0)} ms in all`);
   answered(began);
