@@ -289,8 +289,10 @@ def build(app: gr.Blocks) -> None:
     changed = [s.change for s in sliders]
     gr.on(changed, decode_sliders, sliders, [decoded, timing], preprocess=False, trigger_mode="always_last",
           show_progress="hidden", api_name="decode_slider", api_visibility="private")
-    # And the plot's marker follows, in the browser (LATENT_JS): no figure is sent.
-    gr.on(changed, None, sliders, None, js="(x, y, z) => { window.digitzooLatent?.mark(x, y, z); }")
+    # And in the browser: the plot's marker follows (LATENT_JS; no figure is sent), and the page
+    # decodes the point itself where it can (apps/web/hub_latent.js), at every move.
+    gr.on(changed, None, sliders, None,
+          js="(x, y, z) => { window.digitzooLatent?.mark(x, y, z); window.digitzooLatentDecode?.(x, y, z); }")
     # The API takes any numbers (the sliders would clip them); decode() gives the clear errors.
     api_xyz = [gr.Number(visible=False, label=axis) for axis in "xyz"]
     gr.Button("Decode", visible=False).click(decode, api_xyz, decoded, api_name="decode")

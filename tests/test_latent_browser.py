@@ -209,6 +209,46 @@ def test_dragging_a_slider_decodes_all_the_way_not_only_on_release(server, brows
     page.context.close()
 
 
+def test_the_page_decodes_the_point_itself_while_a_slider_is_dragged(server, browser, latent):
+    page = open_latent(browser, server)
+    page.wait_for_function("() => window.digitzooLatentPage?.path === 'inpage'", timeout=30_000)
+    track = page.locator("#latent-x input[type=range]").bounding_box()
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + track["width"] * 0.3, y)
+    page.mouse.down()
+    before = page.evaluate("() => window.digitzooLatentPage.decodes")
+    for i in range(1, 21):
+        page.mouse.move(track["x"] + track["width"] * (0.3 + 0.02 * i), y)
+        time.sleep(0.03)
+    during = page.evaluate("() => window.digitzooLatentPage.decodes") - before
+    assert during >= 5, f"only {during} decodes in the page while dragging"
+    assert "decoded in your browser (wasm)" in page.locator("#latent-inpage-note").inner_text()
+    page.mouse.up()
+    point = sliders(page)
+    wait_for_image_of(page, latent, point)  # the server's picture of where the slider stopped...
+    page.wait_for_function("(p) => { const s = window.digitzooLatentPage.point;"
+                           " return s && s.every((v, i) => Math.abs(v - p[i]) < 1e-6); }", arg=point, timeout=10_000)
+    # ...and the page's, laid over it: the same digit, in the same place.
+    mine = np.array(page.evaluate("""() => { const c = document.querySelector('#latent-inpage-decoded');
+        return [...c.getContext('2d').getImageData(0, 0, 28, 28).data].filter((_, i) => i % 4 === 0); }""")).reshape(28, 28)
+    server_image = shown_image(page)[::6, ::6][:28, :28]  # the server's 168x168 is the 28x28 at 6x
+    assert np.abs(mine - server_image).mean() < 6, np.abs(mine - server_image).mean()
+    overlay, picture = page.locator("#latent-inpage-decoded").bounding_box(), page.locator("#latent-decoded img").bounding_box()
+    assert abs(overlay["y"] - picture["y"]) < 4 and abs(overlay["height"] - min(picture["width"], picture["height"])) < 4
+    page.screenshot(path=str(ARTIFACTS / "latent-inpage.png"))
+    page.context.close()
+
+
+def test_with_inpage_off_the_server_decodes_and_the_page_says_so(server, browser, latent):
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + "?inpage=0")
+    page.get_by_role("tab", name="Latent space").click()
+    page.wait_for_function("() => window.digitzooLatentPage?.path === 'server'", timeout=30_000)
+    assert "The server decodes" in page.locator("#latent-inpage-note").inner_text()
+    assert page.evaluate("() => window.digitzooLatentPage.decodes") == 0
+    page.context.close()
+
+
 @pytest.mark.parametrize("width, height, touch", [(1280, 720, False), (390, 844, True)])
 def test_the_tab_fits_a_projector_and_a_phone(server, browser, latent, width, height, touch):
     page = open_latent(browser, server, width, height, touch)

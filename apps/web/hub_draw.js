@@ -17,7 +17,8 @@
 // Labels under the panel, and show only when the page cannot reach the server's endpoint at all.
 
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
-import { RefusedFile, importPinned, loadRuntime, openModel, softmax, throttled } from "./runtime.js";
+import { RefusedFile, openModel, softmax, throttled } from "./runtime.js";
+import { hubConfig, hubRuntime, showOverImage, waitFor } from "./hub_page.js";
 
 const BASE = new URL(".", import.meta.url);
 const BUSY_RETRY_MS = 1000;
@@ -41,18 +42,6 @@ let current = null;
 let models = null; // in-page: { ort, config, sessions: Map(model -> Promise), detector }
 let asking = false; // the server answers, through this page
 let panel = null;
-
-function waitFor(selector) {
-  return new Promise((resolve) => {
-    const found = document.querySelector(selector);
-    if (found) { resolve(found); return; }
-    const observer = new MutationObserver(() => {
-      const element = document.querySelector(selector);
-      if (element) { observer.disconnect(); resolve(element); }
-    });
-    observer.observe(document.documentElement, { childList: true, subtree: true });
-  });
-}
 
 // ---- The shadow of the pad ----------------------------------------------------------------------
 
@@ -306,35 +295,7 @@ async function classifyHere() {
 // stroke is drawn (once a chart is on the page: after Clear, the server's first answer brings it).
 
 function showSeen(x) {
-  const block = document.querySelector("#draw-seen");
-  if (!block) return;
-  let canvas = block.querySelector("#draw-inpage-seen");
-  if (!canvas) {
-    canvas = document.createElement("canvas");
-    canvas.id = "draw-inpage-seen";
-    canvas.width = canvas.height = 28;
-    canvas.setAttribute("aria-label", "what the models saw (28x28), drawn in the page");
-    block.style.position = "relative";
-    block.append(canvas);
-  }
-  if (!x) { canvas.hidden = true; return; }
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
-    const v = Math.round(Math.min(Math.max(x[i], 0), 1) * 255);
-    image.data.set([v, v, v, 255], 4 * i);
-  }
-  ctx.putImageData(image, 0, 0);
-  // Over the server's picture where it shows, else where it will show: the square under the label.
-  const box = block.getBoundingClientRect();
-  const picture = block.querySelector("img")?.getBoundingClientRect();
-  const label = block.querySelector("label")?.getBoundingClientRect();
-  const top = picture?.height ? picture.top - box.top : (label ? label.bottom - box.top : 26);
-  const side = picture?.height ? Math.min(picture.width, picture.height) : Math.max(28, box.height - top);
-  const left = picture?.height ? picture.left - box.left + (picture.width - side) / 2 : (box.width - side) / 2;
-  Object.assign(canvas.style, { position: "absolute", zIndex: 5, top: `${top}px`, left: `${left}px`,
-    width: `${side}px`, height: `${side}px`, imageRendering: "pixelated" });
-  canvas.hidden = false;
+  showOverImage("draw-seen", "draw-inpage-seen", x);
 }
 
 let beliefShownAt = 0, beliefLater = null;
@@ -478,10 +439,7 @@ async function start() {
     return;
   }
   try {
-    const response = await fetch(new URL("config.json", BASE));
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const config = await response.json();
-    const ort = await loadRuntime(config.runtime, () => importPinned(config.runtime));
+    const [config, ort] = await Promise.all([hubConfig(), hubRuntime()]);
     const loading = { ort, config, sessions: new Map(), detector: null };
     const [detector] = await Promise.all([
       config.detector ? openModel(ort, config.detector) : null,
