@@ -1,11 +1,11 @@
 """In-page answers for the Draw tab: the hub's page runs the draw tab's classifiers (and the
 not-a-digit detector) in the browser with onnxruntime-web, as the static site does; and the
-Latent space tab's decoder (``hub_latent.js``).
+Latent space tab's decoder (``hub_latent.js``) and the GAN sampler's generator (``hub_gan.js``).
 
 The server serves exactly these files under ``PREFIX`` (no folder is opened to the web):
-``hub_draw.js``, ``hub_latent.js`` and ``hub_page.js`` with the static site's ``runtime.js`` and ``sketch.js`` beside it, ``config.json``
+``hub_draw.js``, ``hub_latent.js``, ``hub_gan.js`` and ``hub_page.js`` with the static site's ``runtime.js`` and ``sketch.js`` beside it, ``config.json``
 (each model file's URL, sha256, input/output names and label, and where onnxruntime-web comes
-from), the ONNX files the manifest lists for the draw tab and the latent tab's decoder, and onnxruntime-web's module and
+from), the ONNX files the manifest lists for the draw tab, the latent tab's decoder and the GAN's generator, and onnxruntime-web's module and
 WebAssembly binary when the npm copy is installed (``apps/web/node_modules``; else the page uses
 the pinned CDN URL). The page checks every model's sha256 and the runtime's sha384 itself, and
 falls back to the server's answers when anything fails.
@@ -36,10 +36,10 @@ from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.manifest import artifact, exports_root, part_with_role, parts_with_role
 
 PREFIX = "/digitzoo/inpage"
-PAGE_FILES = ["hub_draw.js", "hub_latent.js", "hub_page.js", "runtime.js", "sketch.js"]
+PAGE_FILES = ["hub_draw.js", "hub_gan.js", "hub_latent.js", "hub_page.js", "runtime.js", "sketch.js"]
 # The page's modules, added to the hub's <head>: each waits for its tab's components (and does
 # nothing on a page without them).
-HEAD = "".join(f'<script type="module" src="{PREFIX}/{name}"></script>' for name in ("hub_draw.js", "hub_latent.js"))
+HEAD = "".join(f'<script type="module" src="{PREFIX}/{name}"></script>' for name in ("hub_draw.js", "hub_latent.js", "hub_gan.js"))
 
 
 # The page's server path: a few model calls at a time (2 cores), a few waiting, the rest told "busy".
@@ -96,9 +96,14 @@ def site() -> tuple[dict, dict[str, Path]]:
     if shown := [m for m in parts.shown_on("latent") if m in decoders]:
         latent, path = _entry(shown[0], "decoder", f"{parts.label(shown[0])} decoder")
         served[latent["file"].removeprefix(PREFIX + "/")] = path
+    gan = None
+    generators = {model for model, _ in parts_with_role(manifest, "generator")}
+    if shown := [m for m in parts.shown_on("gan") if m in generators]:
+        gan, path = _entry(shown[0], "generator", f"{parts.label(shown[0])} generator")
+        served[gan["file"].removeprefix(PREFIX + "/")] = path
     runtime, ort_files = _runtime()
     served.update(ort_files)
-    return {"runtime": runtime, "draw": draw, "detector": detector, "latent": latent}, served
+    return {"runtime": runtime, "draw": draw, "detector": detector, "latent": latent, "gan": gan}, served
 
 
 def routes() -> list[Route]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import gradio as gr
@@ -19,8 +20,31 @@ def _generator():
     return parts.with_role(parts.first_shown("gan"), "generator")
 
 
+# The noise and the "any" digits come from mulberry32 (a small 32-bit generator) and Box-Muller,
+# written the same way in the pages (apps/web/runtime.js): one seed gives the same digits from the
+# API, the hub's page (which draws them itself at once) and the static site.
+def _mulberry32(seed: int):
+    state = seed & 0xFFFFFFFF
+
+    def uniform() -> float:
+        nonlocal state
+        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
+        t = ((state ^ (state >> 15)) * (state | 1)) & 0xFFFFFFFF
+        t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & 0xFFFFFFFF)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    return uniform
+
+
 def _noise(seed: int, count: int, z_dim: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((count, z_dim)).astype(np.float32)
+    """(count, z_dim) standard normal noise: Box-Muller on mulberry32(seed), as the pages draw it."""
+    uniform, out = _mulberry32(seed), np.empty(count * z_dim, np.float64)
+    for i in range(0, len(out), 2):
+        r, angle = math.sqrt(-2 * math.log(1 - uniform())), 2 * math.pi * uniform()
+        out[i] = r * math.cos(angle)
+        if i + 1 < len(out):
+            out[i + 1] = r * math.sin(angle)
+    return out.astype(np.float32).reshape(count, z_dim)
 
 
 def _seed(seed) -> int:
@@ -31,7 +55,8 @@ def _seed(seed) -> int:
 
 def _labels(digit, count: int, seed: int) -> np.ndarray:
     if digit in (None, "", "any"):
-        return np.random.default_rng(seed + 1).integers(0, 10, count).astype(np.int64)
+        pick = _mulberry32(seed + 1)
+        return np.array([int(pick() * 10) for _ in range(count)], np.int64)
     return np.full(count, integer(digit, "digit", 0, 9), np.int64)
 
 
@@ -115,15 +140,19 @@ def build(app: gr.Blocks) -> None:
         seed_b = gr.Number(value=1, precision=0, label="seed B")
         walk = gr.Button("Interpolate A → B")
     strip = gr.Image(label="interpolation", interactive=False, elem_id="gan-walk")
-    run.click(sample_in_page, [digit, seed, grid], [image, info], api_visibility="private")
+    # The page draws the digits itself where it can (apps/web/hub_gan.js): these hooks hand it the
+    # controls' values, and pass on the seed it picks for -1, so that the server draws the same.
+    draw_in_page = "(d, s, g) => window.digitzooGan ? window.digitzooGan.sample(d, s, g) : [d, s, g]"
+    walk_in_page = "(d, a, b) => window.digitzooGan ? window.digitzooGan.walk(d, a, b) : [d, a, b]"
+    run.click(sample_in_page, [digit, seed, grid], [image, info], api_visibility="private", js=draw_in_page)
     # The API endpoint refuses bad input with the sentence as an error, as every endpoint does.
     gr.Button("Sample (API)", visible=False).click(sample, [digit, seed, grid], [image, info], api_name="sample")
-    walk.click(interpolate, [walk_digit, seed_a, seed_b], strip, api_name="sample_interpolate")
+    walk.click(interpolate, [walk_digit, seed_a, seed_b], strip, api_name="sample_interpolate", js=walk_in_page)
     # A new digit, seed or size regenerates at once, as a press of the button would; while a number
     # is being typed or the slider dragged, one sample at a time runs and the newest values are next.
     for control in (digit, seed, grid):
         control.change(sample_in_page, [digit, seed, grid], [image, info], api_visibility="private",
-                       trigger_mode="always_last", show_progress="hidden")
+                       trigger_mode="always_last", show_progress="hidden", js=draw_in_page)
     for control in (walk_digit, seed_a, seed_b):
         control.change(interpolate_in_page, [walk_digit, seed_a, seed_b], strip, api_visibility="private",
-                       trigger_mode="always_last", show_progress="hidden")
+                       trigger_mode="always_last", show_progress="hidden", js=walk_in_page)

@@ -135,7 +135,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
 
     app_kwargs = {"middleware": [Middleware(RequestBodyLimit, max_bytes=MAX_REQUEST_BYTES)]}
     head = None
-    if {"draw", "latent"} & set(tabs or TABS):  # these tabs run their models in the page too (apps.draw_inpage)
+    if {"draw", "latent", "gan"} & set(tabs or TABS):  # these tabs run their models in the page too (apps.draw_inpage)
         app_kwargs["routes"], head = draw_inpage.routes(), draw_inpage.HEAD
     if mcp:
         app_kwargs["lifespan"] = mcp_tools.only_the_tools(app)  # the four tools, not every endpoint

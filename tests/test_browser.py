@@ -7,9 +7,13 @@ Screenshots of every tab are kept in test-artifacts/ (the README shows copies of
 from __future__ import annotations
 
 import hashlib
+import io
+import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from browser_support import ARTIFACTS, CHROMIUM, start_server
 
@@ -148,6 +152,50 @@ def test_gan_regenerates_as_the_digit_or_a_seed_changes(page):
                            arg=first, timeout=30_000)
     seed.fill("-1")
     seed.press("Enter")
+
+
+OVERLAY = """(id) => { const c = document.getElementById(id);
+  return [c.width, c.height, [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data].filter((_, i) => i % 4 === 0)]; }"""
+
+
+def served_picture(page, selector: str) -> np.ndarray:
+    src = page.locator(selector).get_attribute("src")
+    with urllib.request.urlopen(src, timeout=10) as answer:
+        return np.asarray(Image.open(io.BytesIO(answer.read())).convert("L"), float)
+
+
+def test_gan_is_drawn_in_the_page_with_the_servers_digits(page):
+    page.get_by_role("tab", name="GAN sampler").click()
+    page.wait_for_function("() => window.digitzooGanPage?.path === 'inpage'", timeout=30_000)
+    # Seed -1: the page picks the seed, draws the grid, and the server draws the same one.
+    page.get_by_label("digit", exact=True).click()
+    page.get_by_role("option", name="any", exact=True).click()
+    page.get_by_role("button", name="Sample", exact=True).click()
+    page.wait_for_function("() => window.digitzooGanPage.grids > 0", timeout=30_000)
+    seed = page.evaluate("() => window.digitzooGanPage.seed")
+    digits = page.evaluate("() => window.digitzooGanPage.digits")
+    assert "drawn in your browser (wasm)" in page.locator("#gan-inpage-note").inner_text()
+    page.wait_for_function("(s) => document.querySelector('#gan-info')?.innerText.startsWith(`seed ${s}: `)", arg=seed,
+                           timeout=30_000)
+    assert f"({' '.join(map(str, digits))})" in page.locator("#gan-info").inner_text()
+    page.wait_for_timeout(500)
+    width, height, mine = page.evaluate(OVERLAY, "gan-inpage-grid")
+    served = served_picture(page, "#gan-grid img")
+    k = served.shape[1] // width  # the server's grid is the same picture, scaled up k times
+    difference = np.abs(np.array(mine, float).reshape(height, width) - served[::k, ::k][:height, :width]).mean()
+    assert difference < 4, f"the page's grid differs from the server's by {difference:.1f} on average"
+    # The walk too.
+    seed_b = page.get_by_label("seed B")
+    seed_b.fill("5")
+    seed_b.press("Enter")
+    page.wait_for_function("() => window.digitzooGanPage.walks > 0", timeout=30_000)
+    page.wait_for_timeout(1500)
+    width, height, mine = page.evaluate(OVERLAY, "gan-inpage-walk")
+    served = served_picture(page, "#gan-walk img")
+    k = served.shape[1] // width
+    difference = np.abs(np.array(mine, float).reshape(height, width) - served[::k, ::k][:height, :width]).mean()
+    assert difference < 4, f"the page's walk differs from the server's by {difference:.1f} on average"
+    page.screenshot(path=str(ARTIFACTS / "gan-inpage.png"), full_page=True)
 
 
 def test_download_an_onnx_file_and_check_its_sha256(page):

@@ -35,35 +35,59 @@ export function waitFor(selector) {
   });
 }
 
-// A 28x28 canvas laid over a gr.Image block's picture (its id), painted with `pixels` (784 values in
-// [0, 1], white on black) with crisp pixels; hidden when `pixels` is null. Over the server's picture
-// where it shows, else where it will show: the square under the block's label.
-export function showOverImage(blockId, canvasId, pixels) {
+// A canvas of `width` x `height` laid over a gr.Image block's picture (the block's id), shown with
+// crisp pixels where the server's picture is drawn (object-fit: contain), else where it will show:
+// under the block's label, as large as fits. Returns its 2D context to paint; hidden by `hide`.
+export function overImage(blockId, canvasId, width, height) {
   const block = document.getElementById(blockId);
-  if (!block) return;
+  if (!block) return null;
   let canvas = document.getElementById(canvasId);
   if (!canvas) {
     canvas = document.createElement("canvas");
     canvas.id = canvasId;
-    canvas.width = canvas.height = 28;
     block.style.position = "relative";
     block.append(canvas);
   }
-  if (!pixels) { canvas.hidden = true; return; }
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
-    const v = Math.round(Math.min(Math.max(pixels[i], 0), 1) * 255);
-    image.data.set([v, v, v, 255], 4 * i);
-  }
-  ctx.putImageData(image, 0, 0);
+  if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
   const box = block.getBoundingClientRect();
-  const picture = block.querySelector("img")?.getBoundingClientRect();
-  const label = block.querySelector("label")?.getBoundingClientRect();
-  const top = picture?.height ? picture.top - box.top : (label ? label.bottom - box.top : 26);
-  const side = picture?.height ? Math.min(picture.width, picture.height) : Math.max(28, box.height - top);
-  const left = picture?.height ? picture.left - box.left + (picture.width - side) / 2 : (box.width - side) / 2;
-  Object.assign(canvas.style, { position: "absolute", zIndex: 5, top: `${top}px`, left: `${left}px`,
-    width: `${side}px`, height: `${side}px`, imageRendering: "pixelated", pointerEvents: "none" });
+  const img = block.querySelector("img");
+  const picture = img?.getBoundingClientRect();
+  let area;
+  if (picture?.height) {
+    area = { left: picture.left - box.left, top: picture.top - box.top, width: picture.width, height: picture.height };
+  } else {
+    const label = block.querySelector("label")?.getBoundingClientRect();
+    const top = label ? label.bottom - box.top : 26;
+    area = { left: 0, top, width: box.width, height: Math.max(28, box.height - top) };
+  }
+  const scale = Math.min(area.width / width, area.height / height);
+  Object.assign(canvas.style, { position: "absolute", zIndex: 5, imageRendering: "pixelated", pointerEvents: "none",
+    left: `${area.left + (area.width - width * scale) / 2}px`, top: `${area.top + (area.height - height * scale) / 2}px`,
+    width: `${width * scale}px`, height: `${height * scale}px` });
   canvas.hidden = false;
+  return canvas.getContext("2d");
+}
+
+export function hide(canvasId) {
+  const canvas = document.getElementById(canvasId);
+  if (canvas) canvas.hidden = true;
+}
+
+// Model images (N x 28 x 28 values in [0, 1], white on black) painted at (x, y) per image.
+export function paintDigits(ctx, images, places) {
+  places.forEach(([x, y], i) => {
+    const image = ctx.createImageData(28, 28);
+    for (let p = 0; p < 784; p++) {
+      const v = Math.round(Math.min(Math.max(images[i * 784 + p], 0), 1) * 255);
+      image.data.set([v, v, v, 255], 4 * p);
+    }
+    ctx.putImageData(image, x, y);
+  });
+}
+
+// One 28x28 image over a gr.Image block's picture; hidden when `pixels` is null.
+export function showOverImage(blockId, canvasId, pixels) {
+  if (!pixels) { hide(canvasId); return; }
+  const ctx = overImage(blockId, canvasId, 28, 28);
+  if (ctx) paintDigits(ctx, pixels, [[0, 0]]);
 }

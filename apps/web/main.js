@@ -5,7 +5,7 @@
 // pad / sliders / seed, run a model, and draw its answer. Nothing is sent anywhere.
 
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
-import { RefusedFile, fetchVerified, loadRuntime, openModel, softmax, throttled as throttledBy } from "./runtime.js";
+import { RefusedFile, fetchVerified, loadRuntime, mulberry32, normals, openModel, softmax, throttled as throttledBy } from "./runtime.js";
 
 const $ = (selector) => document.querySelector(selector);
 const DRAW_PROMPT = "Draw a digit (0-9) on the pad.";
@@ -244,31 +244,6 @@ function paintScatter(points, code) {
 }
 
 // ---- GAN ----------------------------------------------------------------------------------------
-
-// mulberry32: a small seeded generator, so one seed always gives the same grid in every browser.
-// (Not numpy's generator: the Gradio app's seeds give other digits.)
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// Standard normal noise by Box-Muller.
-function normals(seed, count) {
-  const uniform = mulberry32(seed);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - uniform())), angle = 2 * Math.PI * uniform();
-    out[i] = r * Math.cos(angle);
-    if (i + 1 < count) out[i + 1] = r * Math.sin(angle);
-  }
-  return out;
-}
 
 function setupGan(gan) {
   const digit = $("#gan-digit"), seed = $("#gan-seed");

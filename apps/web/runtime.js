@@ -114,3 +114,28 @@ export function throttled(work, onError) {
   };
   return request;
 }
+
+// mulberry32: a small seeded generator, so one seed always gives the same digits, in every browser
+// and from the hub's API (apps/gan.py draws the same numbers in Python).
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Standard normal noise by Box-Muller on mulberry32(seed).
+export function normals(seed, count) {
+  const uniform = mulberry32(seed);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - uniform())), angle = 2 * Math.PI * uniform();
+    out[i] = r * Math.cos(angle);
+    if (i + 1 < count) out[i + 1] = r * Math.sin(angle);
+  }
+  return out;
+}

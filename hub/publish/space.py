@@ -29,7 +29,7 @@ APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "draw_inpage
                "latent.py", "limits.py", "mcp_tools.py", "models.py", "parts.py", "playground.py", "web_build.py"]
 # The Draw tab's in-page answers (apps.draw_inpage): its script and the static site's two it imports.
 # onnxruntime-web itself comes from the pinned CDN there (no node_modules in a Space).
-APP_WEB_FILES = ["hub_draw.js", "hub_latent.js", "hub_page.js", "runtime.js", "sketch.js"]
+APP_WEB_FILES = ["hub_draw.js", "hub_gan.js", "hub_latent.js", "hub_page.js", "runtime.js", "sketch.js"]
 HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "leaderboard.py", "manifest.py", "paths.py", "runtime.py",
                "sketch.py"]
 # Distributions the code imports directly; each is pinned to the version installed here.
