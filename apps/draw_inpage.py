@@ -74,6 +74,17 @@ def _runtime() -> tuple[dict, dict[str, Path]]:
     return runtime, {f"ort/{name}": path for name, path in files.items()}
 
 
+def _tab_part(tab: str, role: str, served: dict[str, Path]) -> dict | None:
+    """The entry of the part with ``role`` of the first model ``tab`` shows (added to ``served``), or None."""
+    with_role = {model for model, _ in parts_with_role(parts.manifest(), role)}
+    shown = [m for m in parts.shown_on(tab) if m in with_role]
+    if not shown:
+        return None
+    entry, path = _entry(shown[0], role, f"{parts.label(shown[0])} {role}")
+    served[entry["file"].removeprefix(PREFIX + "/")] = path
+    return entry
+
+
 def site() -> tuple[dict, dict[str, Path]]:
     """The page's config.json and every file served under PREFIX (name -> path)."""
     manifest = parts.manifest()
@@ -91,16 +102,7 @@ def site() -> tuple[dict, dict[str, Path]]:
     if found := parts_with_role(manifest, "detector"):
         detector, path = _entry(found[0][0], "detector", "not-a-digit detector")
         served[detector["file"].removeprefix(PREFIX + "/")] = path
-    latent = None
-    decoders = {model for model, _ in parts_with_role(manifest, "decoder")}
-    if shown := [m for m in parts.shown_on("latent") if m in decoders]:
-        latent, path = _entry(shown[0], "decoder", f"{parts.label(shown[0])} decoder")
-        served[latent["file"].removeprefix(PREFIX + "/")] = path
-    gan = None
-    generators = {model for model, _ in parts_with_role(manifest, "generator")}
-    if shown := [m for m in parts.shown_on("gan") if m in generators]:
-        gan, path = _entry(shown[0], "generator", f"{parts.label(shown[0])} generator")
-        served[gan["file"].removeprefix(PREFIX + "/")] = path
+    latent, gan = _tab_part("latent", "decoder", served), _tab_part("gan", "generator", served)
     runtime, ort_files = _runtime()
     served.update(ort_files)
     return {"runtime": runtime, "draw": draw, "detector": detector, "latent": latent, "gan": gan}, served

@@ -17,14 +17,15 @@
 // Labels under the panel, and show only when the page cannot reach the server's endpoint at all.
 
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
-import { RefusedFile, openModel, softmax, throttled } from "./runtime.js";
-import { hubConfig, hubRuntime, showOverImage, waitFor } from "./hub_page.js";
+import { openModel, softmax, throttled } from "./runtime.js";
+import { failedStart, hubConfig, hubRuntime, showOverImage, waitFor, whyNotHere } from "./hub_page.js";
 
 const BASE = new URL(".", import.meta.url);
 const BUSY_RETRY_MS = 1000;
 const PAD_SIZE = 560;  // the Sketchpad's canvas_size
 const PEN_WIDTH = 28;  // its brush, in pad pixels
 const DRAW_PROMPT = "Draw a digit (0-9) on the pad.";
+const OFF = "In-page answers are off";
 
 // Read by the tests and the benchmark (performance.now() times). path: "loading", then "inpage"
 // (the models run here), "server" (the page asks the server) or "gradio" (the pad's own event).
@@ -430,14 +431,8 @@ async function start() {
   await waitFor("#draw-pad");
   watchPad();
   watchServerAnswers();
-  if (new URLSearchParams(location.search).get("inpage") === "0") {
-    fallBack("In-page answers are off (?inpage=0 in the address)");
-    return;
-  }
-  if (typeof WebAssembly !== "object") {
-    fallBack("This browser has no WebAssembly, so the models cannot run in the page");
-    return;
-  }
+  const why = whyNotHere(OFF, "the models");
+  if (why) { fallBack(why); return; }
   try {
     const [config, ort] = await Promise.all([hubConfig(), hubRuntime()]);
     const loading = { ort, config, sessions: new Map(), detector: null };
@@ -462,9 +457,7 @@ async function start() {
       if (now && now !== picked) { picked = now; request(); }
     }, 500);
   } catch (error) {
-    fallBack(error instanceof RefusedFile  // "Refused URL: its sha256 is …" (runtime.js speaks of the static site)
-      ? `In-page answers are off: ${error.message.split(": ")[0]}, whose sha256 differs from the manifest's`
-      : `In-page answers are off: ${error.message}`);
+    fallBack(failedStart(OFF, error));
   }
 }
 

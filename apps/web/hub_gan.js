@@ -8,28 +8,17 @@
 // later with the same digits. A line under it says which answered; when anything fails, it says
 // so once and the server's pictures show alone.
 
-import { RefusedFile, mulberry32, normals, openModel, throttled } from "./runtime.js";
-import { hide, hubConfig, hubRuntime, overImage, paintDigits, waitFor } from "./hub_page.js";
+import { mulberry32, normals, openModel, throttled } from "./runtime.js";
+import { failedStart, hide, hubConfig, hubRuntime, noteUnder, overImage, paintDigits, waitFor, whyNotHere } from "./hub_page.js";
 
 const MAX_SEED = 2 ** 31 - 1, MAX_GRID = 64, WALK_STEPS = 8;
+const OFF = "Drawing in the page is off";
+const note = (text) => noteUnder("gan-grid", "gan-inpage-note", text);
 
 // Read by the tests.
 const state = (window.digitzooGanPage = { path: "loading", why: null, grids: 0, walks: 0, seed: null, digits: null });
 
 let ort = null, generator = null, wantGrid = null, wantWalk = null;
-
-function note(text) {
-  let line = document.getElementById("gan-inpage-note");
-  const block = document.getElementById("gan-grid");
-  if (!line && block) {
-    line = document.createElement("p");
-    line.id = "gan-inpage-note";
-    line.setAttribute("role", "status");
-    line.style.cssText = "font-size: 13px; margin: 4px 0; color: var(--body-text-color-subdued, #555);";
-    block.after(line);
-  }
-  if (line) line.textContent = text;
-}
 
 // A whole number in [lo, hi], or null (the server then answers with its sentence).
 function whole(value, lo, hi) {
@@ -133,14 +122,8 @@ window.digitzooGan = {
 
 async function start() {
   await waitFor("#gan-grid");
-  if (new URLSearchParams(location.search).get("inpage") === "0") {
-    stop("Drawing in the page is off (?inpage=0 in the address)");
-    return;
-  }
-  if (typeof WebAssembly !== "object") {
-    stop("This browser has no WebAssembly, so the generator cannot run in the page");
-    return;
-  }
+  const why = whyNotHere(OFF, "the generator");
+  if (why) { stop(why); return; }
   try {
     const config = await hubConfig();
     if (!config.gan) { state.path = "server"; return; } // exports without a GAN
@@ -148,9 +131,7 @@ async function start() {
     generator = await openModel(ort, config.gan);
     state.path = "inpage";
   } catch (error) {
-    stop(error instanceof RefusedFile
-      ? `Drawing in the page is off: ${error.message.split(": ")[0]}, whose sha256 differs from the manifest's`
-      : `Drawing in the page is off: ${error.message}`);
+    stop(failedStart(OFF, error));
   }
 }
 

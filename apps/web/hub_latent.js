@@ -7,28 +7,17 @@
 // moment later with the same digit. A line under the picture says which answered; when anything
 // fails, it says so once and the server's pictures show alone.
 
-import { RefusedFile, openModel, throttled } from "./runtime.js";
-import { hubConfig, hubRuntime, showOverImage, waitFor } from "./hub_page.js";
+import { openModel, throttled } from "./runtime.js";
+import { failedStart, hubConfig, hubRuntime, noteUnder, showOverImage, waitFor, whyNotHere } from "./hub_page.js";
 
 const AXES = ["x", "y", "z"];
+const OFF = "Decoding in the page is off";
+const note = (text) => noteUnder("latent-decoded", "latent-inpage-note", text);
 
 // Read by the tests (performance.now() times).
 const state = (window.digitzooLatentPage = { path: "loading", why: null, decodes: 0, point: null, ms: null });
 
 let ort = null, decoder = null, want = null;
-
-function note(text) {
-  let line = document.getElementById("latent-inpage-note");
-  const block = document.getElementById("latent-decoded");
-  if (!line && block) {
-    line = document.createElement("p");
-    line.id = "latent-inpage-note";
-    line.setAttribute("role", "status");
-    line.style.cssText = "font-size: 13px; margin: 4px 0; color: var(--body-text-color-subdued, #555);";
-    block.after(line);
-  }
-  if (line) line.textContent = text;
-}
 
 // The sliders' range, from their number boxes (the server clamps to the same).
 function clamped(point) {
@@ -72,14 +61,8 @@ window.digitzooLatentDecode = (x, y, z) => {
 
 async function start() {
   await waitFor("#latent-decoded");
-  if (new URLSearchParams(location.search).get("inpage") === "0") {
-    stop("Decoding in the page is off (?inpage=0 in the address)");
-    return;
-  }
-  if (typeof WebAssembly !== "object") {
-    stop("This browser has no WebAssembly, so the decoder cannot run in the page");
-    return;
-  }
+  const why = whyNotHere(OFF, "the decoder");
+  if (why) { stop(why); return; }
   try {
     const config = await hubConfig();
     if (!config.latent) { state.path = "server"; return; } // exports without an autoencoder: nothing to run
@@ -91,9 +74,7 @@ async function start() {
     if (!want && boxes.every(Boolean)) want = clamped(boxes.map((box) => Number(box.value)));
     request();
   } catch (error) {
-    stop(error instanceof RefusedFile
-      ? `Decoding in the page is off: ${error.message.split(": ")[0]}, whose sha256 differs from the manifest's`
-      : `Decoding in the page is off: ${error.message}`);
+    stop(failedStart(OFF, error));
   }
 }
 

@@ -2,7 +2,7 @@
 // onnxruntime-web, each loaded once per page whichever tab asks first; and two helpers for
 // Gradio's DOM. (The static site has its own page, index.html + main.js.)
 
-import { importPinned, loadRuntime } from "./runtime.js";
+import { RefusedFile, importPinned, loadRuntime } from "./runtime.js";
 
 const BASE = new URL(".", import.meta.url);
 let config = null, runtime = null;
@@ -20,6 +20,35 @@ export function hubConfig() {
 export function hubRuntime() {
   runtime ??= hubConfig().then((settings) => loadRuntime(settings.runtime, () => importPinned(settings.runtime)));
   return runtime;
+}
+
+// Why a tab's models cannot run in this page, or null when they can. `off`: "Decoding in the page
+// is off"; `part`: "the decoder".
+export function whyNotHere(off, part) {
+  if (new URLSearchParams(location.search).get("inpage") === "0") return `${off} (?inpage=0 in the address)`;
+  if (typeof WebAssembly !== "object") return `This browser has no WebAssembly, so ${part} cannot run in the page`;
+  return null;
+}
+
+// The sentence for a start that failed: a file whose sha256 differs, or what went wrong.
+export function failedStart(off, error) {
+  return error instanceof RefusedFile  // "Refused URL: its sha256 is …" (runtime.js speaks of the static site)
+    ? `${off}: ${error.message.split(": ")[0]}, whose sha256 differs from the manifest's`
+    : `${off}: ${error.message}`;
+}
+
+// A status line under a block (its id): which side answered, or why the page does not.
+export function noteUnder(blockId, noteId, text) {
+  let line = document.getElementById(noteId);
+  const block = document.getElementById(blockId);
+  if (!line && block) {
+    line = document.createElement("p");
+    line.id = noteId;
+    line.setAttribute("role", "status");
+    line.style.cssText = "font-size: 13px; margin: 4px 0; color: var(--body-text-color-subdued, #555);";
+    block.after(line);
+  }
+  if (line) line.textContent = text;
 }
 
 // The element `selector` once Gradio has rendered it.
