@@ -265,6 +265,12 @@ def test_gan(screen):
         shown = page.evaluate("() => { const i = document.querySelector('#gan-grid img'); const r = i.getBoundingClientRect();"
                               " return Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight) * i.naturalWidth; }")
         assert shown / columns >= 56, f"{shown / columns:.0f} px per digit in a {columns}x{columns} grid ({img})"
+        # The page's own grid (hub_gan.js) lies exactly on the server's picture, not beside or beyond it.
+        page.wait_for_timeout(300)
+        overlay = page.locator("#gan-inpage-grid")
+        if overlay.count() and overlay.is_visible():
+            mine = overlay.bounding_box()
+            assert abs(mine["y"] - img["y"]) < 2 and abs(mine["width"] - shown) < 2, (mine, img, shown)
     assert_no_defects(page, "GAN, sampled")
     # The walk between two seeds: its own digit, named.
     page.get_by_role("button", name="Interpolate A → B").click()

@@ -66,7 +66,8 @@ export function waitFor(selector) {
 
 // A canvas of `width` x `height` laid over a gr.Image block's picture (the block's id), shown with
 // crisp pixels where the server's picture is drawn (object-fit: contain), else where it will show:
-// under the block's label, as large as fits. Returns its 2D context to paint; hidden by `hide`.
+// under the block's label, as large as fits. It is placed again whenever the block's picture
+// arrives, changes or resizes. Returns its 2D context to paint; hidden by `hide`.
 export function overImage(blockId, canvasId, width, height) {
   const block = document.getElementById(blockId);
   if (!block) return null;
@@ -76,11 +77,19 @@ export function overImage(blockId, canvasId, width, height) {
     canvas.id = canvasId;
     block.style.position = "relative";
     block.append(canvas);
+    const again = () => { if (!canvas.hidden) place(block, canvas); };
+    new ResizeObserver(again).observe(block);
+    new MutationObserver(again).observe(block, { childList: true, subtree: true, attributes: true, attributeFilter: ["src"] });
   }
   if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
+  canvas.hidden = false;
+  place(block, canvas);
+  return canvas.getContext("2d");
+}
+
+function place(block, canvas) {
   const box = block.getBoundingClientRect();
-  const img = block.querySelector("img");
-  const picture = img?.getBoundingClientRect();
+  const picture = block.querySelector("img")?.getBoundingClientRect();
   let area;
   if (picture?.height) {
     area = { left: picture.left - box.left, top: picture.top - box.top, width: picture.width, height: picture.height };
@@ -89,12 +98,16 @@ export function overImage(blockId, canvasId, width, height) {
     const top = label ? label.bottom - box.top : 26;
     area = { left: 0, top, width: box.width, height: Math.max(28, box.height - top) };
   }
-  const scale = Math.min(area.width / width, area.height / height);
-  Object.assign(canvas.style, { position: "absolute", zIndex: 5, imageRendering: "pixelated", pointerEvents: "none",
-    left: `${area.left + (area.width - width * scale) / 2}px`, top: `${area.top + (area.height - height * scale) / 2}px`,
-    width: `${width * scale}px`, height: `${height * scale}px` });
-  canvas.hidden = false;
-  return canvas.getContext("2d");
+  // Absolute positions start inside the block's border.
+  area.left -= block.clientLeft;
+  area.top -= block.clientTop;
+  const scale = Math.min(area.width / canvas.width, area.height / canvas.height);
+  const style = { position: "absolute", zIndex: 5, imageRendering: "pixelated", pointerEvents: "none",
+    left: `${area.left + (area.width - canvas.width * scale) / 2}px`,
+    top: `${area.top + (area.height - canvas.height * scale) / 2}px`,
+    width: `${canvas.width * scale}px`, height: `${canvas.height * scale}px` };
+  // Only a real move is written: the MutationObserver must not see its own writes as changes.
+  if (Object.entries(style).some(([key, value]) => canvas.style[key] !== String(value))) Object.assign(canvas.style, style);
 }
 
 export function hide(canvasId) {
