@@ -77,9 +77,11 @@ export function overImage(blockId, canvasId, width, height) {
     canvas.id = canvasId;
     block.style.position = "relative";
     block.append(canvas);
-    const again = () => { if (!canvas.hidden) place(block, canvas); };
+    // After the layout the change brings, and again when the new picture has loaded.
+    const again = () => requestAnimationFrame(() => { if (!canvas.hidden) place(block, canvas); });
     new ResizeObserver(again).observe(block);
     new MutationObserver(again).observe(block, { childList: true, subtree: true, attributes: true, attributeFilter: ["src"] });
+    block.addEventListener("load", again, true); // an <img>'s load reaches its ancestors in the capture phase
   }
   if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
   canvas.hidden = false;
