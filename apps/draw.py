@@ -80,7 +80,8 @@ def _pair(left: str | None, right: str | None) -> tuple[str, str]:
     """The picked pair; an unknown or missing choice falls back to the default (names come from a list)."""
     known = set(parts.classifiers())
     first, second = default_pair()
-    return (left if left in known else first), (right if right in known else second)
+    pick = lambda choice, default: choice if isinstance(choice, str) and choice in known else default  # noqa: E731
+    return pick(left, first), pick(right, second)
 
 
 def _read(x: np.ndarray, models: list[str]) -> tuple[dict[str, np.ndarray], dict, object]:
@@ -135,7 +136,8 @@ def classify_for_page(request):
     (which stays, for the belief chart and as the last resort) first waits for the browser to export the
     Sketchpad's WebGL canvas, about a second in software rendering.
     """
-    if not isinstance(request, dict) or not isinstance(request.get("image"), str):
+    if (not isinstance(request, dict) or not isinstance(request.get("image"), str)
+            or not all(isinstance(request.get(side), (str, type(None))) for side in ("left", "right"))):
         raise refuse('Send {"image": "data:image/png;base64,...", "left": a model name, "right": a model name}.')
     x = sketch_to_input({"url": request["image"]})
     pair = _pair(request.get("left"), request.get("right"))
@@ -231,10 +233,13 @@ def build(app: gr.Blocks) -> None:
     belief = gr.Plot(label=f"{' / '.join(charted) or 'Model'} belief row by row", elem_id="lstm-belief")
     outputs = [*answers, seen, belief, info, table]
     picks = [left, right, view]
-    pad.change(classify_while_drawing, [pad, *picks], outputs, api_name="classify_live", api_visibility="private",
+    # preprocess=False on every event that takes the pad: Gradio would decode its background, every
+    # layer and the composite to RGBA before our header checks (apps.inputs.sketch_to_input reads the
+    # composite alone). Private: the page's own events (apps.limits.PublicApiOnly keeps /call/ to the public API).
+    pad.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private", preprocess=False,
                trigger_mode="always_last", show_progress="hidden")
     for pick in picks:  # a new choice re-reads the drawing on the pad
-        pick.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private",
+        pick.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private", preprocess=False,
                     trigger_mode="always_last", show_progress="hidden")
     view.change(_show, view, [pair_row, table], api_visibility="private", show_progress="hidden")
     # preprocess=False: our decoder answers a file that is not an image with a sentence.

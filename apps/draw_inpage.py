@@ -25,8 +25,8 @@ from pathlib import Path
 
 import anyio
 import gradio as gr
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from digitzoo.apps import draw, parts
@@ -46,6 +46,9 @@ HEAD = "".join(f'<script type="module" src="{PREFIX}/{name}"></script>' for name
 PAGE_CONCURRENCY = 2
 PAGE_WAITING = 16
 MAX_REQUEST_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 4096  # an image at the inline limit, base64, and the model names
+# The bodies held at once, all requests together: a drawing from the page is ~20 kB, so this only
+# bites when strangers send large pictures in a burst (50 bodies of 12.6 MB at once peaked at 2.5 GB).
+PAGE_BODY_BUDGET = 48 * 2**20
 BUSY = "The server is busy: try again in a moment."
 
 
@@ -123,30 +126,42 @@ def routes() -> list[Route]:
         return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
 
     limiter = anyio.CapacityLimiter(PAGE_CONCURRENCY)
-    waiting = 0
+    admitted = 0  # requests between admission and answer: counted before a byte of the body is read
+    held_bytes = 0  # bodies in memory now, all admitted requests together
 
     async def classify(request: Request):
-        nonlocal waiting
-        if waiting >= PAGE_CONCURRENCY + PAGE_WAITING:  # read per request: a test can tighten it
+        nonlocal admitted, held_bytes
+        # Check and count in one step (no await between them): the event loop runs one request at
+        # a time here, so a burst cannot all pass the check before any of them is counted.
+        if admitted >= PAGE_CONCURRENCY + PAGE_WAITING:  # read per request: a test can tighten it
             return JSONResponse({"error": BUSY}, status_code=503)
-        body = bytearray()
-        async for chunk in request.stream():  # read no further than the limit, whatever Content-Length says
-            body += chunk
-            if len(body) > MAX_REQUEST_BYTES:
-                return JSONResponse({"error": f"The drawing is larger than {MAX_IMAGE_BYTES // 2**20} MB."},
-                                    status_code=413)
+        admitted += 1
+        body, held = bytearray(), 0
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return JSONResponse({"error": "Send JSON: {\"image\": \"data:image/png;base64,...\"}."}, status_code=400)
-        waiting += 1
-        began = time.perf_counter()
-        try:
-            answer = await anyio.to_thread.run_sync(draw.classify_for_page, payload, limiter=limiter)
-        except gr.Error as exc:  # bad input: the sentence, for the page to show
-            return JSONResponse({"error": exc.message}, status_code=400)
+            try:
+                async for chunk in request.stream():  # read no further than the limits, whatever Content-Length says
+                    body += chunk
+                    held_bytes, held = held_bytes + len(chunk), held + len(chunk)
+                    if len(body) > MAX_REQUEST_BYTES:
+                        return JSONResponse({"error": f"The drawing is larger than {MAX_IMAGE_BYTES // 2**20} MB."},
+                                            status_code=413)
+                    if held_bytes > PAGE_BODY_BUDGET:  # memory for bodies is bounded, not only their number
+                        return JSONResponse({"error": BUSY}, status_code=503)
+            except ClientDisconnect:  # the page aborted (a newer stroke) or the visitor left: nobody to answer
+                return Response(status_code=499)
+            try:
+                payload = json.loads(body)
+            except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: JSON nested ~1,000 deep
+                return JSONResponse({"error": "Send JSON: {\"image\": \"data:image/png;base64,...\"}."}, status_code=400)
+            del body  # the parsed copy is what the reader needs
+            began = time.perf_counter()
+            try:
+                answer = await anyio.to_thread.run_sync(draw.classify_for_page, payload, limiter=limiter)
+            except gr.Error as exc:  # bad input: the sentence, for the page to show
+                return JSONResponse({"error": exc.message}, status_code=400)
         finally:
-            waiting -= 1
+            admitted -= 1
+            held_bytes -= held
         # Server-Timing: the browser's dev tools (and the benchmark) show the server's share of the wait.
         took = (time.perf_counter() - began) * 1000
         return JSONResponse(answer, headers={"Cache-Control": "no-store", "Server-Timing": f"read;dur={took:.1f}"})

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 
 import gradio as gr
+from fastapi import FastAPI
 
 from digitzoo.apps import draw, draw_inpage, gan, latent, mcp_tools, models, parts, playground
-from digitzoo.apps.limits import MAX_REQUEST_BYTES, RequestBodyLimit
+from digitzoo.apps.inputs import bound_pillow_decoding
+from digitzoo.apps.limits import MAX_REQUEST_BYTES, PublicApiOnly, RequestBodyLimit
+from digitzoo.apps.webserver import WebServer, make_server
 from digitzoo.hub.errors import DigitzooError
 
 MCP_EXTRA = "pip install 'digitzoo[mcp]'"
@@ -118,28 +122,62 @@ def build_app(tabs: list[str] | None = None, mcp: bool = False) -> gr.Blocks:
     return app
 
 
+@dataclass
+class RunningHub:
+    """A hub serving in a thread of this process (``serve(block=False)``): its port, and ``close()``."""
+
+    blocks: gr.Blocks
+    server: WebServer
+    server_port: int
+
+    @property
+    def local_url(self) -> str:
+        return f"http://{self.server.config.host}:{self.server_port}/"
+
+    def close(self) -> None:
+        self.blocks.close(verbose=False)  # first: stops the queue and ends the event streams it holds open
+        self.server.stop()
+
+
 def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", device: str = "auto",
           tabs: list[str] | None = None, block: bool = True, root: str | None = None, mcp: bool = False):
-    """Launch the hub; ``root`` is an exports folder (default: yours, else the shipped one); ``mcp``
-    also serves the models as MCP tools at /gradio_api/mcp/ (needs the mcp package: digitzoo[mcp])."""
+    """Serve the hub; ``root`` is an exports folder (default: yours, else the shipped one); ``mcp``
+    also serves the models as MCP tools at /gradio_api/mcp/ (needs the mcp package: digitzoo[mcp]).
+
+    Runs on the guarded web server of ``apps.webserver`` (connection and head deadlines, a
+    connection cap) through Gradio's ``gr.mount_gradio_app``. With ``block=False`` it returns a
+    ``RunningHub`` once the port answers.
+    """
     if mcp:
         require_mcp()
+    bound_pillow_decoding()  # any decode, Gradio's too, refuses a picture over our size limit
     parts.configure(backend, device, root)
     for tab in ("draw", "latent", "gan"):
         for model in parts.shown_on(tab):
             for part in {a["part"] for a in parts.manifest()["models"][model]["artifacts"]}:
                 parts.get(model, part)  # open every file now: fail at start, not on the first request
     parts.detector()  # the draw tab's not-a-digit verdict, opened now too
-    app = build_app(tabs, mcp)
-    from starlette.middleware import Middleware  # already imported by Gradio's FastAPI
-
-    app_kwargs = {"middleware": [Middleware(RequestBodyLimit, max_bytes=MAX_REQUEST_BYTES)]}
-    head = None
+    blocks = build_app(tabs, mcp)
+    # What launch() would set from its arguments and mount_gradio_app (Gradio 6.31) leaves as it is:
+    # the session capacity, and ``has_launched``, without which Gradio skips its check that a file
+    # an API call names lies in the upload folder (tests/test_hostile_requests.py fails without it).
+    blocks.state_session_capacity = SESSION_CAPACITY
+    blocks.has_launched = True
+    app_kwargs, head = {}, None
     if {"draw", "latent", "gan"} & set(tabs or TABS):  # these tabs run their models in the page too (apps.draw_inpage)
         app_kwargs["routes"], head = draw_inpage.routes(), draw_inpage.HEAD
     if mcp:
-        app_kwargs["lifespan"] = mcp_tools.only_the_tools(app)  # the four tools, not every endpoint
-    app.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, prevent_thread_lock=not block,
-               show_error=False, quiet=False, js=ARM_BRUSH_JS, css=CSS, head=head, app_kwargs=app_kwargs,
-               state_session_capacity=SESSION_CAPACITY, mcp_server=mcp)
-    return app
+        app_kwargs["lifespan"] = mcp_tools.only_the_tools(blocks)  # the four tools, not every endpoint
+    site = gr.mount_gradio_app(FastAPI(), blocks, path="", app_kwargs=app_kwargs, max_file_size=MAX_FILE_SIZE,
+                               show_error=False, js=ARM_BRUSH_JS, css=CSS, head=head, mcp_server=mcp,
+                               server_name=host, server_port=port)
+    # Outermost first: the body limit and deadline see every request before Gradio does.
+    server = make_server(RequestBodyLimit(PublicApiOnly(site, blocks), max_bytes=MAX_REQUEST_BYTES), host, port)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if not block:
+        server.start_in_thread()
+        print(f"* Running on local URL:  http://{shown_host}:{port}", flush=True)
+        return RunningHub(blocks, server, port)
+    print(f"* Running on local URL:  http://{shown_host}:{port}", flush=True)
+    server.run()
+    return blocks

@@ -25,10 +25,14 @@ def _image_or_sketch(value: Any) -> str:
 
 
 class SketchData(GradioModel):
-    """A Sketchpad's value, each picture as gr.Image takes one (a file or a data: URL)."""
+    """A Sketchpad's value, each picture as gr.Image takes one (a file or a data: URL).
+
+    Only the composite is read. The layers are what the pad sends and are never opened, so they
+    are not validated one by one either: a call with 20,000 of them cost 13.6 s of validation.
+    """
 
     background: ImageData | None = None
-    layers: list[ImageData] = []
+    layers: list[Any] = []
     composite: ImageData | None = None
 
 
@@ -64,22 +68,40 @@ def refuse(message: str) -> gr.Error:
 # An image sent inline (data: URL) is held to the same size as an uploaded file.
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_SIZE_HINT = f"use at most {int(MAX_PIXELS ** 0.5)}x{int(MAX_PIXELS ** 0.5)}"
+# The formats the sentences name: what a pad, a phone camera or a screenshot makes. Pillow knows
+# dozens more (TIFF, PSD, ...), each a decoder a stranger's file could reach.
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+FORMATS_HINT = "send a PNG, JPEG or WebP"
+
+
+def bound_pillow_decoding() -> None:
+    """Make every Pillow decode in this process refuse a picture over MAX_PIXELS, Gradio's included.
+
+    Our own readers check the header first (``open_image``); this bounds any decode that does
+    not pass through them. Pillow raises DecompressionBombError above twice its limit (and warns
+    between), so the limit is half of ours. Pillow's default allows 179 megapixels: a 46 kB 1-bit
+    PNG of 13000x13000 cost the server 2 GB as RGBA.
+    """
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
 
 
 def open_image(source: str | io.BytesIO) -> Image.Image:
-    """A decoded image from a file path or bytes; refused before decoding when it is too large."""
+    """A decoded image from a file path or bytes; refused from its header (size, format, frames)
+    before any pixel is decoded."""
     try:
-        img = Image.open(source)  # reads the header only
+        img = Image.open(source, formats=IMAGE_FORMATS)  # reads the header only
     except Image.DecompressionBombError:
         raise refuse(f"The image is too large; {IMAGE_SIZE_HINT}.") from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise refuse("That is not an image Pillow can read (send a PNG or JPEG).") from None
+        raise refuse(f"That is not an image this server reads ({FORMATS_HINT}).") from None
     if img.width * img.height > MAX_PIXELS:
         raise refuse(f"The image is too large ({img.width}x{img.height}); {IMAGE_SIZE_HINT}.")
+    if getattr(img, "n_frames", 1) > 1:  # an animation: which frame would be the digit?
+        raise refuse(f"Send a single picture, not an animation of {img.n_frames} frames.")
     try:
         img.load()
     except (OSError, ValueError):  # a truncated or corrupt file behind a valid header
-        raise refuse("The image file is damaged or truncated (send a PNG or JPEG).") from None
+        raise refuse(f"The image file is damaged or truncated ({FORMATS_HINT}).") from None
     return img
 
 
@@ -109,7 +131,7 @@ def image_from_payload(payload: dict) -> Image.Image:
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         if not header.startswith("data:image/") or not header.endswith(";base64"):
-            raise refuse("Send the image as a base64 data: URL of a PNG or JPEG (data:image/png;base64,...).")
+            raise refuse("Send the image as a base64 data: URL of a PNG, JPEG or WebP (data:image/png;base64,...).")
         if len(data) > MAX_IMAGE_BYTES * 4 // 3:
             raise refuse(f"The image is larger than {MAX_IMAGE_BYTES // 2**20} MB.")
         try:
@@ -125,8 +147,10 @@ def image_from_payload(payload: dict) -> Image.Image:
 def sketch_to_input(value: Any) -> np.ndarray:
     """Sketchpad dict, image file payload, image, array or file path -> (1, 1, 28, 28) float32 model input."""
     if isinstance(value, dict) and "composite" in value:
-        # The Sketchpad's value ({"background", "layers", "composite"}): the page's own event gets it
-        # decoded (arrays); an API caller sends it as file payloads. The composite is what was drawn.
+        # The Sketchpad's value ({"background", "layers", "composite"}), as file payloads: every event
+        # that takes a pad has preprocess=False, so Gradio decodes none of its pictures and this reads
+        # the composite alone (what was drawn), through open_image's header checks. The layers are
+        # never opened.
         picture = value["composite"] if value["composite"] is not None else value.get("background")
         if picture is None:
             raise EmptyCanvas("The canvas is empty: draw a digit first.", print_exception=False)
