@@ -233,13 +233,14 @@ def build(app: gr.Blocks) -> None:
     belief = gr.Plot(label=f"{' / '.join(charted) or 'Model'} belief row by row", elem_id="lstm-belief")
     outputs = [*answers, seen, belief, info, table]
     picks = [left, right, view]
-    # preprocess=False on every event that takes the pad: Gradio would decode its background, every
-    # layer and the composite to RGBA before our header checks (apps.inputs.sketch_to_input reads the
-    # composite alone). Private: the page's own events (apps.limits.PublicApiOnly keeps /call/ to the public API).
-    pad.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private", preprocess=False,
+    # The page's own events: private (apps.limits.PublicApiOnly keeps /gradio_api/call/ to the public
+    # API). Gradio decodes the pad's value for them (the page sends its pictures to the pad's own
+    # storage, which only the component reads); Pillow refuses any picture over our size limit from
+    # its header, process-wide (apps.inputs.bound_pillow_decoding).
+    pad.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private",
                trigger_mode="always_last", show_progress="hidden")
     for pick in picks:  # a new choice re-reads the drawing on the pad
-        pick.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private", preprocess=False,
+        pick.change(classify_while_drawing, [pad, *picks], outputs, api_visibility="private",
                     trigger_mode="always_last", show_progress="hidden")
     view.change(_show, view, [pair_row, table], api_visibility="private", show_progress="hidden")
     # preprocess=False: our decoder answers a file that is not an image with a sentence.

@@ -147,10 +147,10 @@ def image_from_payload(payload: dict) -> Image.Image:
 def sketch_to_input(value: Any) -> np.ndarray:
     """Sketchpad dict, image file payload, image, array or file path -> (1, 1, 28, 28) float32 model input."""
     if isinstance(value, dict) and "composite" in value:
-        # The Sketchpad's value ({"background", "layers", "composite"}), as file payloads: every event
-        # that takes a pad has preprocess=False, so Gradio decodes none of its pictures and this reads
-        # the composite alone (what was drawn), through open_image's header checks. The layers are
-        # never opened.
+        # The Sketchpad's value ({"background", "layers", "composite"}): the page's own events get it
+        # decoded (arrays); an API caller's comes as file payloads (preprocess=False), of which this
+        # reads the composite alone (what was drawn), through open_image's header checks. The layers
+        # are never opened.
         picture = value["composite"] if value["composite"] is not None else value.get("background")
         if picture is None:
             raise EmptyCanvas("The canvas is empty: draw a digit first.", print_exception=False)

@@ -296,10 +296,10 @@ def build(app: gr.Blocks) -> None:
     # The API takes any numbers (the sliders would clip them); decode() gives the clear errors.
     api_xyz = [gr.Number(visible=False, label=axis) for axis in "xyz"]
     gr.Button("Decode", visible=False).click(decode, api_xyz, decoded, api_name="decode")
-    # preprocess=False: the pad's value is read by apps.inputs (header checks, the composite alone),
-    # never decoded whole by Gradio.
+    # preprocess=False: the API's pad value is read by apps.inputs (header checks, the composite alone),
+    # never decoded whole by Gradio. The page's own event (private) gets it decoded, as apps.draw says.
     gr.Button("Encode", visible=False).click(encode, pad, code, api_name="encode", preprocess=False)
-    pad.change(place_while_drawing, pad, [code, *sliders], api_visibility="private", preprocess=False,
+    pad.change(place_while_drawing, pad, [code, *sliders], api_visibility="private",
                trigger_mode="always_last", show_progress="hidden")
     go_button.click(interpolate, [start_digit, end_digit], strip, api_name="interpolate")
     app.load(decode_with_timing, sliders, [decoded, timing], api_visibility="private")

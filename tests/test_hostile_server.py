@@ -134,6 +134,28 @@ def test_bomb_png_as_the_pad_composite_costs_no_memory(http, bomb_png):
     assert memory.growth < 100 * MB, f"the server grew by {memory.growth / MB:.0f} MB"
 
 
+def test_bomb_png_through_the_pages_own_pad_event_is_refused_from_its_header(http, bomb_png):
+    """The page's private pad event, reached as the page reaches it (the queue, by index): Gradio
+    decodes the pad's value there, and Pillow now refuses the picture from its header."""
+    config = http.get("/config").json()
+    (fn_index,) = [d["id"] for d in config["dependencies"] if d.get("api_name") == "classify_while_drawing"]
+    composite = upload(http, bomb_png)
+    sketch = {"background": composite, "layers": [composite, composite], "composite": composite}
+    session = "hostile-pad-event"
+    with PeakRSS() as memory:
+        r = http.post("/gradio_api/queue/join", json={"data": [sketch, None, None, "two"], "fn_index": fn_index,
+                                                      "session_hash": session, "event_data": None, "trigger_id": None})
+        assert r.status_code == 200, r.text
+        outcome = None
+        with http.stream("GET", f"/gradio_api/queue/data?session_hash={session}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data: ") and '"process_completed"' in line:
+                    outcome = json.loads(line[6:])
+                    break
+    assert outcome is not None and outcome["success"] is False, outcome
+    assert memory.growth < 100 * MB, f"the server grew by {memory.growth / MB:.0f} MB"
+
+
 @pytest.mark.parametrize("how", ["sketch composite", "data URL", "uploaded file"])
 def test_bomb_png_through_classify_is_one_sentence(http, bomb_png, how):
     if how == "sketch composite":
