@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -33,6 +34,7 @@ from digitzoo.apps import draw, parts
 from digitzoo.apps.inputs import MAX_IMAGE_BYTES
 from digitzoo.apps.web_build import ORT_MODULE, ORT_WASM, WEB_SOURCES, runtime_settings, vendored_runtime_files
 from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.files import read_inside
 from digitzoo.hub.manifest import artifact, exports_root, part_with_role, parts_with_role
 
 PREFIX = "/digitzoo/inpage"
@@ -56,13 +58,23 @@ def _root() -> Path:
     return parts.SETTINGS["root"] or exports_root()
 
 
-def _entry(model: str, role: str, label: str) -> tuple[dict, Path]:
+@dataclass(frozen=True)
+class ExportFile:
+    """A model file of the exports folder, served by its verified bytes (``hub.files.read_inside``):
+    no link is followed out of the folder, and bytes that do not match the manifest are not served."""
+
+    root: Path
+    relative: str
+    sha256: str
+
+
+def _entry(model: str, role: str, label: str) -> tuple[dict, ExportFile]:
     manifest = parts.manifest()
     item = artifact(manifest, model, part_with_role(manifest, model, role), "onnx")
     io = lambda specs: [{"name": s["name"], "shape": s["shape"]} for s in specs]  # noqa: E731
     entry = {"model": model, "label": label, "file": f"{PREFIX}/models/{item['file']}", "sha256": item["sha256"],
              "inputs": io(item["inputs"]), "outputs": io(item["outputs"])}
-    return entry, _root() / item["file"]
+    return entry, ExportFile(_root(), item["file"], item["sha256"])
 
 
 def _runtime() -> tuple[dict, dict[str, Path]]:
@@ -77,7 +89,7 @@ def _runtime() -> tuple[dict, dict[str, Path]]:
     return runtime, {f"ort/{name}": path for name, path in files.items()}
 
 
-def _tab_part(tab: str, role: str, served: dict[str, Path]) -> dict | None:
+def _tab_part(tab: str, role: str, served: dict[str, Path | ExportFile]) -> dict | None:
     """The entry of the part with ``role`` of the first model ``tab`` shows (added to ``served``), or None."""
     with_role = {model for model, _ in parts_with_role(parts.manifest(), role)}
     shown = [m for m in parts.shown_on(tab) if m in with_role]
@@ -88,7 +100,7 @@ def _tab_part(tab: str, role: str, served: dict[str, Path]) -> dict | None:
     return entry
 
 
-def site() -> tuple[dict, dict[str, Path]]:
+def site() -> tuple[dict, dict[str, Path | ExportFile]]:
     """The page's config.json and every file served under PREFIX (name -> path)."""
     manifest = parts.manifest()
     served = {name: WEB_SOURCES / name for name in PAGE_FILES}
@@ -120,6 +132,12 @@ def routes() -> list[Route]:
 
     async def file(request: Request):
         path = served.get(request.path_params["name"])
+        if isinstance(path, ExportFile):
+            try:
+                data = await anyio.to_thread.run_sync(read_inside, path.root, path.relative, path.sha256)
+            except (OSError, ValueError):  # gone, a link, or changed since start: the page falls back
+                return PlainTextResponse("not found", status_code=404)
+            return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
         if path is None or not path.is_file():
             return PlainTextResponse("not found", status_code=404)
         media = "text/javascript" if path.suffix in (".js", ".mjs") else None

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from digitzoo.apps import draw, draw_inpage, gan, latent, mcp_tools, models, parts, playground
 from digitzoo.apps.inputs import bound_pillow_decoding
 from digitzoo.apps.limits import MAX_REQUEST_BYTES, PublicApiOnly, RequestBodyLimit
+from digitzoo.apps.upload_quota import UploadQuota
 from digitzoo.apps.webserver import WebServer, make_server
 from digitzoo.hub.errors import DigitzooError
 
@@ -171,8 +172,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     site = gr.mount_gradio_app(FastAPI(), blocks, path="", app_kwargs=app_kwargs, max_file_size=MAX_FILE_SIZE,
                                show_error=False, js=ARM_BRUSH_JS, css=CSS, head=head, mcp_server=mcp,
                                server_name=host, server_port=port)
-    # Outermost first: the body limit and deadline see every request before Gradio does.
-    server = make_server(RequestBodyLimit(PublicApiOnly(site, blocks), max_bytes=MAX_REQUEST_BYTES), host, port)
+    # Outermost first: the body limit and deadline see every request before Gradio does; uploads are
+    # counted over the time Gradio's cache keeps them (its cleanup interval plus the age it deletes at).
+    quota = UploadQuota(PublicApiOnly(site, blocks), window_s=sum(CACHE_CLEANUP))
+    server = make_server(RequestBodyLimit(quota, max_bytes=MAX_REQUEST_BYTES), host, port)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     if not block:
         server.start_in_thread()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import logging
 import json
 from urllib.parse import unquote
 
@@ -33,10 +34,19 @@ import gradio as gr
 import numpy as np
 
 from digitzoo.apps import draw, gan, latent, parts
-from digitzoo.apps.inputs import image_from_payload, integer, refuse, sketch_to_input
+from digitzoo.apps.inputs import MAX_IMAGE_BYTES, image_from_payload, integer, refuse, sketch_to_input
+from digitzoo.apps.limits import MAX_REQUEST_BYTES
 
 FILE_ROUTE = "/gradio_api/file="
-IMAGE_FORMS = ("a data:image/png;base64,... URL, the bare base64 of a PNG or JPEG file, or a file on this server "
+# The MCP transport's body limit. The mcp package (1.30) answers a body over 4 MiB, its default, with a
+# plain-text 413, and its client then drops the session; Gradio 6.31 makes the transport with that
+# default and has no setting for it. The tools take an inline image up to MAX_IMAGE_BYTES (13.4 MB as
+# base64), so the transport takes what the server's body limit takes: any image up to the tools'
+# limit reaches them, and one over it still reaches them and is refused with a sentence, as a tool error.
+MCP_MAX_REQUEST_BYTES = MAX_REQUEST_BYTES
+# Room for the JSON-RPC envelope around the largest image a tool takes.
+_ENVELOPE_BYTES = 64 * 1024
+IMAGE_FORMS = ("a data:image/png;base64,... URL, the bare base64 of a PNG, JPEG or WebP file, or a file on this server "
                f"(the path /gradio_api/upload answered, or an image URL this server gave, ...{FILE_ROUTE}...)")
 
 
@@ -184,9 +194,30 @@ def build(app: gr.Blocks) -> None:
         gr.Button(visible=False).click(fn, inputs, outputs, api_name=TOOLS[fn.__name__], preprocess=False)
 
 
+def allow_the_tools_images(server) -> None:
+    """Set the MCP transport's body limit to MCP_MAX_REQUEST_BYTES (see there).
+
+    Reaches into the session manager Gradio made (``GradioMCPServer.manager``) and the mcp package's
+    body-limit middleware in front of it (``manager.asgi_app.max_body_size``, read per request), since
+    neither offers a setting once made. An mcp older than its body limit has neither, and no limit.
+    """
+    if MAX_IMAGE_BYTES * 4 // 3 + _ENVELOPE_BYTES > MCP_MAX_REQUEST_BYTES:
+        raise RuntimeError("MCP_MAX_REQUEST_BYTES is under the largest inline image the tools take")
+    manager = server.manager
+    if not hasattr(manager, "max_request_body_size"):
+        return
+    limiter = getattr(manager, "asgi_app", None)
+    if not hasattr(limiter, "max_body_size"):  # a newer mcp: serve on, with its own limit, and say so once
+        logging.getLogger("digitzoo.apps").warning(
+            "digitzoo: the mcp package's body limit was not found; MCP calls over its default (4 MiB) are refused by the transport")
+        return
+    manager.max_request_body_size = limiter.max_body_size = MCP_MAX_REQUEST_BYTES
+
+
 def only_the_tools(app: gr.Blocks):
     """A lifespan for ``launch(app_kwargs=...)``: once Gradio made its MCP server, and before the
-    server answers anything, narrow the tools it lists and calls to ``TOOLS``."""
+    server answers anything, narrow the tools it lists and calls to ``TOOLS``, and let its transport
+    take the images the tools take (``allow_the_tools_images``)."""
     @contextlib.asynccontextmanager
     async def lifespan(_fastapi_app):
         server = app.mcp_server_obj
@@ -196,6 +227,7 @@ def only_the_tools(app: gr.Blocks):
             if missing:
                 raise RuntimeError(f"MCP tools without a public endpoint: {', '.join(missing)}")
             server.tool_to_endpoint = {server.tool_prefix + name: f"/{api}" for name, api in TOOLS.items()}
+            allow_the_tools_images(server)
         yield
 
     return lifespan

@@ -6,6 +6,8 @@ import gradio as gr
 
 from digitzoo.apps import parts
 from digitzoo.hub import leaderboard
+from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.files import sha256_file
 from digitzoo.hub.manifest import exports_root, read_manifest, verified_path
 
 
@@ -65,6 +67,16 @@ def checksums(entry: dict) -> str:
     return "\n".join(f"{a['sha256']}  {a['file'].split('/')[-1]}" for a in entry["artifacts"])
 
 
+def refuse_unless_served_copy_matches(button: gr.DownloadButton, item: dict) -> None:
+    """Gradio serves a download from the copy it made in its cache when the button was built, reading
+    the exports file by path again after ``verified_path`` checked it: the copy's sha256 is checked too,
+    so a file swapped (or replaced by a link) between the check and the copy is never offered. Later
+    changes to the exports folder do not reach visitors: the checked copy is what they get."""
+    copy = button.value["path"]
+    if sha256_file(copy) != item["sha256"]:
+        raise DigitzooError(f"{item['file']} changed while it was being offered for download: refusing to serve it")
+
+
 def build(app: gr.Blocks) -> None:
     """Add the tab's components and events to ``app`` (inside its context)."""
     root = parts.SETTINGS["root"] or exports_root()
@@ -86,7 +98,8 @@ def build(app: gr.Blocks) -> None:
                            elem_classes=["checksums"])
             with gr.Row():
                 for a in entry["artifacts"]:
-                    gr.DownloadButton(f"⬇ {a['file'].split('/')[-1]}", value=str(verified_path(root, a)), size="sm")
+                    button = gr.DownloadButton(f"⬇ {a['file'].split('/')[-1]}", value=str(verified_path(root, a)), size="sm")
+                    refuse_unless_served_copy_matches(button, a)
             readme = (root / name / "README.md")
             if readme.is_file():
                 with gr.Accordion("How to use the files", open=False):

@@ -9,11 +9,11 @@ runs pickles it finds in an archive). Standard library only, so the serving path
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import zipfile
-from pathlib import Path
 
 from digitzoo.hub.errors import DigitzooError
 
@@ -106,10 +106,10 @@ def onnx_uses_external_data(data: bytes) -> bool:
     return False
 
 
-def refuse_onnx_external_data(path: str | os.PathLike) -> None:
-    """DigitzooError unless ``path`` is an ONNX model that keeps all its weights inside itself."""
+def refuse_onnx_external_data(data: bytes, path: str | os.PathLike) -> None:
+    """DigitzooError unless ``data`` (the bytes of ``path``) is an ONNX model that keeps all its weights inside itself."""
     try:
-        external = onnx_uses_external_data(Path(path).read_bytes())
+        external = onnx_uses_external_data(data)
     except ValueError as exc:
         raise DigitzooError(f"{path} is not a valid ONNX model ({exc})") from None
     if external:
@@ -152,8 +152,9 @@ def _archive_records(archive: zipfile.ZipFile) -> dict[str, str]:
     return {name[len(top):]: name for name in names}
 
 
-def check_torch_archive(path: str | os.PathLike, fmt: str) -> list[tuple[str, bytes]]:
-    """Refuse a .pt / .pt2 that is not a plain torch archive; returns the .pt2's pickled sample inputs.
+def check_torch_archive(path: str | os.PathLike, fmt: str, data: bytes | None = None) -> list[tuple[str, bytes]]:
+    """Refuse a .pt / .pt2 that is not a plain torch archive (``data``, its bytes already read, or the file
+    at ``path``); returns the .pt2's pickled sample inputs.
 
     The sample inputs are the one pickle a .pt2 of ours holds; the caller checks them with torch
     (``refuse_unsafe_pickle``) so that this function needs only the standard library.
@@ -162,7 +163,7 @@ def check_torch_archive(path: str | os.PathLike, fmt: str) -> list[tuple[str, by
         return DigitzooError(f"{path} is not a valid {fmt} file ({why})")
 
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as archive:
             records = _archive_records(archive)
             if fmt == "torchscript":
                 missing = _TORCHSCRIPT_REQUIRED - set(records)
@@ -196,8 +197,6 @@ def check_torch_archive(path: str | os.PathLike, fmt: str) -> list[tuple[str, by
 
 def refuse_unsafe_pickle(path, fmt: str, name: str, data: bytes) -> None:
     """A pickle inside an archive must load with torch's restricted unpickler, or the file is refused."""
-    import io
-
     import torch
 
     try:

@@ -6,9 +6,11 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -66,6 +68,63 @@ def inside(root: str | os.PathLike, relative: str) -> Path:
     if not target.is_relative_to(root) or target == root:
         raise ValueError(f"{relative!r} points outside {root}")
     return target
+
+
+def open_inside(root: str | os.PathLike, relative: str) -> BinaryIO:
+    """``root / relative`` opened for reading, passing through no symbolic link below ``root``.
+
+    ``inside`` checks a path when it is called; a file swapped for a link after that check (a served
+    file replaced by a link to /etc/shadow while the server runs) would still be followed by the
+    open that comes later. Here the check is the open itself: each folder, then the file, is opened
+    relative to the one above it with O_NOFOLLOW, so no link is followed, whenever it appeared.
+    ValueError for ``..``, an absolute path, a link, or anything that is not a regular file;
+    FileNotFoundError for a file that is not there. The root itself is the operator's choice and
+    may lie behind links.
+
+    >>> with open_inside(exports_root(), "mnist_cnn/mnist_cnn.onnx") as f:  # doctest: +SKIP
+    ...     head = f.read(4)
+    """
+    names = relative.split("/")
+    if relative.startswith("/") or any(name in ("", ".", "..") for name in names):
+        raise ValueError(f"{relative!r} points outside {root}: only plain relative paths are opened")
+    nofollow = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    folder_fd = os.open(Path(root).resolve(), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name in names[:-1]:
+            try:
+                next_fd = os.open(name, nofollow | os.O_DIRECTORY, dir_fd=folder_fd)
+            except OSError as exc:  # ELOOP / ENOTDIR: a link or a file where a folder should be
+                raise ValueError(f"{relative!r} is not a file inside {root} ({exc.strerror})") from None
+            os.close(folder_fd)
+            folder_fd = next_fd
+        try:
+            # O_NONBLOCK: a FIFO planted in the folder must not hang the open; S_ISREG below refuses it.
+            fd = os.open(names[-1], nofollow | os.O_NONBLOCK, dir_fd=folder_fd)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise ValueError(f"{relative!r} is not a file inside {root} ({exc.strerror})") from None
+    finally:
+        os.close(folder_fd)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{relative!r} is not a regular file inside {root}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_inside(root: str | os.PathLike, relative: str, sha256: str | None = None) -> bytes:
+    """The bytes of ``root / relative`` (opened as ``open_inside`` does); with ``sha256``, ValueError
+    unless they match it. The bytes checked are the bytes returned: nothing can change between the
+    check and their use, as it could between checking a path and opening it again.
+
+    >>> data = read_inside(exports_root(), item["file"], item["sha256"])  # doctest: +SKIP
+    """
+    with open_inside(root, relative) as f:
+        data = f.read()
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"{relative!r} in {root} does not match its sha256")
+    return data
 
 
 def read_format_json(path: Path, expected_format: str, what: str, error: type[Exception], missing: str) -> dict:

@@ -16,6 +16,8 @@ unpickle anything (``torch.export.load`` runs pickles it finds in the archive) a
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import logging
 import os
 import time
@@ -27,7 +29,8 @@ import numpy as np
 
 from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.filechecks import first_line, check_torch_archive, refuse_onnx_external_data, refuse_unsafe_pickle
-from digitzoo.hub.manifest import artifact, exports_root, read_manifest, verified_path
+from digitzoo.hub.files import read_inside
+from digitzoo.hub.manifest import artifact, exports_root, read_manifest
 
 BACKEND_FORMATS = {"onnx": "onnx", "torchscript": "torchscript", "pt2": "pt2"}
 
@@ -47,8 +50,10 @@ def cuda_usable() -> bool:
     return True
 
 
-def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None = None, spinning: bool = True):
-    """(runner, device label) for an ONNX file; DigitzooError when it is not a valid model."""
+def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None = None, spinning: bool = True,
+              data: bytes | None = None):
+    """(runner, device label) for an ONNX file (``data``: its bytes, already read and checked); DigitzooError
+    when it is not a valid model. The runtime is given the bytes that were checked, never the path again."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -63,9 +68,10 @@ def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None
     if device == "cuda" and not cuda_usable():
         raise DigitzooError("--device cuda: ONNX Runtime has no usable CUDA GPU here; use --device cpu or auto")
     providers = (["CUDAExecutionProvider"] if want_cuda else []) + ["CPUExecutionProvider"]
-    refuse_onnx_external_data(path)
+    data = Path(path).read_bytes() if data is None else data
+    refuse_onnx_external_data(data, path)
     try:
-        session = ort.InferenceSession(str(path), options, providers=providers)
+        session = ort.InferenceSession(data, options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - ORT raises several types for bad files
         raise DigitzooError(f"{path} is not a valid ONNX model ({first_line(exc)})") from None
     names = [i.name for i in session.get_inputs()]
@@ -73,13 +79,16 @@ def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None
     return (lambda *arrays: session.run(None, dict(zip(names, arrays)))), f"onnxruntime-{label}"
 
 
-def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto", threads: int | None = None):
-    """(runner, device label) for a TorchScript .pt or torch.export .pt2 file.
+def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto", threads: int | None = None,
+               data: bytes | None = None):
+    """(runner, device label) for a TorchScript .pt or torch.export .pt2 file (``data``: its bytes, already
+    read and checked).
 
     The module is moved to the device the label names, and inputs follow it there, so a
     "torchscript-cuda" answer really ran on the GPU.
     """
-    sample_inputs = check_torch_archive(path, fmt)  # before torch parses a byte of it
+    data = Path(path).read_bytes() if data is None else data  # checked and loaded from the same bytes
+    sample_inputs = check_torch_archive(path, fmt, data)  # before torch parses a byte of it
     import torch
 
     for name, data in sample_inputs:
@@ -90,7 +99,9 @@ def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto", threads:
         torch.set_num_threads(threads)
     dev = "cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu"
     try:
-        module = (_load_torchscript if fmt == "torchscript" else _load_pt2)(Path(path))
+        # torch.export.load (torch 2.15) fails on an in-memory archive, so a .pt2 is loaded by path: its bytes
+        # were checked just before, and the served ONNX files and TorchScript load from the checked bytes.
+        module = _load_torchscript(io.BytesIO(data)) if fmt == "torchscript" else _load_pt2(Path(path))
         runner = torch_runner(module.to(dev), dev)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for bad archives
         raise DigitzooError(f"{path} is not a valid {fmt} file ({first_line(exc)})") from None
@@ -98,8 +109,9 @@ def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto", threads:
 
 
 def open_file(path: str | os.PathLike, fmt: str, device: str = "auto", threads: int | None = None,
-              spinning: bool = True):
-    """(runner, device label) for an exported file of format ``fmt`` (onnx, torchscript, pt2).
+              spinning: bool = True, data: bytes | None = None):
+    """(runner, device label) for an exported file of format ``fmt`` (onnx, torchscript, pt2); ``data``: its
+    bytes when the caller has read and checked them (``read_artifact``), else the file is read here once.
 
     The one place that knows how to run each format: the apps, the exporter's verification and
     the tests all come through here.
@@ -109,9 +121,9 @@ def open_file(path: str | os.PathLike, fmt: str, device: str = "auto", threads: 
     ((1, 10), 'onnxruntime-cpu')
     """
     if fmt == "onnx":
-        return open_onnx(path, device, threads, spinning)
+        return open_onnx(path, device, threads, spinning, data)
     if fmt in ("torchscript", "pt2"):
-        return open_torch(path, fmt, device, threads)
+        return open_torch(path, fmt, device, threads, data)
     raise DigitzooError(f"format must be one of onnx, torchscript, pt2, not {fmt!r}")
 
 
@@ -153,11 +165,11 @@ def _quiet_loggers(*names: str):
             lg.setLevel(level)
 
 
-def _load_torchscript(path: Path):
+def _load_torchscript(archive: io.BytesIO):
     import torch
 
     with torchscript_deprecation_ignored():
-        return torch.jit.load(str(path), map_location="cpu").eval()
+        return torch.jit.load(archive, map_location="cpu").eval()
 
 
 def _load_pt2(path: Path):
@@ -198,6 +210,26 @@ def load_part(model: str, part: str = "model", backend: str = "onnx", device: st
     root = Path(root) if root else exports_root()
     manifest = read_manifest(root)
     item = artifact(manifest, model, part, BACKEND_FORMATS[backend])
-    path = verified_path(root, item)
-    run, label = open_file(path, BACKEND_FORMATS[backend], device, threads, spinning)
+    data = read_artifact(root, item)
+    path = root / item["file"]
+    run, label = open_file(path, BACKEND_FORMATS[backend], device, threads, spinning, data)
     return Part(model, part, backend, label, path, run, item)
+
+
+def read_artifact(root: str | os.PathLike, item: dict[str, Any]) -> bytes:
+    """The bytes of a manifest entry's file, read through no link (``files.open_inside``) and matching its
+    sha256; DigitzooError otherwise. The runtime then opens these bytes, not the path, so a file swapped
+    for another (or for a link) after the check is never what runs.
+
+    >>> read_artifact(exports_root(), artifact(read_manifest(), "mnist_cnn", "model", "onnx"))[:2]  # doctest: +SKIP
+    """
+    path = Path(root) / item["file"]
+    try:
+        data = read_inside(root, item["file"])
+    except FileNotFoundError:
+        raise DigitzooError(f"{path} is listed in the manifest but missing") from None
+    except (ValueError, OSError) as exc:
+        raise DigitzooError(f"manifest entry refused: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != item["sha256"]:
+        raise DigitzooError(f"{path} does not match the sha256 in the manifest: refusing to load it")
+    return data

@@ -341,3 +341,32 @@ def test_a_body_sent_at_one_byte_a_second_is_cut_off(hub):
     s.close()
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert time.monotonic() - began < 6
+
+
+def test_page_route_serves_no_model_file_swapped_for_a_link_after_start(tmp_path):
+    """The page's model files are read through hub.files.read_inside at each request: a file replaced
+    by a link after start (to a secret outside, or to another file) is not served."""
+    import shutil
+
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from digitzoo.apps import draw_inpage, parts
+    from digitzoo.hub import paths
+
+    root = tmp_path / "exports"
+    shutil.copytree(paths.pretrained_exports_dir(), root)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("DIGITZOO-SECRET-BEHIND-A-LINK")
+    parts.configure("onnx", "cpu", str(root))
+    try:
+        client = TestClient(Starlette(routes=draw_inpage.routes()))
+        url = client.get(f"{draw_inpage.PREFIX}/config.json").json()["draw"][0]["file"]
+        assert client.get(url).status_code == 200
+        served = root / url.removeprefix(f"{draw_inpage.PREFIX}/models/")
+        served.unlink()
+        served.symlink_to(secret)
+        answer = client.get(url)
+        assert answer.status_code == 404 and b"DIGITZOO-SECRET" not in answer.content
+    finally:
+        parts.configure()

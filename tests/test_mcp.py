@@ -159,7 +159,7 @@ def test_encode_decode_and_classify_the_servers_own_image(mcp_url):
 
 @pytest.mark.parametrize("name, arguments, message", [
     ("classify", {"image": "hello"}, "image is not one of"),
-    ("classify", {"image": "data:image/png;base64,aGVsbG8="}, "not an image Pillow can read"),
+    ("classify", {"image": "data:image/png;base64,aGVsbG8="}, "not an image this server reads"),
     ("classify", {"image": png_data_url(Image.new("L", (280, 280), 255))}, "empty"),
     ("classify", {"image": "/etc/passwd"}, "Only uploaded files are read"),
     ("classify", {"image": "https://example.com/seven.png"}, "Only images on this server are read by URL"),

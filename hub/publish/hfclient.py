@@ -10,6 +10,7 @@ what would be created and uploaded.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 from digitzoo.hub import paths
 from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, read_card
 from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import inside, sha256_file, temp_dir_beside
+from digitzoo.hub.files import sha256_file, temp_dir_beside
 from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest
 from digitzoo.hub.publish.model_repo import RepoFile
 
@@ -164,18 +165,36 @@ def folder_files(folder: Path) -> list[RepoFile]:
 
 
 # ---- pull ----------------------------------------------------------------------------------
+# A pull takes only what the repository's manifest lists, and checks every byte against it before
+# anything reaches the store: the manifest comes first, alone; then only the files it lists are
+# downloaded (``allow_patterns``), from the same commit; they are verified in the cache; and the
+# copies made into the store are checked again as they are written. A file the manifest does not
+# list (a script, a pickle, a 10 GB blob) is never downloaded, let alone installed.
+
+# Characters fnmatch reads as a pattern: a listed name with them would allow more than itself.
+_PATTERN_CHARACTERS = set("*?[]")
+
+
+def listed_files(manifest: dict, where: Path) -> dict[str, dict]:
+    """{path in the repository: its entry} of a pulled manifest; PublishError for a name that is not a
+    plain relative path (``..``, absolute, a pattern) or for a manifest that lists nothing."""
+    listed = manifest.get("repository", {}).get("files")
+    if not listed or not isinstance(listed, dict):
+        raise PublishError(f"{where / MANIFEST_FILE} lists no repository files: not a repository pushed by digitzoo")
+    for rel in listed:
+        parts = rel.split("/")
+        if (rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts)
+                or _PATTERN_CHARACTERS & set(rel) or rel == MANIFEST_FILE):
+            raise PublishError(f"the pulled manifest names {rel!r}, which is not a plain file of the repository: refusing the pull")
+    return listed
+
 
 def verify_snapshot(folder: Path) -> dict:
-    """Check every file the pulled manifest lists against its sha256; the manifest, or PublishError."""
+    """Check every file the manifest in ``folder`` lists against its sha256; the manifest, or PublishError."""
     manifest = read_manifest(folder)
-    listed = manifest.get("repository", {}).get("files")
-    if not listed:
-        raise PublishError(f"{folder / MANIFEST_FILE} lists no repository files: not a repository pushed by digitzoo")
+    listed = listed_files(manifest, folder)
     for rel, meta in sorted(listed.items()):
-        try:
-            path = inside(folder, rel)
-        except ValueError as exc:
-            raise PublishError(f"the pulled manifest names a file outside the repository: {exc}") from None
+        path = folder / rel  # a plain relative name (listed_files); in the cache, a link into its blob store
         if not path.is_file():
             raise PublishError(f"the pulled repository lacks {rel}, which its manifest lists")
         if sha256_file(path) != meta["sha256"]:
@@ -190,6 +209,15 @@ def verify_snapshot(folder: Path) -> dict:
     return manifest
 
 
+def _copy_checked(source: Path, target: Path, sha256: str) -> None:
+    """Copy ``source`` to ``target``, checking the very bytes written against ``sha256``."""
+    data = source.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise PublishError(f"{source.name} changed in the Hugging Face cache while it was being installed: refusing the pull")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
 def _swap_in(staging: Path, target: Path, out: Print) -> None:
     """Rename a complete ``staging`` folder onto ``target``; an existing ``target`` is kept aside, never deleted."""
     if target.exists():
@@ -200,17 +228,23 @@ def _swap_in(staging: Path, target: Path, out: Print) -> None:
 
 
 def install_snapshot(snapshot: Path, out: Print) -> dict:
-    """Copy a pulled snapshot next to the store, verify the copy, then make it the served exports.
+    """Verify a pulled snapshot, copy the files its manifest lists next to the store, then make them the
+    served exports.
 
-    Verifying the copy (not the cache) checks exactly the bytes that will be served; the cache's
-    files are links into its blob store. Checkpoints (weights + card) are restored the same way.
+    Nothing is copied before every listed file matched its sha256 in the cache, and only listed files
+    are copied (each checked again as it is written). Checkpoints (weights + card) are restored the same way.
     """
+    manifest = verify_snapshot(snapshot)
+    listed = manifest["repository"]["files"]
     exports = paths.exports_dir()
     exports.parent.mkdir(parents=True, exist_ok=True)
     staging = temp_dir_beside(exports)
     try:
-        shutil.copytree(snapshot, staging, dirs_exist_ok=True)  # follows the cache's links
-        manifest = verify_snapshot(staging)
+        shutil.copyfile(snapshot / MANIFEST_FILE, staging / MANIFEST_FILE)
+        if read_manifest(staging) != manifest:
+            raise PublishError(f"{MANIFEST_FILE} changed in the Hugging Face cache while it was being installed: refusing the pull")
+        for rel, meta in listed.items():
+            _copy_checked(snapshot / rel, staging / rel, meta["sha256"])
         for name in manifest["models"]:
             if (staging / name / WEIGHTS_FILE).is_file() and (staging / name / CARD_FILE).is_file():
                 target = paths.checkpoint_dir(name)
@@ -226,13 +260,28 @@ def install_snapshot(snapshot: Path, out: Print) -> dict:
     return manifest
 
 
-def pull(repo_id: str, revision: str | None, out: Print) -> Path:
-    """Download through the huggingface_hub cache, verify every file, install; the exports folder."""
-    from huggingface_hub import snapshot_download
+def download_listed(repo_id: str, revision: str | None) -> Path:
+    """The snapshot folder in the Hugging Face cache holding the repository's manifest and only the files it lists.
 
-    check_repo_id(repo_id)
+    The revision is first resolved to its commit (one request, which fails at once when the Hub cannot be
+    reached, where a file download retries for half a minute); the manifest is downloaded alone, and the
+    files it lists from the same commit, so a push between the downloads cannot mix versions.
+    """
+    from huggingface_hub import HfApi, hf_hub_download, snapshot_download
+
     with hub_errors(f"downloading {repo_id}", repo_id):
-        snapshot = Path(snapshot_download(repo_id, revision=revision, endpoint=endpoint()))
+        commit = HfApi(endpoint=endpoint()).repo_info(repo_id, revision=revision).sha
+        snapshot = Path(hf_hub_download(repo_id, MANIFEST_FILE, revision=commit, endpoint=endpoint())).parent
+    listed = listed_files(read_manifest(snapshot), snapshot)
+    with hub_errors(f"downloading {repo_id}", repo_id):
+        return Path(snapshot_download(repo_id, revision=commit, endpoint=endpoint(), allow_patterns=[MANIFEST_FILE, *listed]))
+
+
+def pull(repo_id: str, revision: str | None, out: Print) -> Path:
+    """Download what the repository's manifest lists through the huggingface_hub cache, verify every file,
+    install; the exports folder."""
+    check_repo_id(repo_id)
+    snapshot = download_listed(repo_id, revision)
     manifest = install_snapshot(snapshot, out)
     out(f"Pulled {repo_id}@{revision or 'main'} through the Hugging Face cache ({snapshot}); "
         f"{len(manifest['repository']['files'])} files match their sha256")
