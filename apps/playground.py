@@ -5,24 +5,31 @@ tab only drives them through ``digitzoo.hub.lessons.run.iterate`` and streams th
 Training costs the server CPU, so it is bounded:
 - each run has its lesson's step and time budgets (wall time, enforced here too);
 - at most ``RUNNING`` runs train at once and ``WAITING`` more wait their turn, told
-  "busy: N ahead of you" while they wait; past that a Start is answered "busy" at once;
+  "busy: N ahead of you" while they wait; past that a Start is answered "busy" at once, before
+  Gradio queues it (``admit``, the Start event's validator), for the page and API callers alike:
+  a crowd of learners never waits unanswered in, nor fills, the queue the other tabs share;
 - one run per browser session: a new Start, Stop, Reset or closing the tab stops the old run;
 - knobs are checked by the lesson (a sentence for lr 1e9 or NaN), and a run whose loss stops
   being a number ends with "diverged";
 - nothing is kept after a run but the last picture on the visitor's page, so memory does not
-  grow with the number of runs served.
+  grow with the number of runs served; a trained net offered for download is handed to Gradio,
+  which copies it into its cache, and its temporary folder is deleted right after.
 The tab exists only where torch is installed; elsewhere it says how to get it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
+import shutil
 import tempfile
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import gradio as gr
 
@@ -33,6 +40,9 @@ WAITING = 8  # visitors who may wait for a slot; more are told "busy" at once
 MAX_WAIT_S = 60  # a visitor is not kept waiting longer than this
 FPS = 6  # pictures per second while a lesson trains
 INSTALL_HINT = "pip install 'digitzoo[playground]'"
+# A place ``admit`` keeps for a Start is given back if the Start's run has not joined the line by
+# then (Gradio never ran it). An admitted Start runs at once: Gradio puts no cap of its own on Starts.
+RESERVATION_S = 10
 
 
 @dataclass
@@ -44,19 +54,44 @@ class Ticket:
 
 
 class RunSlots:
-    """Admission for training runs: ``running`` at once, ``waiting`` in line, first come first served."""
+    """Admission for training runs: ``running`` at once, ``waiting`` in line, first come first served.
+
+    There are ``running + waiting`` places. A Start ``reserve``s one before Gradio queues it; its
+    run then ``join``s the line in it. A kept place is a count, not a name: Gradio does not always
+    know the session of an API call when it validates it.
+    """
 
     def __init__(self, running: int = RUNNING, waiting: int = WAITING):
         self.capacity, self.max_waiting = running, waiting
         self.lock = threading.Lock()
         self.running: dict[str, Ticket] = {}
         self.line: OrderedDict[str, Ticket] = OrderedDict()
+        self.reserved: deque[float] = deque()  # when each place kept for a run not in line yet was kept
+
+    def reserve(self, session: str) -> bool:
+        """Keep a place in line for a Start of ``session``; False when there is none (busy)."""
+        with self.lock:
+            self._expire_locked()
+            if self._taken_locked(but=session) >= self.capacity + self.max_waiting:
+                return False
+            self.reserved.append(time.monotonic())
+            return True
+
+    def unreserve(self) -> None:
+        """Give back a kept place whose run will not join (its seed or a knob was refused)."""
+        with self.lock:
+            if self.reserved:
+                self.reserved.popleft()
 
     def join(self, session: str) -> Ticket | None:
-        """A ticket in line (after stopping this session's earlier run), or None when the line is full."""
+        """A ticket in line (after stopping this session's earlier run), in a kept place if there is
+        one; None when every place is taken."""
         with self.lock:
+            if self.reserved:
+                self.reserved.popleft()
             self._stop_locked(session)
-            if len(self.line) >= self.max_waiting:
+            self._expire_locked()
+            if self._taken_locked() >= self.capacity + self.max_waiting:
                 return None
             ticket = Ticket(session)
             self.line[session] = ticket
@@ -94,9 +129,26 @@ class RunSlots:
                 ticket.stop.set()
         self.line.pop(session, None)
 
+    def _taken_locked(self, but: str | None = None) -> int:
+        """Places taken: runs training (not stopped), waiting, or kept for a Start. A new Start of
+        session ``but`` takes its old run's place (it stops that run)."""
+        running = sum(1 for s, t in self.running.items() if not t.stop.is_set() and s != but)
+        return running + sum(1 for s in self.line if s != but) + len(self.reserved)
+
+    def _expire_locked(self) -> None:
+        while self.reserved and time.monotonic() - self.reserved[0] > RESERVATION_S:
+            self.reserved.popleft()
+
     def counts(self) -> tuple[int, int]:
+        """(runs training, visitors waiting or about to)."""
         with self.lock:
-            return len(self.running), len(self.line)
+            self._expire_locked()
+            return len(self.running), len(self.line) + len(self.reserved)
+
+    def busy(self) -> str:
+        """What a refused Start is told."""
+        running, waiting = self.counts()
+        return f"Busy: {running} runs are training and {waiting} visitors are waiting. Try again in a minute."
 
 
 SLOTS = RunSlots()
@@ -124,28 +176,54 @@ def _session(request: gr.Request | None) -> str:
     return request.session_hash if request is not None and request.session_hash else f"anonymous-{id(request)}"
 
 
-def stream(name: str, session: str, seed, *knob_values):
-    """Start a run of lesson ``name`` for ``session`` and stream (figure, status, download) updates."""
-    import torch
+def parse_start(cls, seed, knob_values) -> tuple[int, dict]:
+    """(seed, knobs) of a Start of lesson ``cls``; a gr.Error with a sentence for anything else."""
+    from digitzoo.hub.lessons.lesson import LessonError, quoted
 
-    from digitzoo.hub.lessons.lesson import LessonError, get_lesson
-    from digitzoo.hub.lessons.run import iterate
-
-    cls = get_lesson(name)
     try:
         seed_value = int(float(seed))
         if not 0 <= seed_value < 2**31:
             raise ValueError
     except (TypeError, ValueError, OverflowError):
-        raise gr.Error(f"seed must be a whole number from 0 to 2147483647, not {str(seed)[:40]!r}", print_exception=False)
+        raise gr.Error(f"seed must be a whole number from 0 to 2147483647, not {quoted(seed)}", print_exception=False) from None
     try:
-        knobs = cls.parse_knobs({k.name: v for k, v in zip(cls.knobs, knob_values)})
+        return seed_value, cls.parse_knobs({k.name: v for k, v in zip(cls.knobs, knob_values)})
     except LessonError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
+
+
+@contextlib.contextmanager
+def onnx_download(lesson) -> Iterator[Path]:
+    """The lesson's trained net as a verified ONNX file in a temporary folder, deleted on leaving.
+
+    Handed to a gr.DownloadButton, the file is copied into Gradio's cache (what the button then
+    serves) as the update is sent, before the stream goes on, so the folder can go right after.
+    """
+    from digitzoo.hub.lessons.download import export_onnx
+
+    folder = tempfile.mkdtemp(prefix="digitzoo-lesson-")
+    try:
+        yield export_onnx(lesson, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stream(name: str, session: str, seed, *knob_values):
+    """Start a run of lesson ``name`` for ``session`` and stream (figure, status, download) updates."""
+    import torch
+
+    from digitzoo.hub.lessons.lesson import get_lesson
+    from digitzoo.hub.lessons.run import iterate
+
+    cls = get_lesson(name)
+    try:
+        seed_value, knobs = parse_start(cls, seed, knob_values)
+    except gr.Error:
+        SLOTS.unreserve()
+        raise
     ticket = SLOTS.join(session)
-    if ticket is None:
-        running, waiting = SLOTS.counts()
-        yield gr.skip(), f"**Busy**: {running} runs are training and {waiting} visitors are waiting. Try again in a minute.", gr.skip()
+    if ticket is None:  # its kept place expired before Gradio ran it, and the line filled up meanwhile
+        yield gr.skip(), f"**{SLOTS.busy()}**", gr.skip()
         return
     try:
         asked = time.perf_counter()
@@ -165,13 +243,12 @@ def stream(name: str, session: str, seed, *knob_values):
         # Enough steps per picture that the whole step budget plays within ~70% of the time budget.
         every = max(lesson.steps_per_update, math.ceil(lesson.max_steps / (FPS * 0.7 * lesson.max_seconds)))
         for update in iterate(lesson, stop=ticket.stop, every_s=0.0, steps_per_update=every, pace_s=1 / FPS):
-            download = gr.skip()
+            shown = figure_data(update.figure), _status(update, lesson)
             if update.final and cls.exportable and update.status in ("reached", "done", "stopped", "out of time") and update.step:
-                from digitzoo.hub.lessons.download import export_onnx
-
-                download = gr.update(value=str(export_onnx(lesson, tempfile.mkdtemp(prefix="digitzoo-lesson-"))),
-                                     visible=True)
-            yield figure_data(update.figure), _status(update, lesson), download
+                with onnx_download(lesson) as path:
+                    yield *shown, gr.update(value=str(path), visible=True)
+            else:
+                yield *shown, gr.skip()
     finally:
         SLOTS.leave(ticket)
 
@@ -191,6 +268,18 @@ def _starter(name: str):
     def start(request: gr.Request, seed, *knob_values):
         yield from stream(name, _session(request), seed, *knob_values)
     return start
+
+
+def _admitter(inputs: int):
+    """The validator of a Start event with ``inputs`` inputs (seed and knobs), which Gradio runs as the
+    Start arrives, before it queues it: it keeps the Start a place in line, or answers "busy" and
+    Gradio does not queue the Start. The page shows "busy" under the seed field; an API call gets
+    HTTP 422 with it (gradio_client raises ValidationError)."""
+    def admit(request: gr.Request, *values):
+        busy = None if SLOTS.reserve(_session(request)) else SLOTS.busy()
+        verdicts = [gr.validate(busy is None, busy or ""), *[gr.validate(True, "")] * (inputs - 1)]
+        return verdicts if inputs > 1 else verdicts[0]  # Gradio wraps the verdict of a single input itself
+    return admit
 
 
 def _knob_input(knob):
@@ -249,7 +338,10 @@ def _lesson_panel(app: gr.Blocks, cls) -> None:
                                          elem_id=f"lesson-download-{cls.name}")
             with gr.Accordion("The PyTorch code", open=True):
                 gr.Code(cls.source(), language="python", interactive=False, elem_classes=["lesson-code"])
+    # Admission is ``admit``'s: a Gradio cap on Starts would only hold admitted ones in the shared
+    # queue. Values reach the lesson unprocessed: the validator runs Gradio's preprocessing too,
+    # and a refusal there would answer the caller with Gradio's own message, not a sentence.
     start.click(_starter(cls.name), [seed, *knobs], [plot, status, download], api_name=f"lesson_{cls.name}",
-                concurrency_limit=RUNNING + WAITING, concurrency_id="playground", show_progress="hidden")
+                validator=_admitter(1 + len(knobs)), preprocess=False, concurrency_limit=None, show_progress="hidden")
     stop.click(stop_run, None, None, api_name=f"lesson_{cls.name}_stop", queue=False)
     reset_button.click(reset_run, None, [plot, status, download], api_name=f"lesson_{cls.name}_reset", queue=False)

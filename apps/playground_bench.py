@@ -7,6 +7,10 @@ redrawn while it trains, and what a crowd of learners meets on a real server.
 3. ``learners`` visitors press Start at once (each its own Gradio session): every one must end
    with an answer, either a finished run or "busy"; none lost, none hung. Twice, with the
    server's memory before, between and after: runs served must not leave memory behind.
+
+For `digitzoo bench hostile`: ``measure_crowd`` (a crowd of learners against a running hub while
+another tab is in use: who is told "busy", how fast, and whether the other tab is refused) and
+``measure_concurrent_exports`` (lesson nets exported to ONNX from several threads at once).
 """
 
 from __future__ import annotations
@@ -14,17 +18,21 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
 from digitzoo.apps.bench import free_port, machine, rss_mb
 
 
-def _serve_playground() -> tuple[subprocess.Popen, str]:
+def _serve_playground(tabs: tuple[str, ...] = ("playground",)) -> tuple[subprocess.Popen, str]:
+    """`digitzoo serve` with ``tabs`` in a process of its own, once its page answers: (process, URL)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), "--tab", "playground"],
+    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *[f"--tab={t}" for t in tabs]],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     began = time.perf_counter()
@@ -82,10 +90,10 @@ def crowd(url: str, name: str, learners: int) -> dict:
             client = Client(url, verbose=False)
             last = client.predict(*_defaults(name), api_name=f"/lesson_{name}")
             status = last[1] if isinstance(last, (list, tuple)) else str(last)
-            outcomes[i] = ("busy" if status.startswith(("**Busy", "**Still busy")) else
+            outcomes[i] = ("busy" if _refused(status) else
                            "served" if status.startswith(("**Reached", "**Done", "**Out of time")) else f"other: {status[:60]}")
         except Exception as exc:  # noqa: BLE001 - any failure is what this check counts
-            outcomes[i] = f"error: {type(exc).__name__}: {str(exc)[:80]}"
+            outcomes[i] = "busy" if _refused(exc) else f"error: {type(exc).__name__}: {str(exc)[:80]}"
         waits[i] = time.perf_counter() - began
 
     threads = [threading.Thread(target=learner, args=(i,)) for i in range(learners)]
@@ -133,3 +141,133 @@ def playground(learners: int = 8, stream_seconds: float = 5.0, names: list[str] 
             "crowd": rush, "second_crowd": again,
             "server_memory_mb": {"before": memory_before, "after": memory_after, "after_second_crowd": memory_again},
             "machine": machine()}
+
+
+def _refused(answer: str | Exception) -> bool:
+    """Whether a Start's answer (its status line, or what gradio_client raised) says "busy"."""
+    from gradio_client.exceptions import ValidationError
+
+    if isinstance(answer, Exception):
+        return isinstance(answer, ValidationError) and "Busy" in str(answer)  # refused before Gradio queued it
+    return answer.startswith(("**Busy", "**Still busy")) and "ahead of you" not in answer
+
+
+def _first_answer(job, began: float, patience_s: float) -> tuple[str, float]:
+    """What a learner who pressed Start is told first ("admitted", "busy", "error: ..." or "silent"), and when."""
+    while (waited := time.perf_counter() - began) < patience_s:
+        if job.done() and job.exception():
+            error = job.exception()
+            return ("busy" if _refused(error) else f"error: {error!r}"[:200]), waited
+        outputs = job.outputs()
+        if outputs and isinstance(outputs[-1][1], str):
+            return ("busy" if _refused(outputs[-1][1]) else "admitted"), waited
+        time.sleep(0.02)
+    return "silent", patience_s
+
+
+def _call_other_tab(url: str, until: threading.Event, at_least: int, tally: dict[str, int]) -> None:
+    """/decode (0, 0, 0), the latent tab's endpoint, back to back, over Gradio's HTTP API."""
+    with httpx.Client(base_url=url, timeout=60) as http:
+        while not until.is_set() or tally["calls"] < at_least:
+            tally["calls"] += 1
+            try:
+                joined = http.post("gradio_api/call/decode", json={"data": [0, 0, 0]})
+                if joined.status_code == 503:
+                    tally["http_503"] += 1
+                    continue
+                joined.raise_for_status()
+                if "event: complete" not in http.get(f"gradio_api/call/decode/{joined.json()['event_id']}").text:
+                    tally["errors"] += 1
+            except httpx.HTTPError:
+                tally["errors"] += 1
+
+
+def measure_crowd(url: str, sessions: int = 75, lesson: str = "dqn_cartpole", other_calls: int = 200,
+                  other_callers: int = 4, patience_s: float = 120.0) -> dict:
+    """``sessions`` learners (each a gradio_client session) press Start on ``lesson`` at once on the hub at
+    ``url`` (it must serve the playground and latent tabs), while ``other_callers`` threads call /decode
+    back to back, at least ``other_calls`` times and until every learner has an answer.
+
+    A learner is "admitted" once its run trains or it is told its place in line, "busy" when refused,
+    "silent" when told nothing within ``patience_s``. The admitted runs are stopped before returning.
+    """
+    from gradio_client import Client
+
+    with ThreadPoolExecutor(16) as pool:
+        clients = list(pool.map(lambda _: Client(url, verbose=False), range(sessions)))
+    answers: list[tuple[str, float]] = [("silent", patience_s)] * sessions
+    jobs: list = [None] * sessions
+    ready = threading.Barrier(sessions)
+
+    def learner(i: int) -> None:
+        ready.wait()
+        began = time.perf_counter()
+        jobs[i] = clients[i].submit(*_defaults(lesson), api_name=f"/lesson_{lesson}")
+        answers[i] = _first_answer(jobs[i], began, patience_s)
+
+    crowd_answered = threading.Event()
+    tallies = [{"calls": 0, "http_503": 0, "errors": 0} for _ in range(other_callers)]  # one per thread: no shared counter
+    callers = [threading.Thread(target=_call_other_tab, args=(url, crowd_answered, -(-other_calls // other_callers), tally))
+               for tally in tallies]
+    learners = [threading.Thread(target=learner, args=(i,)) for i in range(sessions)]
+    for thread in callers + learners:
+        thread.start()
+    for thread in learners:
+        thread.join()
+    crowd_answered.set()
+    for thread in callers:
+        thread.join()
+    for client, job, (kind, _) in zip(clients, jobs, answers):
+        if kind == "admitted":
+            client.predict(api_name=f"/lesson_{lesson}_stop")
+        elif kind == "silent":
+            job.cancel()
+    deadline = time.perf_counter() + 60
+    for job in jobs:
+        try:
+            job.result(timeout=max(0.1, deadline - time.perf_counter()))
+        except Exception:  # noqa: BLE001 - a refused, cancelled or failed Start has already been counted
+            pass
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(Client.close, clients))  # each waits up to 1 s for its heartbeat thread
+    busy_s = sorted(seconds for kind, seconds in answers if kind == "busy")
+    kinds = [kind for kind, _ in answers]
+    return {"lesson": lesson, "sessions": sessions, "admitted": kinds.count("admitted"), "busy": kinds.count("busy"),
+            "silent": kinds.count("silent"), "errors": sum(kind.startswith("error") for kind in kinds),
+            "first_error": next((kind for kind in kinds if kind.startswith("error")), None),
+            "busy_answer_max_s": busy_s[-1] if busy_s else None,
+            "busy_answer_median_s": statistics.median(busy_s) if busy_s else None,
+            "other_tab": {key: sum(tally[key] for tally in tallies) for key in tallies[0]}}
+
+
+def measure_concurrent_exports(n: int = 40, threads: int = 4, lesson: str = "regression", steps: int = 20) -> dict:
+    """``n`` nets of ``lesson`` (each trained ``steps`` steps, as a run ends in the Playground) exported
+    for download from ``threads`` threads at once: failures, and download folders left in TMPDIR."""
+    import torch
+
+    from digitzoo.apps.playground import onnx_download
+    from digitzoo.hub.lessons.lesson import get_lesson
+
+    torch.set_num_threads(1)
+    nets = [get_lesson(lesson)(seed=i) for i in range(n)]
+    for net in nets:
+        for _ in range(steps):
+            net.step()
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.glob("digitzoo-lesson-*"))
+    stdout = sys.stdout
+    failures: list[str] = []
+
+    def export(net) -> None:
+        try:
+            with onnx_download(net) as path:
+                path.stat()
+        except Exception as exc:  # noqa: BLE001 - every failure is what this check counts
+            failures.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(export, nets))
+    return {"lesson": lesson, "exports": n, "threads": threads, "failures": len(failures), "first_failure": next(iter(failures), None),
+            "tmp_folders_left": len(set(tmp.glob("digitzoo-lesson-*")) - before), "stdout_redirected": sys.stdout is not stdout,
+            "seconds": round(time.perf_counter() - began, 2)}

@@ -430,6 +430,17 @@ def bench_leaderboard(
     print(leaderboard.text(manifest))
 
 
+@bench_app.command("hostile")
+def bench_hostile(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """The hub under hostile load (a decompression bomb through every pad path, a burst of large
+    drawings, 2,000 half-open connections, a Playground crowd, concurrent lesson exports), each
+    figure beside its goal."""
+    from digitzoo.apps import hostile_bench
+
+    result = hostile_bench.run(log=lambda msg: print(msg, file=sys.stderr))
+    print(hostile_bench.as_json(result) if as_json else hostile_bench.report(result))
+
+
 @bench_app.command("not-digit")
 def bench_not_digit(
     data_dir: Optional[str] = typer.Option(None, help="MNIST root"),

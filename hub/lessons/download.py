@@ -4,13 +4,16 @@ Only lessons marked ``exportable`` (regression, classification, RNN regression) 
 file is opened through ``digitzoo.hub.runtime`` (the one place that runs exported files) and its
 outputs compared with the eager module on the lesson's own example input before the file takes
 its final name.
+
+Several visitors' runs can end at once, each in its own server thread: torch's exporter keeps
+process-wide state (``GLOBALS.in_onnx_export``), so exports take turns; the check after it runs
+in parallel.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -21,6 +24,9 @@ from digitzoo.hub.lessons.lesson import Lesson
 from digitzoo.hub.runtime import open_file
 
 ATOL = 1e-4
+# One torch.onnx.export at a time in this process: two at once fail with "GLOBALS.in_onnx_export
+# must be False", and warnings.catch_warnings below is process-wide too.
+_EXPORTER = threading.Lock()
 
 
 def export_onnx(lesson: Lesson, folder: str | os.PathLike) -> Path:
@@ -35,8 +41,9 @@ def export_onnx(lesson: Lesson, folder: str | os.PathLike) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     final, tmp = folder / f"{lesson.name}.onnx", folder / f".{lesson.name}.tmp.onnx"
     # The TorchScript-based exporter: a tiny net exports in ~0.1 s (dynamo takes seconds), and a
-    # visitor is waiting for the download.
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    # visitor is waiting for the download. It prints nothing; its deprecation and tracer warnings
+    # say nothing a visitor can act on.
+    with _EXPORTER, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, (example,), str(tmp), dynamo=False, input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=18)

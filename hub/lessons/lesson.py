@@ -45,15 +45,17 @@ class Knob:
     def parse(self, value: Any) -> Any:
         """``value`` checked and converted; a LessonError with a sentence for anything else."""
         if self.choices:
-            if str(value) not in self.choices:
-                raise LessonError(f"{self.label} must be one of {', '.join(self.choices)}, not {str(value)[:40]!r}")
+            if _text(value) not in self.choices:
+                raise LessonError(f"{self.label} must be one of {', '.join(self.choices)}, not {quoted(value)}")
             return str(value)
         try:
             number = float(value)
+        except OverflowError:  # an int too large for a float (a 400-digit number): out of any range
+            raise LessonError(f"{self.label} must lie between {_short(self.lo)} and {_short(self.hi)}, not {quoted(value)}") from None
         except (TypeError, ValueError):
-            raise LessonError(f"{self.label} must be a number, not {str(value)[:40]!r}") from None
+            raise LessonError(f"{self.label} must be a number, not {quoted(value)}") from None
         if not math.isfinite(number):
-            raise LessonError(f"{self.label} must be a finite number, not {value!r}")
+            raise LessonError(f"{self.label} must be a finite number, not {quoted(value)}")
         if not self.lo <= number <= self.hi:
             raise LessonError(f"{self.label} must lie between {_short(self.lo)} and {_short(self.hi)}, not {_short(number)}")
         if self.integer:
@@ -65,6 +67,25 @@ class Knob:
 
 def _short(x: float) -> str:
     return f"{x:g}"
+
+
+def quoted(value: Any) -> str:
+    """``value`` for a sentence: quoted, at most 40 characters, whatever it is.
+
+    >>> quoted(10**400)
+    "'1000000000000000000000000000000000000000…'"
+    """
+    text = _text(value)
+    if text is None:
+        return "a number too long to show"
+    return repr(text[:40] + "…" if len(text) > 40 else text)
+
+
+def _text(value: Any) -> str | None:
+    try:
+        return str(value)
+    except ValueError:  # an int past Python's limit on the digits it turns into text (4300)
+        return None
 
 
 class Lesson:

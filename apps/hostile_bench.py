@@ -1,0 +1,266 @@
+"""`digitzoo bench hostile`: the hub under hostile load, measured against the goals of the
+"Hardened" issue, on a real `digitzoo serve` in its own process (its memory read from /proc).
+
+- a 13000x13000 1-bit PNG (~45 kB) through every pad path: the server's RSS growth and the answer;
+- 40 large drawings at once to the page's route: how many were told "busy", RSS growth;
+- 2,000 connections that never finish their headers: how long a normal request takes meanwhile,
+  how long until the server closed them all, and how many log lines they caused;
+- 75 Playground sessions at once (apps.playground_bench.measure_crowd): "busy" at once, no 503 for
+  other tabs;
+- 40 lesson exports from 4 threads at once: failures, folders left in TMPDIR.
+Each figure is printed beside its goal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from digitzoo.apps.bench import free_port
+
+INPAGE = "/digitzoo/inpage/classify"
+GOALS = {"bomb_rss_growth_mb": "< 100", "burst_busy": ">= 20 of 40", "burst_rss_growth_mb": "< 500",
+         "half_open_normal_request_s": "< 1", "half_open_closed_within_s": "<= 30",
+         "crowd_busy_within_s": "<= 2", "crowd_other_tab_503": "0", "export_failures": "0", "export_tmp_left": "0"}
+
+
+@dataclass
+class HostileResult:
+    """What `digitzoo bench hostile` measured; each figure has its goal in GOALS."""
+
+    bomb: dict[str, dict] = field(default_factory=dict)  # path -> answer, RSS growth
+    burst: dict = field(default_factory=dict)
+    half_open: dict = field(default_factory=dict)
+    crowd: dict = field(default_factory=dict)
+    exports: dict = field(default_factory=dict)
+    log_lines: int = 0
+    log_tracebacks: int = 0
+
+
+class ServerMemory:
+    """Samples a process's resident size every 5 ms while the block runs: the peak less the start."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def rss(self) -> int:
+        with open(f"/proc/{self.pid}/statm") as f:
+            return int(f.read().split()[1]) * 4096
+
+    def __enter__(self):
+        self.base = self.peak = self.rss()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self):
+        while not self.done.wait(0.005):
+            self.peak = max(self.peak, self.rss())
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        self.growth_mb = round((max(self.peak, self.rss()) - self.base) / 2**20, 1)
+
+
+def _png(img) -> bytes:
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _data_url(raw: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(raw).decode()
+
+
+def _gradio_call(http, api: str, data: list) -> str:
+    event_id = http.post(f"/gradio_api/call/{api}", json={"data": data}).json()["event_id"]
+    with http.stream("GET", f"/gradio_api/call/{api}/{event_id}") as stream:
+        event = None
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event in ("complete", "error"):
+                return f"{event}: {line[6:][:120]}"
+    return "no answer"
+
+
+def measure_bombs(http, pid: int) -> dict[str, dict]:
+    """The 13000x13000 PNG as the pad's composite (/encode, /classify, the page's private pad event),
+    as a data URL and as an upload to /classify, and to the page's route."""
+    from PIL import Image
+
+    bomb = _png(Image.new("1", (13000, 13000), 1))
+    uploaded = {"path": http.post("/gradio_api/upload", files={"files": ("pad.png", bomb, "image/png")}).json()[0],
+                "meta": {"_type": "gradio.FileData"}}
+    sketch = {"background": None, "layers": [uploaded, uploaded], "composite": uploaded}
+    config = http.get("/config").json()
+    (pad_event,) = [d["id"] for d in config["dependencies"] if d.get("api_name") == "classify_while_drawing"]
+
+    def page_event():
+        session = f"bench-{time.monotonic_ns()}"
+        http.post("/gradio_api/queue/join", json={"data": [sketch, None, None, "two"], "fn_index": pad_event,
+                                                  "session_hash": session, "event_data": None, "trigger_id": None})
+        with http.stream("GET", f"/gradio_api/queue/data?session_hash={session}") as stream:
+            for line in stream.iter_lines():
+                if '"process_completed"' in line:
+                    return "refused" if '"success": false' in line or '"success":false' in line else "answered"
+        return "no answer"
+
+    paths = {"/encode pad value": lambda: _gradio_call(http, "encode", [sketch]),
+             "/classify pad value": lambda: _gradio_call(http, "classify", [sketch]),
+             "/classify data URL": lambda: _gradio_call(http, "classify", [{"url": _data_url(bomb)}]),
+             "page's own pad event": page_event,
+             "page route": lambda: http.post(INPAGE, json={"image": _data_url(bomb)}).text[:120]}
+    result = {}
+    for name, send in paths.items():
+        with ServerMemory(pid) as memory:
+            answer = send()
+        result[name] = {"answer": answer, "rss_growth_mb": memory.growth_mb}
+    return result
+
+
+async def _burst(url: str, body: bytes, n: int) -> list[int]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=httpx.Limits(max_connections=n)) as client:
+        answers = await asyncio.gather(*(client.post(INPAGE, content=body, headers={"content-type": "application/json"})
+                                         for _ in range(n)), return_exceptions=True)
+    return [a.status_code if not isinstance(a, Exception) else -1 for a in answers]
+
+
+def measure_burst(url: str, pid: int, n: int = 40) -> dict:
+    """``n`` 4096x4096 drawings at once to the page's route."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (4096, 4096), "white")
+    ImageDraw.Draw(img).line([(2048, 600), (2048, 3500)], fill="black", width=300)
+    body = json.dumps({"image": _data_url(_png(img))}).encode()
+    with ServerMemory(pid) as memory:
+        began = time.perf_counter()
+        statuses = asyncio.run(_burst(url, body, n))
+        wall = time.perf_counter() - began
+    return {"requests": n, "body_mb": round(len(body) / 2**20, 2), "busy_503": statuses.count(503),
+            "answered_200": statuses.count(200), "other": len(statuses) - statuses.count(503) - statuses.count(200),
+            "wall_s": round(wall, 2), "rss_growth_mb": memory.growth_mb}
+
+
+def measure_half_open(port: int, http, n: int = 2000) -> dict:
+    """``n`` connections that send part of a request head and then nothing."""
+    sockets = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        sockets.append(s)
+    began = time.perf_counter()
+    status = http.get("/gradio_api/info").status_code
+    normal_s = time.perf_counter() - began
+    opened = time.perf_counter()
+    still_open = set(range(n))
+    busy = 0
+    while still_open and time.perf_counter() - opened < 60:
+        for i in list(still_open):
+            s = sockets[i]
+            s.setblocking(False)
+            try:
+                data = s.recv(4096)
+                if data.startswith(b"HTTP/1.1 503"):
+                    busy += 1
+                if data == b"" or data.startswith(b"HTTP/1.1"):
+                    still_open.discard(i)
+            except BlockingIOError:
+                pass
+            except OSError:
+                still_open.discard(i)
+        time.sleep(0.05)
+    closed_s = time.perf_counter() - opened
+    for s in sockets:
+        s.close()
+    return {"connections": n, "normal_request_status": status, "normal_request_s": round(normal_s, 3),
+            "over_the_cap_told_busy": busy, "all_closed_by_server_s": round(closed_s, 1) if not still_open else None,
+            "still_open_after_60_s": len(still_open)}
+
+
+def run(log=print) -> HostileResult:
+    """Start `digitzoo serve` (draw, latent, playground tabs), measure, stop it."""
+    import httpx
+
+    from digitzoo.apps.playground import torch_installed
+
+    port = free_port()
+    log_path = Path(f"/tmp/digitzoo-hostile-{port}.log")
+    with open(log_path, "w") as server_log:
+        tabs = ["--tab", "draw", "--tab", "latent"] + (["--tab", "playground"] if torch_installed() else [])
+        proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *tabs],
+                                stdout=server_log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    result = HostileResult()
+    try:
+        began = time.monotonic()
+        while True:  # polled until the page answers
+            try:
+                httpx.get(url + "/", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() - began > 120:
+                    raise RuntimeError(f"digitzoo serve did not start: {log_path.read_text()[-2000:]}") from None
+                time.sleep(0.1)
+        with httpx.Client(base_url=url, timeout=300) as http:
+            log("bench hostile: the 13000x13000 PNG through every pad path ...")
+            result.bomb = measure_bombs(http, proc.pid)
+            log("bench hostile: 40 large drawings at once to the page's route ...")
+            result.burst = measure_burst(url, proc.pid)
+            log("bench hostile: 2,000 half-open connections ...")
+            result.half_open = measure_half_open(port, http)
+        if torch_installed():
+            from digitzoo.apps.playground_bench import measure_concurrent_exports, measure_crowd
+
+            log("bench hostile: 75 Playground sessions at once ...")
+            result.crowd = measure_crowd(url)
+            log("bench hostile: 40 lesson exports from 4 threads ...")
+            result.exports = measure_concurrent_exports()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = log_path.read_text(errors="replace")
+    result.log_lines, result.log_tracebacks = text.count("\n"), text.count("Traceback")
+    log_path.unlink(missing_ok=True)
+    return result
+
+
+def report(result: HostileResult) -> str:
+    """The figures beside the goals, one line each."""
+    lines = ["digitzoo bench hostile (a real `digitzoo serve`; goals from the Hardened issue)", ""]
+    lines.append("13000x13000 1-bit PNG (45 kB), server RSS growth (goal < 100 MB) and the answer:")
+    for name, figures in result.bomb.items():
+        lines.append(f"  {name:24s} {figures['rss_growth_mb']:8.1f} MB   {figures['answer']}")
+    b = result.burst
+    lines += ["", f"{b['requests']} drawings of {b['body_mb']} MB at once to the page's route: {b['busy_503']} told busy "
+              f"(goal >= 20), {b['answered_200']} answered, {b['other']} other, in {b['wall_s']} s; "
+              f"RSS growth {b['rss_growth_mb']} MB (goal < 500)"]
+    h = result.half_open
+    closed = f"closed by the server within {h['all_closed_by_server_s']} s" if h["all_closed_by_server_s"] is not None \
+        else f"{h['still_open_after_60_s']} still open after 60 s"
+    lines.append(f"{h['connections']} half-open connections: a normal request answered {h['normal_request_status']} in "
+                 f"{h['normal_request_s']} s (goal < 1 s); {closed} (goal <= 30 s); {h['over_the_cap_told_busy']} "
+                 "over the connection cap told busy at once")
+    if result.crowd:
+        lines.append(f"Playground crowd: {json.dumps(result.crowd)}")
+    if result.exports:
+        lines.append(f"Concurrent lesson exports: {json.dumps(result.exports)}")
+    lines.append(f"Server log: {result.log_lines} lines, {result.log_tracebacks} tracebacks")
+    return "\n".join(lines)
+
+
+def as_json(result: HostileResult) -> str:
+    return json.dumps({**asdict(result), "goals": GOALS}, indent=2)
