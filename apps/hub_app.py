@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from digitzoo.apps import draw, draw_inpage, gan, latent, mcp_tools, models, parts, playground
 from digitzoo.apps.inputs import bound_pillow_decoding
 from digitzoo.apps.limits import MAX_REQUEST_BYTES, PublicApiOnly, RequestBodyLimit
+from digitzoo.apps.playground_gate import PlaygroundGate
 from digitzoo.apps.upload_quota import UploadQuota
 from digitzoo.apps.webserver import WebServer, make_server
 from digitzoo.hub.errors import DigitzooError
@@ -174,7 +175,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
                                server_name=host, server_port=port)
     # Outermost first: the body limit and deadline see every request before Gradio does; uploads are
     # counted over the time Gradio's cache keeps them (its cleanup interval plus the age it deletes at).
-    quota = UploadQuota(PublicApiOnly(site, blocks), window_s=sum(CACHE_CLEANUP))
+    inner = PublicApiOnly(site, blocks)
+    if "playground" in (tabs or TABS) and playground.torch_installed():  # Starts admitted before Gradio's queue
+        inner = PlaygroundGate(inner, blocks, playground.SLOTS, playground.start_api_names())
+    quota = UploadQuota(inner, window_s=sum(CACHE_CLEANUP))
     server = make_server(RequestBodyLimit(quota, max_bytes=MAX_REQUEST_BYTES), host, port)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     if not block:

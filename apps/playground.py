@@ -6,8 +6,8 @@ Training costs the server CPU, so it is bounded:
 - each run has its lesson's step and time budgets (wall time, enforced here too);
 - at most ``RUNNING`` runs train at once and ``WAITING`` more wait their turn, told
   "busy: N ahead of you" while they wait; past that a Start is answered "busy" at once, before
-  Gradio queues it (``admit``, the Start event's validator), for the page and API callers alike:
-  a crowd of learners never waits unanswered in, nor fills, the queue the other tabs share;
+  Gradio sees it (apps.playground_gate), for the page and API callers alike: a crowd of
+  learners never waits unanswered in, nor fills, the queue the other tabs share;
 - one run per browser session: a new Start, Stop, Reset or closing the tab stops the old run;
 - knobs are checked by the lesson (a sentence for lr 1e9 or NaN), and a run whose loss stops
   being a number ends with "diverged";
@@ -40,7 +40,7 @@ WAITING = 8  # visitors who may wait for a slot; more are told "busy" at once
 MAX_WAIT_S = 60  # a visitor is not kept waiting longer than this
 FPS = 6  # pictures per second while a lesson trains
 INSTALL_HINT = "pip install 'digitzoo[playground]'"
-# A place ``admit`` keeps for a Start is given back if the Start's run has not joined the line by
+# A place apps.playground_gate keeps for a Start is given back if the Start's run has not joined the line by
 # then (Gradio never ran it). An admitted Start runs at once: Gradio puts no cap of its own on Starts.
 RESERVATION_S = 10
 
@@ -270,16 +270,15 @@ def _starter(name: str):
     return start
 
 
-def _admitter(inputs: int):
-    """The validator of a Start event with ``inputs`` inputs (seed and knobs), which Gradio runs as the
-    Start arrives, before it queues it: it keeps the Start a place in line, or answers "busy" and
-    Gradio does not queue the Start. The page shows "busy" under the seed field; an API call gets
-    HTTP 422 with it (gradio_client raises ValidationError)."""
-    def admit(request: gr.Request, *values):
-        busy = None if SLOTS.reserve(_session(request)) else SLOTS.busy()
-        verdicts = [gr.validate(busy is None, busy or ""), *[gr.validate(True, "")] * (inputs - 1)]
-        return verdicts if inputs > 1 else verdicts[0]  # Gradio wraps the verdict of a single input itself
-    return admit
+def start_api_name(lesson: str) -> str:
+    """The API name of a lesson's Start (what apps.playground_gate admits)."""
+    return f"lesson_{lesson}"
+
+
+def start_api_names() -> set[str]:
+    from digitzoo.hub.lessons.lesson import list_lessons
+
+    return {start_api_name(name) for name in list_lessons()}
 
 
 def _knob_input(knob):
@@ -338,10 +337,10 @@ def _lesson_panel(app: gr.Blocks, cls) -> None:
                                          elem_id=f"lesson-download-{cls.name}")
             with gr.Accordion("The PyTorch code", open=True):
                 gr.Code(cls.source(), language="python", interactive=False, elem_classes=["lesson-code"])
-    # Admission is ``admit``'s: a Gradio cap on Starts would only hold admitted ones in the shared
-    # queue. Values reach the lesson unprocessed: the validator runs Gradio's preprocessing too,
-    # and a refusal there would answer the caller with Gradio's own message, not a sentence.
-    start.click(_starter(cls.name), [seed, *knobs], [plot, status, download], api_name=f"lesson_{cls.name}",
-                validator=_admitter(1 + len(knobs)), preprocess=False, concurrency_limit=None, show_progress="hidden")
+    # Admission is apps.playground_gate's, before Gradio queues the Start: a Gradio cap on Starts
+    # would only hold admitted ones in the shared queue. preprocess=False: the lesson checks the
+    # values itself, with a sentence (parse_start), where Gradio would answer with its own message.
+    start.click(_starter(cls.name), [seed, *knobs], [plot, status, download], api_name=start_api_name(cls.name),
+                preprocess=False, concurrency_limit=None, show_progress="hidden")
     stop.click(stop_run, None, None, api_name=f"lesson_{cls.name}_stop", queue=False)
     reset_button.click(reset_run, None, [plot, status, download], api_name=f"lesson_{cls.name}_reset", queue=False)

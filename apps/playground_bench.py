@@ -145,24 +145,10 @@ def playground(learners: int = 8, stream_seconds: float = 5.0, names: list[str] 
 
 def _refused(answer: str | Exception) -> bool:
     """Whether a Start's answer (its status line, or what gradio_client raised) says "busy"."""
-    from gradio_client.exceptions import ValidationError
-
-    if isinstance(answer, Exception):
-        return isinstance(answer, ValidationError) and "Busy" in str(answer)  # refused before Gradio queued it
+    if isinstance(answer, Exception):  # refused before Gradio saw it (apps.playground_gate: HTTP 429, the
+        # sentence as its detail, which gradio_client does not show: it raises httpx's status error)
+        return isinstance(answer, httpx.HTTPStatusError) and answer.response.status_code == 429
     return answer.startswith(("**Busy", "**Still busy")) and "ahead of you" not in answer
-
-
-def _first_answer(job, began: float, patience_s: float) -> tuple[str, float]:
-    """What a learner who pressed Start is told first ("admitted", "busy", "error: ..." or "silent"), and when."""
-    while (waited := time.perf_counter() - began) < patience_s:
-        if job.done() and job.exception():
-            error = job.exception()
-            return ("busy" if _refused(error) else f"error: {error!r}"[:200]), waited
-        outputs = job.outputs()
-        if outputs and isinstance(outputs[-1][1], str):
-            return ("busy" if _refused(outputs[-1][1]) else "admitted"), waited
-        time.sleep(0.02)
-    return "silent", patience_s
 
 
 def _call_other_tab(url: str, until: threading.Event, at_least: int, tally: dict[str, int]) -> None:
@@ -184,59 +170,59 @@ def _call_other_tab(url: str, until: threading.Event, at_least: int, tally: dict
 
 def measure_crowd(url: str, sessions: int = 75, lesson: str = "dqn_cartpole", other_calls: int = 200,
                   other_callers: int = 4, patience_s: float = 120.0) -> dict:
-    """``sessions`` learners (each a gradio_client session) press Start on ``lesson`` at once on the hub at
-    ``url`` (it must serve the playground and latent tabs), while ``other_callers`` threads call /decode
-    back to back, at least ``other_calls`` times and until every learner has an answer.
+    """``sessions`` learners press Start on ``lesson`` at once on the hub at ``url`` (it must serve the
+    playground and latent tabs), each as a browser does it: one ``POST /gradio_api/queue/join`` with a
+    session of its own, all in flight together (asyncio, one connection each, so no client-side
+    thread or GIL sits between them). Meanwhile ``other_callers`` threads call /decode back to back,
+    at least ``other_calls`` times and until every learner has an answer.
 
-    A learner is "admitted" once its run trains or it is told its place in line, "busy" when refused,
-    "silent" when told nothing within ``patience_s``. The admitted runs are stopped before returning.
+    A learner is "admitted" when Gradio queued its Start (it trains or waits in line, told so on its
+    stream), "busy" when told so (HTTP 429 with the sentence), "silent" when told nothing within
+    ``patience_s``; anything else is an error. The seconds are from sending to the answer.
     """
-    from gradio_client import Client
+    import asyncio
 
-    with ThreadPoolExecutor(16) as pool:
-        clients = list(pool.map(lambda _: Client(url, verbose=False), range(sessions)))
-    answers: list[tuple[str, float]] = [("silent", patience_s)] * sessions
-    jobs: list = [None] * sessions
-    ready = threading.Barrier(sessions)
+    config = httpx.get(url.rstrip("/") + "/config", timeout=60).json()
+    (fn_index,) = [d["id"] for d in config["dependencies"] if d.get("api_name") == f"lesson_{lesson}"]
+    data = _defaults(lesson)
+    run_id = time.monotonic_ns()
 
-    def learner(i: int) -> None:
-        ready.wait()
+    async def learner(http: httpx.AsyncClient, i: int) -> tuple[str, float]:
         began = time.perf_counter()
-        jobs[i] = clients[i].submit(*_defaults(lesson), api_name=f"/lesson_{lesson}")
-        answers[i] = _first_answer(jobs[i], began, patience_s)
+        try:
+            answer = await http.post("gradio_api/queue/join", json={
+                "data": data, "fn_index": fn_index, "session_hash": f"crowd-{run_id}-{i}", "event_data": None, "trigger_id": None})
+        except httpx.TimeoutException:
+            return "silent", patience_s
+        waited = time.perf_counter() - began
+        if answer.status_code == 200:
+            return "admitted", waited
+        if answer.status_code == 429 and answer.json().get("detail", "").startswith("Busy"):
+            return "busy", waited
+        return f"error: HTTP {answer.status_code} {answer.text[:120]}", waited
+
+    async def crowd() -> list[tuple[str, float]]:
+        limits = httpx.Limits(max_connections=sessions)
+        async with httpx.AsyncClient(base_url=url, timeout=patience_s, limits=limits) as http:
+            return await asyncio.gather(*(learner(http, i) for i in range(sessions)))
 
     crowd_answered = threading.Event()
     tallies = [{"calls": 0, "http_503": 0, "errors": 0} for _ in range(other_callers)]  # one per thread: no shared counter
     callers = [threading.Thread(target=_call_other_tab, args=(url, crowd_answered, -(-other_calls // other_callers), tally))
                for tally in tallies]
-    learners = [threading.Thread(target=learner, args=(i,)) for i in range(sessions)]
-    for thread in callers + learners:
+    for thread in callers:
         thread.start()
-    for thread in learners:
-        thread.join()
+    answers = asyncio.run(crowd())
     crowd_answered.set()
     for thread in callers:
         thread.join()
-    for client, job, (kind, _) in zip(clients, jobs, answers):
-        if kind == "admitted":
-            client.predict(api_name=f"/lesson_{lesson}_stop")
-        elif kind == "silent":
-            job.cancel()
-    deadline = time.perf_counter() + 60
-    for job in jobs:
-        try:
-            job.result(timeout=max(0.1, deadline - time.perf_counter()))
-        except Exception:  # noqa: BLE001 - a refused, cancelled or failed Start has already been counted
-            pass
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(Client.close, clients))  # each waits up to 1 s for its heartbeat thread
     busy_s = sorted(seconds for kind, seconds in answers if kind == "busy")
     kinds = [kind for kind, _ in answers]
     return {"lesson": lesson, "sessions": sessions, "admitted": kinds.count("admitted"), "busy": kinds.count("busy"),
             "silent": kinds.count("silent"), "errors": sum(kind.startswith("error") for kind in kinds),
             "first_error": next((kind for kind in kinds if kind.startswith("error")), None),
-            "busy_answer_max_s": busy_s[-1] if busy_s else None,
-            "busy_answer_median_s": statistics.median(busy_s) if busy_s else None,
+            "busy_answer_max_s": round(busy_s[-1], 3) if busy_s else None,
+            "busy_answer_median_s": round(statistics.median(busy_s), 3) if busy_s else None,
             "other_tab": {key: sum(tally[key] for tally in tallies) for key in tallies[0]}}
 
 

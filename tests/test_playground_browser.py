@@ -111,3 +111,27 @@ def test_playground_fits_a_phone(server, browser):
     page.screenshot(path=str(ARTIFACTS / "playground-phone.png"), full_page=True)
     page.click(f"#lesson-stop-{name}")
     page.close()
+
+
+def test_a_start_past_every_place_is_told_busy_in_the_page_at_once(browser, monkeypatch):
+    """With no place left, Start is refused before Gradio queues it (apps.playground_gate): the page
+    shows the sentence within 2 s and the status line stays as it was."""
+    import time
+
+    from digitzoo.apps import hub_app, playground
+    from digitzoo.apps.bench import free_port
+
+    monkeypatch.setattr(playground, "SLOTS", playground.RunSlots(running=0, waiting=0))  # every place taken
+    app = hub_app.serve(port=free_port(), block=False, tabs=["playground"])
+    try:
+        name = list_lessons()[0]
+        page = open_lesson(browser, app.local_url, name)
+        began = time.monotonic()
+        page.click(f"#lesson-start-{name}")
+        page.get_by_text("Busy: 0 runs are training").first.wait_for(timeout=10_000)
+        answered_s = time.monotonic() - began
+        assert answered_s < 2, answered_s
+        assert status(page, name).endswith("Press Start."), status(page, name)  # no run started
+        page.close()
+    finally:
+        app.close()

@@ -53,11 +53,11 @@ def wait_for(condition, timeout: float = 30.0) -> None:
 
 def call(url: str, api: str, data: list) -> tuple[str, object]:
     """One call over Gradio's HTTP API (POST, then its event stream): (last event, its data), or
-    ("refused", the sentence) when the call's validator refused it before it was queued."""
+    ("refused", the sentence) when it was refused before Gradio saw it (apps.playground_gate: 429)."""
     with httpx.Client(base_url=url, timeout=60) as http:
         joined = http.post(f"gradio_api/call/{api}", json={"data": data})
-        if joined.status_code == 422:
-            return "refused", joined.json()["detail"][0]["message"]
+        if joined.status_code == 429:
+            return "refused", joined.json()["detail"]
         joined.raise_for_status()
         lines = http.get(f"gradio_api/call/{api}/{joined.json()['event_id']}").text.splitlines()
     events = [line[len("event: "):] for line in lines if line.startswith("event: ")]
