@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from starlette.requests import ClientDisconnect
+
+from digitzoo.apps.webserver import REFUSALS
+
 # Any request body: an inline 10 MB image is 13.4 MB of base64 plus its JSON, so 16 MB refuses nothing
 # a client needs. Gradio limits uploaded files but reads a JSON body of any size into memory
 # (a 200 MB POST took 6.6 s and 430 MB of server memory here before this limit).
@@ -47,7 +51,7 @@ class RequestBodyLimit:
         body_done = False
 
         async def counted_receive():
-            nonlocal received, body_done
+            nonlocal received, body_done, left
             if body_done:  # after the body: the app waits for the client to leave (event streams do)
                 return await receive()
             try:
@@ -59,11 +63,19 @@ class RequestBodyLimit:
                 body_done = not message.get("more_body", False)
                 if received > self.max_bytes:  # a body without Content-Length, or longer than it said
                     raise self._error(413, self._message())
-            else:
-                body_done = True
+            else:  # http.disconnect: the client left before its body was complete
+                body_done = left = True
             return message
 
-        return await self.app(scope, counted_receive, send)
+        left = False
+        try:
+            return await self.app(scope, counted_receive, send)
+        except ClientDisconnect:
+            if not left:
+                raise
+            # Nobody is there to answer, and it is the client's doing: counted, not a traceback each
+            # (Gradio's upload and API routes let it through as "Exception in ASGI application").
+            REFUSALS.count("left mid-body", "requests whose client left before sending the whole body")
 
     @staticmethod
     def _time_left(received: int, began: float) -> float:

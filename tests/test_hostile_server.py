@@ -257,11 +257,15 @@ def raw_socket(port: int) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=10)
 
 
-def test_a_client_that_leaves_mid_body_leaves_no_traceback(hub, http, caplog):
+@pytest.mark.parametrize("path, content_type", [(INPAGE, "application/json"),
+                                                ("/gradio_api/upload", "multipart/form-data; boundary=XX"),
+                                                ("/gradio_api/call/classify", "application/json")])
+def test_a_client_that_leaves_mid_body_leaves_no_traceback(hub, http, caplog, path, content_type):
+    """Before: 56 lines of traceback on the page route, "Exception in ASGI application" on Gradio's."""
     with caplog.at_level(logging.WARNING):
         s = raw_socket(hub["port"])
-        s.sendall(f"POST {INPAGE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n".encode()
-                  + b'{"image": "data:image/png;base64,' + b"A" * 100)
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: 5000\r\n\r\n".encode()
+                  + b'--XX\r\n{"image": "data:image/png;base64,' + b"A" * 100)
         time.sleep(0.2)  # let the server start reading the body before the client leaves
         s.close()
         assert http.get("/").status_code == 200  # the server goes on
