@@ -33,6 +33,7 @@ from starlette.routing import Route
 from digitzoo.apps import draw, parts
 from digitzoo.apps.inputs import MAX_IMAGE_BYTES
 from digitzoo.apps.web_build import ORT_MODULE, ORT_WASM, WEB_SOURCES, runtime_settings, vendored_runtime_files
+from digitzoo.apps.webserver import REFUSALS
 from digitzoo.hub.errors import DigitzooError
 from digitzoo.hub.files import read_inside
 from digitzoo.hub.manifest import artifact, exports_root, part_with_role, parts_with_role
@@ -166,6 +167,7 @@ def routes() -> list[Route]:
                     if held_bytes > PAGE_BODY_BUDGET:  # memory for bodies is bounded, not only their number
                         return JSONResponse({"error": BUSY}, status_code=503)
             except ClientDisconnect:  # the page aborted (a newer stroke) or the visitor left: nobody to answer
+                REFUSALS.count("left mid-body", "requests whose client left before sending the whole body")
                 return Response(status_code=499)
             try:
                 payload = json.loads(body)

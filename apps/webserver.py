@@ -48,12 +48,18 @@ class RefusalLog:
     def __init__(self, every_s: float = LOG_EVERY_S):
         self.every_s = every_s
         self.lock = threading.Lock()
-        self.counts: dict[str, int] = {}
+        self.counts: dict[str, int] = {}  # since the last line of each kind
+        self.totals: dict[str, int] = {}  # since the start
         self.last: dict[str, float] = {}
+
+    def total(self, kind: str) -> int:
+        with self.lock:
+            return self.totals.get(kind, 0)
 
     def count(self, kind: str, sentence: str) -> None:
         with self.lock:
             self.counts[kind] = self.counts.get(kind, 0) + 1
+            self.totals[kind] = self.totals.get(kind, 0) + 1
             now = time.monotonic()
             if now - self.last.get(kind, -self.every_s) < self.every_s:
                 return
