@@ -26,7 +26,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # The code a Space runs: the apps and what they import from the core (no torch, no training code).
 # PACKAGE_ROOT holds hub/ and apps/: the repository, or site-packages/digitzoo when installed.
 APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "draw_inpage.py", "gan.py", "hub_app.py", "inputs.py",
-               "latent.py", "limits.py", "mcp_tools.py", "models.py", "parts.py", "playground.py", "web_build.py"]
+               "latent.py", "limits.py", "mcp_tools.py", "models.py", "parts.py", "playground.py", "playground_gate.py",
+               "upload_quota.py", "web_build.py", "webserver.py"]
 # The Draw tab's in-page answers (apps.draw_inpage): its script and the static site's two it imports.
 # onnxruntime-web itself comes from the pinned CDN there (no node_modules in a Space).
 APP_WEB_FILES = ["hub_draw.js", "hub_gan.js", "hub_latent.js", "hub_page.js", "runtime.js", "sketch.js"]
