@@ -3,6 +3,7 @@
 
 - a 13000x13000 1-bit PNG (~45 kB) through every pad path: the server's RSS growth and the answer;
 - 40 large drawings at once to the page's route: how many were told "busy", RSS growth;
+- /classify with 20,000 layers it never reads: seconds;
 - 2,000 connections that never finish their headers: how long a normal request takes meanwhile,
   how long until the server closed them all, and how many log lines they caused;
 - 75 Playground sessions at once (apps.playground_bench.measure_crowd): "busy" at once, no 503 for
@@ -38,6 +39,7 @@ class HostileResult:
     """What `digitzoo bench hostile` measured; each figure has its goal in GOALS."""
 
     bomb: dict[str, dict] = field(default_factory=dict)  # path -> answer, RSS growth
+    layers: dict = field(default_factory=dict)
     burst: dict = field(default_factory=dict)
     half_open: dict = field(default_factory=dict)
     crowd: dict = field(default_factory=dict)
@@ -130,6 +132,19 @@ def measure_bombs(http, pid: int) -> dict[str, dict]:
     return result
 
 
+def measure_ignored_layers(http, layers: int = 20_000) -> dict:
+    """/classify with a drawn composite and ``layers`` layers it never reads (13.6 s before)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(img).line([(140, 40), (140, 240)], fill="black", width=24)
+    layer = {"url": _data_url(_png(Image.new("L", (8, 8))))}
+    sketch = {"background": None, "layers": [layer] * layers, "composite": {"url": _data_url(_png(img))}}
+    began = time.perf_counter()
+    answer = _gradio_call(http, "classify", [sketch])
+    return {"layers": layers, "seconds": round(time.perf_counter() - began, 3), "answer": answer[:60]}
+
+
 async def _burst(url: str, body: bytes, n: int) -> list[int]:
     import httpx
 
@@ -218,6 +233,7 @@ def run(log=print) -> HostileResult:
         with httpx.Client(base_url=url, timeout=300) as http:
             log("bench hostile: the 13000x13000 PNG through every pad path ...")
             result.bomb = measure_bombs(http, proc.pid)
+            result.layers = measure_ignored_layers(http)
             log("bench hostile: 40 large drawings at once to the page's route ...")
             result.burst = measure_burst(url, proc.pid)
             log("bench hostile: 2,000 half-open connections ...")
@@ -244,6 +260,8 @@ def report(result: HostileResult) -> str:
     lines.append("13000x13000 1-bit PNG (45 kB), server RSS growth (goal < 100 MB) and the answer:")
     for name, figures in result.bomb.items():
         lines.append(f"  {name:24s} {figures['rss_growth_mb']:8.1f} MB   {figures['answer']}")
+    layers = result.layers
+    lines.append(f"  /classify with {layers['layers']:,} layers it does not read: {layers['seconds']} s ({layers['answer']})")
     b = result.burst
     lines += ["", f"{b['requests']} drawings of {b['body_mb']} MB at once to the page's route: {b['busy_503']} told busy "
               f"(goal >= 20), {b['answered_200']} answered, {b['other']} other, in {b['wall_s']} s; "
@@ -254,10 +272,16 @@ def report(result: HostileResult) -> str:
     lines.append(f"{h['connections']} half-open connections: a normal request answered {h['normal_request_status']} in "
                  f"{h['normal_request_s']} s (goal < 1 s); {closed} (goal <= 30 s); {h['over_the_cap_told_busy']} "
                  "over the connection cap told busy at once")
-    if result.crowd:
-        lines.append(f"Playground crowd: {json.dumps(result.crowd)}")
-    if result.exports:
-        lines.append(f"Concurrent lesson exports: {json.dumps(result.exports)}")
+    c = result.crowd
+    if c:
+        lines.append(f"{c['sessions']} Playground Starts at once ({c['lesson']}): {c['admitted']} admitted, {c['busy']} told busy "
+                     f"in {c['busy_answer_median_s']} s median / {c['busy_answer_max_s']} s max (goal <= 2 s), {c['silent']} silent, "
+                     f"{c['errors']} errors; other tab meanwhile: {c['other_tab']['calls']} calls, {c['other_tab']['http_503']} x 503 "
+                     f"(goal 0), {c['other_tab']['errors']} errors")
+    e = result.exports
+    if e:
+        lines.append(f"{e['exports']} lesson exports from {e['threads']} threads: {e['failures']} failed (goal 0), "
+                     f"{e['tmp_folders_left']} folders left in TMPDIR (goal 0), in {e['seconds']} s")
     lines.append(f"Server log: {result.log_lines} lines, {result.log_tracebacks} tracebacks")
     return "\n".join(lines)
 
