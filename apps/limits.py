@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from starlette.requests import ClientDisconnect
@@ -95,7 +96,7 @@ class RequestBodyLimit:
 
     @staticmethod
     async def _answer(send, status: int, message: str) -> None:
-        body = ('{"detail": "%s"}' % message).encode()
+        body = json.dumps({"detail": message}).encode()  # a name a client sent may hold quotes
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
