@@ -177,7 +177,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     # counted over the time Gradio's cache keeps them (its cleanup interval plus the age it deletes at).
     inner = PublicApiOnly(site, blocks)
     if "playground" in (tabs or TABS) and playground.torch_installed():  # Starts admitted before Gradio's queue
-        inner = PlaygroundGate(inner, blocks, playground.SLOTS, playground.start_api_names())
+        inner = PlaygroundGate(inner, blocks, playground.SLOTS, playground.start_checks())
     quota = UploadQuota(inner, window_s=sum(CACHE_CLEANUP))
     server = make_server(RequestBodyLimit(quota, max_bytes=MAX_REQUEST_BYTES), host, port)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host

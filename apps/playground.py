@@ -216,11 +216,8 @@ def stream(name: str, session: str, seed, *knob_values):
     from digitzoo.hub.lessons.run import iterate
 
     cls = get_lesson(name)
-    try:
-        seed_value, knobs = parse_start(cls, seed, knob_values)
-    except gr.Error:
-        SLOTS.unreserve()
-        raise
+    # A Start whose inputs are refused here never kept a place: the gate keeps one for well-formed Starts only.
+    seed_value, knobs = parse_start(cls, seed, knob_values)
     ticket = SLOTS.join(session)
     if ticket is None:  # its kept place expired before Gradio ran it, and the line filled up meanwhile
         yield gr.skip(), f"**{SLOTS.busy()}**", gr.skip()
@@ -275,10 +272,19 @@ def start_api_name(lesson: str) -> str:
     return f"lesson_{lesson}"
 
 
-def start_api_names() -> set[str]:
-    from digitzoo.hub.lessons.lesson import list_lessons
+def start_checks() -> dict:
+    """Each lesson's Start API name -> a check of a Start's raw inputs ([seed, *knobs]) that raises on
+    bad ones (what apps.playground_gate admits: only well-formed Starts keep a place)."""
+    from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
 
-    return {start_api_name(name) for name in list_lessons()}
+    def check(cls):
+        def well_formed(data) -> None:
+            if not isinstance(data, list) or len(data) != 1 + len(cls.knobs):
+                raise ValueError("a Start takes the seed and each knob")
+            parse_start(cls, data[0], data[1:])
+        return well_formed
+
+    return {start_api_name(name): check(get_lesson(name)) for name in list_lessons()}
 
 
 def _knob_input(knob):

@@ -157,3 +157,21 @@ def test_run_slots_keep_places_for_starts_and_give_back_unused_ones(monkeypatch)
     time.sleep(0.01)
     assert slots.counts() == (1, 0) and slots.reserve("a")  # a new Start of a replaces a's run
     slots.leave(a)
+
+
+def test_malformed_starts_never_keep_a_place(hub):
+    """Bad Starts sent one after another (before: each kept a place for 10 s, so 2 here, 11 on the
+    real hub, shut every learner out) are answered with their sentence and leave every place free."""
+    bad = [[None] * (1 + len(get_lesson(LESSON).knobs)), [0], [{"a": 1}], [-5, *[k.default for k in get_lesson(LESSON).knobs]]]
+    for data in bad * 3:
+        event, answer = call(hub, f"lesson_{LESSON}", data)
+        assert event in ("error", "refused") and "Busy" not in str(answer), (data, event, answer)
+    assert playground.SLOTS.counts() == (0, 0)
+    event, answer = call(hub, f"lesson_{LESSON}_stop", [])  # the hub goes on; and a good Start is admitted
+    held = Client(hub, verbose=False)
+    job = held.submit(*defaults(LESSON), api_name=f"/lesson_{LESSON}")
+    try:
+        wait_for(lambda: playground.SLOTS.counts()[0] + playground.SLOTS.counts()[1] >= 1 or job.done())
+    finally:
+        held.predict(api_name=f"/lesson_{LESSON}_stop")
+        job.result(timeout=60)
