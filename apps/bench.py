@@ -14,19 +14,22 @@ is timed separately, as its own row, and not used for the HTTP figures.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from digitzoo.hub.benchmarking import Machine, Result, Server, free_port, serving  # noqa: F401 (free_port: the
+# tests and apps.hostile_bench import it from here)
 
 API = "/gradio_api"
 
@@ -49,12 +52,6 @@ def sketch_png() -> bytes:
 def inline_image(png: bytes) -> dict:
     """A Gradio file payload carrying the PNG itself, as a data: URL (no upload round trip)."""
     return {"url": "data:image/png;base64," + base64.b64encode(png).decode(), "meta": {"_type": "gradio.FileData"}}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ClassifyClient:
@@ -164,29 +161,24 @@ def load(url: str, png: bytes, clients: int, requests_per_client: int | None = N
     return result
 
 
-def start_server(port: int, png: bytes, extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, dict]:
-    """Start `digitzoo serve`; seconds until the page answers and until /classify first answers."""
+@contextlib.contextmanager
+def hub_server(png: bytes, extra_args: tuple[str, ...] = ()) -> Iterator[tuple[Server, dict]]:
+    """A real `digitzoo serve`; yields it with the seconds until its page and its first /classify answered."""
     import httpx
 
-    began = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *extra_args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    page_s = None
-    while True:
-        try:
-            if page_s is None:
-                httpx.get(url + "/", timeout=1).raise_for_status()
-                page_s = time.perf_counter() - began
-            client = ClassifyClient(url)
-            client.classify(png)
-            client.close()
-            return proc, {"page_s": page_s, "first_classify_s": time.perf_counter() - began}
-        except (httpx.HTTPError, RuntimeError, OSError):
-            if proc.poll() is not None or time.perf_counter() - began > 120:
-                proc.kill()
-                raise RuntimeError("digitzoo serve did not start") from None
-            time.sleep(0.02)
+    with serving([sys.executable, "-m", "digitzoo.apps", "--port", "{port}", *extra_args], what="digitzoo serve") as server:
+        while True:
+            try:
+                client = ClassifyClient(server.url)
+                client.classify(png)
+                client.close()
+                break
+            except (httpx.HTTPError, RuntimeError, OSError):
+                if server.proc.poll() is not None or time.perf_counter() - server.started > 120:
+                    raise RuntimeError(f"digitzoo serve did not answer /classify: {server.log_text()[-2000:]}") from None
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    server.proc.wait(timeout=0.02)
+        yield server, {"page_s": server.answered_s, "first_classify_s": time.perf_counter() - server.started}
 
 
 def rss_mb(pid: int) -> dict[str, float]:
@@ -216,28 +208,15 @@ def protocol_floor(requests: int = 100) -> float:
     """p50 of an endpoint that does nothing (returns its text) over the same queue protocol."""
     import httpx
 
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", ECHO_APP, str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}{API}"
-    try:
-        with httpx.Client(timeout=60) as http:
-            for _ in range(1200):
-                try:
-                    http.get(f"http://127.0.0.1:{port}/")
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-            times = []
-            for i in range(requests + 10):
-                began = time.perf_counter()
-                event_id = http.post(f"{url}/call/echo", json={"data": ["hi"]}).json()["event_id"]
-                http.get(f"{url}/call/echo/{event_id}").read()
-                if i >= 10:
-                    times.append((time.perf_counter() - began) * 1000)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with serving([sys.executable, "-c", ECHO_APP, "{port}"], what="the echo app") as server, \
+            httpx.Client(base_url=server.url.rstrip("/") + API, timeout=60) as http:
+        times = []
+        for i in range(requests + 10):
+            began = time.perf_counter()
+            event_id = http.post("/call/echo", json={"data": ["hi"]}).json()["event_id"]
+            http.get(f"/call/echo/{event_id}").read()
+            if i >= 10:
+                times.append((time.perf_counter() - began) * 1000)
     return statistics.median(times)
 
 
@@ -288,34 +267,60 @@ def model_only(png: bytes, repeats: int = 200) -> dict[str, float]:
             "models_ms_p50": statistics.median(models)}
 
 
-def machine() -> dict:
-    return {"cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)}
+@dataclass
+class ServeResult(Result):
+    """`digitzoo bench serve`: /classify over HTTP (rows keyed by the number of clients), start-up, memory."""
+
+    startup: dict
+    classify: dict[int, dict]
+    classify_uploaded_1_client: dict
+    classify_new_session_each_call_1_client: dict
+    model_only: dict
+    gradio_client_p50_ms: float | None
+    echo_endpoint_p50_ms: float
+    ratio_http_p50_to_model_only: float
+    server_memory: dict
+    machine: Machine
 
 
-def serve_latency(requests: int = 200, clients: tuple[int, ...] = (1, 8), compare_client: bool = True) -> dict:
+def serve_latency(requests: int = 200, clients: tuple[int, ...] = (1, 8), compare_client: bool = True) -> ServeResult:
     png = sketch_png()
-    port = free_port()
-    proc, startup = start_server(port, png)
-    try:
-        url = f"http://127.0.0.1:{port}"
+    with hub_server(png) as (server, startup):
+        url = server.url.rstrip("/")
         rows = {}
         for n in clients:
             rows[n] = load(url, png, n, requests_per_client=max(10, requests // n), expect="7").row()
         uploaded = load(url, png, 1, requests_per_client=max(10, requests // 2), expect="7", inline=False).row()
         sessionless = load(url, png, 1, requests_per_client=max(10, requests // 2), expect="7", reuse_session=False).row()
         library_p50 = gradio_client_latency(url, png, 30) if compare_client else None
-        memory = rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        memory = rss_mb(server.proc.pid)
     local = model_only(png)
     floor = protocol_floor()
     in_process = local["png_decode_ms_p50"] + local["preprocess_ms_p50"] + local["models_ms_p50"]
-    return {"startup": startup, "classify": rows, "classify_uploaded_1_client": uploaded,
-            "classify_new_session_each_call_1_client": sessionless, "model_only": local,
-            "gradio_client_p50_ms": library_p50, "echo_endpoint_p50_ms": floor,
-            "ratio_http_p50_to_model_only": rows[clients[0]]["p50_ms"] / in_process,
-            "server_memory": memory, "machine": machine()}
+    return ServeResult(startup, rows, uploaded, sessionless, local, library_p50, floor,
+                       rows[clients[0]]["p50_ms"] / in_process, memory, Machine.now())
+
+
+def report_serve(result: ServeResult) -> str:
+    start, row_format = result.startup, "{:>8s} {:8.1f} {:8.1f} {:7.1f} {:9d} {:7d}"
+    lines = [f"digitzoo serve: page after {start['page_s']:.2f} s, first /classify answer after {start['first_classify_s']:.2f} s",
+             f"{'clients':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>7s} {'requests':>9s} {'errors':>7s}"]
+    rows = [(str(n), row, f"  {row['error_kinds']}" if row["errors"] else "") for n, row in result.classify.items()]
+    rows += [("1, upload", result.classify_uploaded_1_client, "  (PNG uploaded first instead of inline)"),
+             ("1, new", result.classify_new_session_each_call_1_client, "  (no session_hash: a new Gradio session per call)")]
+    for name, row, note in rows:
+        lines.append(row_format.format(name, row["p50_ms"], row["p99_ms"], row["requests_per_s"], row["requests"],
+                                       row["errors"]) + note)
+    local = result.model_only
+    lines += [f"in-process: PNG decode {local['png_decode_ms_p50']:.1f} ms + preprocess {local['preprocess_ms_p50']:.1f} ms"
+              f" + CNN+LSTM {local['models_ms_p50']:.1f} ms (p50); HTTP p50 / in-process = {result.ratio_http_p50_to_model_only:.1f}x",
+              f"Gradio's own floor: an endpoint that only echoes its text answers in p50 {result.echo_endpoint_p50_ms:.1f} ms"
+              " over the same protocol"]
+    if result.gradio_client_p50_ms is not None:
+        lines.append(f"the same call through the gradio_client library: p50 {result.gradio_client_p50_ms:.1f} ms (1 client)")
+    mem = result.server_memory
+    lines.append(f"server memory: {mem['rss_mb']:.0f} MB resident, peak {mem['peak_rss_mb']:.0f} MB; machine: {result.machine}")
+    return "\n".join(lines)
 
 
 def overload(url: str, png: bytes, burst: int = 200) -> dict:
@@ -360,8 +365,21 @@ def overload(url: str, png: bytes, burst: int = 200) -> dict:
             "busy_p99_ms": percentile(busy_ms, 99), "server_answers_afterwards": still_up}
 
 
+@dataclass
+class ReliabilityResult(Result):
+    """`digitzoo bench serve-reliability`: load, overload and memory figures, each check and whether all passed."""
+
+    startup: dict
+    load: dict
+    overload: dict
+    memory: dict
+    checks: dict[str, bool]
+    passed: bool
+    machine: Machine
+
+
 def reliability(seconds: float = 60, clients: int = 32, memory_requests: int = 10000, burst: int = 200,
-                log=print) -> dict:
+                log=print) -> ReliabilityResult:
     """The serving checks of the reliability issue against a real `digitzoo serve`:
 
     load (``clients`` clients for ``seconds``: zero failures), overload (a burst past the queue
@@ -369,10 +387,8 @@ def reliability(seconds: float = 60, clients: int = 32, memory_requests: int = 1
     requests after a warm-up grow the server's resident memory by less than 50 MB).
     """
     png = sketch_png()
-    port = free_port()
-    proc, startup = start_server(port, png)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with hub_server(png) as (server, startup):
+        url, pid = server.url.rstrip("/"), server.proc.pid
         log(f"load: {clients} clients for {seconds:.0f} s")
         loaded = load(url, png, clients, duration_s=seconds, expect="7").row()
         log(f"  {loaded['requests']} requests, {loaded['errors']} errors, p50 {loaded['p50_ms']:.0f} ms, "
@@ -386,17 +402,14 @@ def reliability(seconds: float = 60, clients: int = 32, memory_requests: int = 1
 
         # Warm-up: caches, allocator pools, and as many new sessions as the server keeps (steady state).
         load(url, png, 4, requests_per_client=SESSION_CAPACITY // 4 + 25, expect="7", reuse_session=False)
-        before = rss_mb(proc.pid)["rss_mb"]
+        before = rss_mb(pid)["rss_mb"]
         # A new session per request: the worst case for the server's per-session bookkeeping.
         mem_run = load(url, png, 4, requests_per_client=max(1, memory_requests // 4), expect="7",
                        reuse_session=False).row()
-        after = rss_mb(proc.pid)
+        after = rss_mb(pid)
         growth = after["rss_mb"] - before
         log(f"  resident {before:.0f} -> {after['rss_mb']:.0f} MB ({growth:+.1f} MB) over {mem_run['requests']} "
             f"requests ({mem_run['errors']} errors); peak {after['peak_rss_mb']:.0f} MB")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     checks = {
         "load_zero_failures": loaded["errors"] == 0 and loaded["requests"] > 0,
         "overload_answered_busy": burst_result["outcomes"].get("busy", 0) > 0
@@ -405,7 +418,11 @@ def reliability(seconds: float = 60, clients: int = 32, memory_requests: int = 1
         "server_up_after_overload": burst_result["server_answers_afterwards"],
         "memory_growth_under_50_mb": growth < 50 and mem_run["errors"] == 0,
     }
-    return {"startup": startup, "load": {"clients": clients, "seconds": seconds, **loaded}, "overload": burst_result,
-            "memory": {"requests": mem_run["requests"], "errors": mem_run["errors"], "rss_before_mb": before,
-                       "rss_after_mb": after["rss_mb"], "growth_mb": growth, "peak_rss_mb": after["peak_rss_mb"]},
-            "checks": checks, "passed": all(checks.values()), "machine": machine()}
+    return ReliabilityResult(startup, {"clients": clients, "seconds": seconds, **loaded}, burst_result,
+                             {"requests": mem_run["requests"], "errors": mem_run["errors"], "rss_before_mb": before,
+                              "rss_after_mb": after["rss_mb"], "growth_mb": growth, "peak_rss_mb": after["peak_rss_mb"]},
+                             checks, all(checks.values()), Machine.now())
+
+
+def report_reliability(result: ReliabilityResult) -> str:
+    return "\n".join(f"{'PASS' if ok else 'FAIL'}  {check}" for check, ok in result.checks.items())

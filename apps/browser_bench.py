@@ -4,8 +4,9 @@ Per drawn digit, the time from the last mouse-up to the answer shown in the page
 in the page, read from ``window.digitzooDraw``, see apps/web/hub_draw.js), on the hub's Draw tab
 answered in the page (onnxruntime-web, wasm) and answered by the server (``?inpage=0``: the page
 sends its copy of the drawing; also timed, in the same run, the Sketchpad's own change event, whose
-answer lands in the Labels under the page's panel); whether the answer (the left model, the CNN) was right; and the time from navigation to the first answer for
-the hub and for the static site (``digitzoo web build --vendor``, served by ``python -m http.server``).
+answer lands in the Labels under the page's panel); whether the answer (the left model, the CNN)
+was right; and the time from navigation to the first answer for the hub and for the static site
+(``digitzoo web build --vendor``, served by ``python -m http.server``).
 
 The digits are single-stroke polylines of 0-9, each drawn several times with a seeded random
 scale, shift and wobble, as mouse moves in small steps (so the server path sees one change per
@@ -14,20 +15,17 @@ digit, after the mouse-up). Needs Playwright for Python and Chromium (Debian: ap
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from digitzoo.apps.bench import free_port, percentile
+from digitzoo.apps.bench import percentile
+from digitzoo.hub.benchmarking import Machine, Result, serving
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
@@ -62,29 +60,6 @@ def drawings(per_digit: int, seed: int = 0) -> list[tuple[str, list[tuple[float,
                                  0.5 + (y - 0.5) * scale + dy + rng.uniform(-0.01, 0.01)) for x, y in points]))
     rng.shuffle(out)
     return out
-
-
-def _wait_http(url: str, proc: subprocess.Popen, what: str, limit_s: float = 120) -> None:
-    began = time.monotonic()
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() - began > limit_s:
-                raise RuntimeError(f"{what} did not start") from None
-            time.sleep(0.1)
-
-
-@contextlib.contextmanager
-def _process(args: list[str], url: str, what: str):
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_http(url, proc, what)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 # The pad's image on screen: a 560x560 square at the pad's zoom, centred in its canvas.
@@ -173,7 +148,23 @@ def _first_answer(browser, url: str, pad: str, state: str, key: str) -> float:
     return ms
 
 
-def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], None] = print) -> dict:
+@dataclass
+class BrowserResult(Result):
+    """`digitzoo bench browser`: per path (``inpage``, ``server``, ``pad_event``) n, p50_ms, p99_ms, max_ms,
+    right and the rows; ``first_answer_ms`` per page; each goal of GOALS met or not (``checks``)."""
+
+    drawings: int
+    goals: dict
+    machine: Machine
+    chromium: str
+    inpage: dict
+    server: dict
+    pad_event: dict
+    first_answer_ms: dict[str, list[float]]
+    checks: dict[str, bool]
+
+
+def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], None] = print) -> BrowserResult:
     from playwright.sync_api import sync_playwright
 
     from digitzoo.apps.web_build import build_site
@@ -182,15 +173,15 @@ def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
         raise RuntimeError("digitzoo bench browser needs Chromium (apt-get install chromium) and Playwright")
-    port = free_port()
-    hub = [sys.executable, "-m", "digitzoo.apps", "--port", str(port), "--tab", "draw"]
+    hub = [sys.executable, "-m", "digitzoo.apps", "--port", "{port}", "--tab", "draw"]
     cases = drawings(per_digit)
-    result: dict = {"drawings": len(cases), "goals": GOALS, "machine": {"cpus": os.cpu_count(),
-                                                                          "loadavg": list(os.getloadavg())}}
+    machine = Machine.now()
+    paths: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="digitzoo-browser-bench-") as tmp, \
-            _process(hub, f"http://127.0.0.1:{port}/", "digitzoo serve") as url, sync_playwright() as p:
+            serving(hub, what="digitzoo serve") as served, sync_playwright() as p:
+        url = served.url
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        result["chromium"] = browser.version
+        version = browser.version
         for path, query, run in (("inpage", "", _inpage_digit), ("server", "?inpage=0", _server_digit)):
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(url + query)
@@ -201,43 +192,39 @@ def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], 
                 rows.append(run(page, digit, points))
                 if (i + 1) % 10 == 0:
                     log(f"{path}: {i + 1}/{len(cases)} digits")
-            result[path] = _summary(rows)
+            paths[path] = _summary(rows)
             if path == "server":
-                result["pad_event"] = _summary([row.pop("pad_event") for row in rows])
+                paths["pad_event"] = _summary([row.pop("pad_event") for row in rows])
             page.close()
-        result["first_answer_ms"] = {
-            "hub_inpage": [_first_answer(browser, url, "#draw-pad canvas", "digitzooDraw", "firstAnswerMs")
-                           for _ in range(first_runs)],
-        }
+        first = {"hub_inpage": [_first_answer(browser, url, "#draw-pad canvas", "digitzooDraw", "firstAnswerMs")
+                                for _ in range(first_runs)]}
         site = build_site(Path(tmp) / "site", exports_root(), vendor=True)  # offline: onnxruntime-web from npm
-        static_port = free_port()
-        with _process([sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(site), str(static_port)],
-                      f"http://127.0.0.1:{static_port}/", "python -m http.server") as static_url:
-            result["first_answer_ms"]["static_site"] = [
-                _first_answer(browser, static_url, "#pad", "digitzoo", "firstAnswerMs") for _ in range(first_runs)]
+        with serving([sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(site), "{port}"],
+                     what="python -m http.server") as static:
+            first["static_site"] = [_first_answer(browser, static.url, "#pad", "digitzoo", "firstAnswerMs")
+                                    for _ in range(first_runs)]
         browser.close()
-    first = result["first_answer_ms"]
-    result["checks"] = {
-        "inpage_p50": result["inpage"]["p50_ms"] <= GOALS["inpage_p50_ms"],
-        "inpage_p99": result["inpage"]["p99_ms"] <= GOALS["inpage_p99_ms"],
-        "server_p50": result["server"]["p50_ms"] <= GOALS["server_p50_ms"],
+    checks = {
+        "inpage_p50": paths["inpage"]["p50_ms"] <= GOALS["inpage_p50_ms"],
+        "inpage_p99": paths["inpage"]["p99_ms"] <= GOALS["inpage_p99_ms"],
+        "server_p50": paths["server"]["p50_ms"] <= GOALS["server_p50_ms"],
         "static_first_answer": sorted(first["static_site"])[len(first["static_site"]) // 2] <= GOALS["static_first_answer_ms"],
     }
-    return result
+    return BrowserResult(len(cases), GOALS, machine, version, paths["inpage"], paths["server"], paths["pad_event"],
+                         first, checks)
 
 
-def print_report(result: dict) -> None:
-    print(f"{result['drawings']} digits drawn with the mouse in Chromium {result.get('chromium', '')}; "
-          f"ms from the last mouse-up to the answer in the page:")
-    print(f"{'path':>28s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s} {'right':>8s}")
-    for path, name in (("inpage", "in your browser (wasm)"), ("server", "server, asked by the page"),
-                       ("pad_event", "server, the pad's own event")):
-        row = result[path]
-        print(f"{name:>28s} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['max_ms']:8.1f} {row['right']:4d}/{row['n']}")
-    drawn = sum(r.get("answered_while_drawing", False) for r in result["inpage"]["rows"])
-    print(f"in-page answers shown before the mouse-up: {drawn}/{result['inpage']['n']} digits")
-    for name, values in result["first_answer_ms"].items():
-        print(f"first answer after navigation, {name}: " + ", ".join(f"{v:.0f}" for v in values) + " ms")
-    print("goals: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in result["checks"].items()))
-    m = result["machine"]
-    print(f"machine: {m['cpus']} cores, load average {' '.join(f'{x:.2f}' for x in m['loadavg'])}")
+def report(result: BrowserResult) -> str:
+    lines = [f"{result.drawings} digits drawn with the mouse in Chromium {result.chromium}; "
+             "ms from the last mouse-up to the answer in the page:",
+             f"{'path':>28s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s} {'right':>8s}"]
+    for row, name in ((result.inpage, "in your browser (wasm)"), (result.server, "server, asked by the page"),
+                      (result.pad_event, "server, the pad's own event")):
+        lines.append(f"{name:>28s} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['max_ms']:8.1f} {row['right']:4d}/{row['n']}")
+    drawn = sum(r.get("answered_while_drawing", False) for r in result.inpage["rows"])
+    lines.append(f"in-page answers shown before the mouse-up: {drawn}/{result.inpage['n']} digits")
+    for name, values in result.first_answer_ms.items():
+        lines.append(f"first answer after navigation, {name}: " + ", ".join(f"{v:.0f}" for v in values) + " ms")
+    lines.append("goals: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in result.checks.items()))
+    lines.append(f"machine: {result.machine}")
+    return "\n".join(lines)

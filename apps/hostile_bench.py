@@ -18,15 +18,16 @@ import asyncio
 import base64
 import io
 import json
+import os
 import socket
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from digitzoo.apps.bench import free_port
+from digitzoo.hub.benchmarking import serving
 
 INPAGE = "/digitzoo/inpage/classify"
 GOALS = {"bomb_rss_growth_mb": "< 100", "burst_busy": ">= 20 of 40", "burst_rss_growth_mb": "< 500",
@@ -220,32 +221,20 @@ def run(log=print) -> HostileResult:
 
     from digitzoo.apps.playground import torch_installed
 
-    port = free_port()
-    log_path = Path(f"/tmp/digitzoo-hostile-{port}.log")
-    with open(log_path, "w") as server_log:
-        tabs = ["--tab", "draw", "--tab", "latent"] + (["--tab", "playground"] if torch_installed() else [])
-        proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *tabs],
-                                stdout=server_log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    tabs = ["--tab", "draw", "--tab", "latent"] + (["--tab", "playground"] if torch_installed() else [])
+    log_path = Path(tempfile.gettempdir()) / f"digitzoo-hostile-{os.getpid()}.log"  # kept after the server stops: counted below
     result = HostileResult()
-    try:
-        began = time.monotonic()
-        while True:  # polled until the page answers
-            try:
-                httpx.get(url + "/", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() - began > 120:
-                    raise RuntimeError(f"digitzoo serve did not start: {log_path.read_text()[-2000:]}") from None
-                time.sleep(0.1)
+    with serving([sys.executable, "-m", "digitzoo.apps", "--port", "{port}", *tabs], log_path=log_path,
+                 what="digitzoo serve") as server:
+        url, port, pid = server.url.rstrip("/"), server.port, server.proc.pid
         with httpx.Client(base_url=url, timeout=300) as http:
             log("bench hostile: the 13000x13000 PNG through every pad path ...")
-            result.bomb = measure_bombs(http, proc.pid)
+            result.bomb = measure_bombs(http, pid)
             result.layers = measure_ignored_layers(http)
             log("bench hostile: 40 large drawings at once to the page's route ...")
-            result.burst = measure_burst(url, proc.pid)
+            result.burst = measure_burst(url, pid)
             log("bench hostile: 40 bodies of 12.6 MB at once to the page's route ...")
-            result.burst_large = measure_burst(url, proc.pid, body_mb=12.6)
+            result.burst_large = measure_burst(url, pid, body_mb=12.6)
             log("bench hostile: 2,000 half-open connections ...")
             result.half_open = measure_half_open(port, http)
         if torch_installed():
@@ -255,9 +244,6 @@ def run(log=print) -> HostileResult:
             result.crowd = measure_crowd(url)
             log("bench hostile: 40 lesson exports from 4 threads ...")
             result.exports = measure_concurrent_exports()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     text = log_path.read_text(errors="replace")
     result.log_lines, result.log_tracebacks = text.count("\n"), text.count("Traceback")
     log_path.unlink(missing_ok=True)

@@ -16,7 +16,6 @@ another tab is in use: who is told "busy", how fast, and whether the other tab i
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,25 +25,8 @@ from pathlib import Path
 
 import httpx
 
-from digitzoo.apps.bench import free_port, machine, rss_mb
-
-
-def _serve_playground(tabs: tuple[str, ...] = ("playground",)) -> tuple[subprocess.Popen, str]:
-    """`digitzoo serve` with ``tabs`` in a process of its own, once its page answers: (process, URL)."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *[f"--tab={t}" for t in tabs]],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    began = time.perf_counter()
-    while True:
-        try:
-            httpx.get(url, timeout=1).raise_for_status()
-            return proc, url
-        except httpx.HTTPError:
-            if proc.poll() is not None or time.perf_counter() - began > 120:
-                proc.kill()
-                raise RuntimeError("digitzoo serve --tab playground did not start") from None
-            time.sleep(0.1)
+from digitzoo.apps.bench import rss_mb
+from digitzoo.hub.benchmarking import Machine, serving
 
 
 def _defaults(name: str) -> list:
@@ -120,8 +102,9 @@ def playground(learners: int = 8, stream_seconds: float = 5.0, names: list[str] 
         lessons[name] = {"reached": summary["reached"], "seconds_to_result": summary["reached_at_s"],
                          "steps_to_result": summary["reached_at_step"]}
         log(f"{name}: result after {summary['reached_at_s']} s ({summary['reached_at_step']} steps)")
-    proc, url = _serve_playground()
-    try:
+    with serving([sys.executable, "-m", "digitzoo.apps", "--port", "{port}", "--tab=playground"],
+                 what="digitzoo serve --tab playground") as server:
+        proc, url = server.proc, server.url
         for name in names:
             lessons[name].update(stream_rate(url, name, stream_seconds))
             log(f"{name}: {lessons[name]['updates_per_s']:.1f} updates/s over Gradio")
@@ -133,14 +116,11 @@ def playground(learners: int = 8, stream_seconds: float = 5.0, names: list[str] 
         # A second crowd: memory that grew with the runs served would grow again here.
         again = crowd(url, quick, learners)
         memory_again = rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     rates = [v["updates_per_s"] for v in lessons.values() if v["updates_per_s"]]
     return {"lessons": lessons, "median_updates_per_s": statistics.median(rates) if rates else None,
             "crowd": rush, "second_crowd": again,
             "server_memory_mb": {"before": memory_before, "after": memory_after, "after_second_crowd": memory_again},
-            "machine": machine()}
+            "machine": Machine.now(threads=1).to_json()}
 
 
 def _refused(answer: str | Exception) -> bool:

@@ -10,15 +10,12 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from digitzoo.apps.bench import free_port
+from digitzoo.hub.benchmarking import free_port, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # No sandbox (root in CI), no GPU, and none of Chromium's own network traffic (refused here).
@@ -39,26 +36,10 @@ def start_server(*serve_args: str):
     The server's output goes to a log file, not a pipe: a pipe nobody reads fills up and stalls
     a chatty server mid-test.
     """
-    port = free_port()
-    began = time.monotonic()
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"server-{port}.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "digitzoo.apps", "--port", str(port), *serve_args],
-                                stdout=log, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None, log_path.read_text()[-3000:]
-                assert time.monotonic() - began < 120, "server did not start"
-                time.sleep(0.1)
-        print(f"digitzoo serve {' '.join(serve_args)} answered after {time.monotonic() - began:.1f} s")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log_path.unlink(missing_ok=True)
+    port = free_port()
+    with serving([sys.executable, "-m", "digitzoo.apps", "--port", "{port}", *serve_args], port=port,
+                 log_path=ARTIFACTS / f"server-{port}.log", what=f"digitzoo serve {' '.join(serve_args)}") as server:
+        print(f"digitzoo serve {' '.join(serve_args)} answered after {server.answered_s:.1f} s")
+        yield server.url
+    server.log_path.unlink(missing_ok=True)

@@ -13,10 +13,7 @@ import io
 import json
 import math
 import os
-import subprocess
 import sys
-import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -26,7 +23,7 @@ pytest.importorskip("mcp")  # digitzoo[test] installs it (through digitzoo[mcp])
 from mcp import ClientSession  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 
-from digitzoo.apps.bench import free_port  # noqa: E402
+from digitzoo.hub.benchmarking import serving  # noqa: E402
 
 TOOLS = {"classify", "encode", "decode", "sample"}
 
@@ -34,25 +31,10 @@ TOOLS = {"classify", "encode", "decode", "sample"}
 @pytest.fixture(scope="module")
 def mcp_url(tmp_path_factory):
     """`python -m digitzoo.hub serve --mcp` until it answers; yields its MCP URL, stops it after."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("mcp-server") / "server.log"
-    with open(log_path, "w") as log:  # a file, not a pipe nobody reads
-        proc = subprocess.Popen([sys.executable, "-m", "digitzoo.hub", "serve", "--mcp", "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    began = time.monotonic()
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None, log_path.read_text()[-3000:]
-                assert time.monotonic() - began < 120, "server did not start"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/gradio_api/mcp/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    command = [sys.executable, "-m", "digitzoo.hub", "serve", "--mcp", "--port", "{port}"]
+    with serving(command, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                 log_path=tmp_path_factory.mktemp("mcp-server") / "server.log") as server:
+        yield server.url + "gradio_api/mcp/"
 
 
 def session(url: str, work):

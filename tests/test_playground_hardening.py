@@ -10,11 +10,12 @@ import re
 import tempfile
 import time
 
-import gradio as gr
 import httpx
 import pytest
 
-from digitzoo.apps import hub_app, playground
+from digitzoo.apps import hub_app, playground  # first: the apps package sets up Gradio before its import
+
+import gradio as gr  # noqa: E402,I001
 from digitzoo.apps.bench import free_port
 from digitzoo.apps.playground_bench import measure_concurrent_exports, measure_crowd
 from digitzoo.hub.lessons.lesson import get_lesson, list_lessons

@@ -10,14 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from digitzoo.apps.bench import free_port
+from digitzoo.hub.benchmarking import serving
 from digitzoo.hub.manifest import exports_root
 from digitzoo.hub.publish.space import build_space
 
@@ -34,26 +32,11 @@ def space_server(tmp_path_factory):
     install = subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", "requirements.txt"], cwd=moved,
                              capture_output=True, text=True, timeout=1200)
     assert install.returncode == 0, install.stderr[-3000:]
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITZOO_", "PYTHON"))}
-    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
-    log = open(base / "app.log", "w")
-    proc = subprocess.Popen([str(python), "app.py"], cwd=moved, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    began = time.time()
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() - began > 180:
-                proc.kill()
-                pytest.fail(f"the Space did not start:\n{(base / 'app.log').read_text()[-3000:]}")
-            time.sleep(0.5)
-    yield {"url": url, "python": python, "dir": moved}
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    env.update(GRADIO_SERVER_PORT="{port}", GRADIO_ANALYTICS_ENABLED="False")
+    with serving([str(python), "app.py"], cwd=moved, env=env, log_path=base / "app.log", timeout_s=180,
+                 what="the Space") as server:
+        yield {"url": server.url, "python": python, "dir": moved}
 
 
 def test_space_venv_has_no_torch(space_server):

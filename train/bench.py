@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
+from dataclasses import dataclass
 
 import torch
 
 from digitzoo.train.baselines import train_tutorial
+from digitzoo.hub.benchmarking import Machine, Result
 from digitzoo.hub.mnist import load_mnist
 from digitzoo.train.loop import TrainConfig, train
 from digitzoo.train.metrics import classifier_metrics
@@ -47,7 +49,28 @@ def _train_fast_recipe(seed: int, threads: int, data_dir) -> dict:
                      log=lambda msg: None)
 
 
-def fast_cnn(threads: int = 2, repeats: int = 3, data_dir=None, log=print) -> dict:
+@dataclass
+class FastCnnResult(Result):
+    """`digitzoo bench fast-cnn`. JSON: one key per recipe (its medians and runs), the speed-up, the machine."""
+
+    recipes: dict[str, dict]
+    speedup_fast_vs_tutorial: float
+    machine: Machine
+
+    def to_json(self) -> dict:
+        return {**self.recipes, "speedup_fast_vs_tutorial": self.speedup_fast_vs_tutorial, "machine": self.machine.to_json()}
+
+
+def report_fast_cnn(result: FastCnnResult) -> str:
+    lines = [f"{'recipe':52s} {'train s (median)':>16s} {'test acc (median)':>18s} {'min':>7s}"]
+    for name, row in result.recipes.items():
+        lines.append(f"{name:52s} {row['train_seconds_median']:16.1f} {row['test_accuracy_median']:18.4f} "
+                     f"{row['test_accuracy_min']:7.4f}")
+    lines.append(f"speed-up of the fast recipe: {result.speedup_fast_vs_tutorial:.2f}x; machine: {result.machine}")
+    return "\n".join(lines)
+
+
+def fast_cnn(threads: int = 2, repeats: int = 3, data_dir=None, log=print) -> FastCnnResult:
     torch.set_num_threads(threads)
     images, labels = load_mnist(train=True, data_dir=data_dir)
     test_images, test_labels = load_mnist(train=False, data_dir=data_dir)
@@ -65,9 +88,7 @@ def fast_cnn(threads: int = 2, repeats: int = 3, data_dir=None, log=print) -> di
                       "test_accuracy_min": min(a for _, a in runs), "runs": runs}
                for name, runs in rows.items()}
     tutorial, fast = summary.values()
-    summary["speedup_fast_vs_tutorial"] = tutorial["train_seconds_median"] / fast["train_seconds_median"]
-    summary["machine"] = {"threads": threads, "cpus": os.cpu_count(), "loadavg_1m": os.getloadavg()[0]}
-    return summary
+    return FastCnnResult(summary, tutorial["train_seconds_median"] / fast["train_seconds_median"], Machine.now(threads))
 
 
 def time_to_accuracy(threads: int = 2, target: float = 0.99, max_tutorial_epochs: int = 6, seed: int = 0,
@@ -142,8 +163,37 @@ def training_throughput(threads: int = 2, steps: int = 20, warmup: int = 3, devi
     return rows
 
 
+@dataclass
+class ScalingResult(Result):
+    """`digitzoo bench train-scaling`. JSON: model, recipe, worlds (per world size), the ratios to the first
+    world size as ``speedup_vs_world_size_<first>``, steps, and the machine (threads: per rank)."""
+
+    model: str
+    recipe: str
+    worlds: dict[str, dict]
+    speedup: dict[str, float]
+    steps: int
+    machine: Machine
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "recipe": self.recipe, "worlds": self.worlds,
+                f"speedup_vs_world_size_{next(iter(self.worlds))}": self.speedup, "steps": self.steps,
+                "machine": self.machine.to_json()}
+
+
+def report_train_scaling(result: ScalingResult) -> str:
+    base = next(iter(result.worlds))
+    lines = [f"{result.model} --recipe {result.recipe}: global batch {result.worlds[base]['global_batch']}, "
+             f"{result.steps} timed steps, gloo, {result.machine.threads} thread(s) per rank",
+             f"{'world size':>10s} {'images/s':>9s} {'step ms (median)':>17s} {'vs ' + base:>7s}"]
+    for world, row in result.worlds.items():
+        lines.append(f"{world:>10s} {row['images_per_s']:9.0f} {row['step_ms_median']:17.1f} {result.speedup[world]:6.2f}x")
+    lines.append(f"machine: {result.machine.cpus} cores, load average {' '.join(f'{x:.2f}' for x in result.machine.loadavg)}")
+    return "\n".join(lines)
+
+
 def train_scaling(model: str | None = None, recipe: str = "default", worlds: tuple[int, ...] = (1, 2), steps: int = 30,
-                  warmup: int = 5, threads: int = 1, data_dir=None, log=print) -> dict:
+                  warmup: int = 5, threads: int = 1, data_dir=None, log=print) -> ScalingResult:
     """Images/s of real training steps at each world size: torchrun, gloo, ``threads`` per rank.
 
     Every world size runs as its own `torchrun --standalone` (``train.scaling`` in each rank),
@@ -176,6 +226,5 @@ def train_scaling(model: str | None = None, recipe: str = "default", worlds: tup
                 rows[str(world)] = {**json.load(f), "loadavg_1m_before": load_before}
             log(f"world size {world}: {rows[str(world)]['images_per_s']:.0f} images/s")
     base = rows[str(worlds[0])]["images_per_s"]
-    return {"model": name, "recipe": recipe, "worlds": rows,
-            "speedup_vs_world_size_" + str(worlds[0]): {w: r["images_per_s"] / base for w, r in rows.items()},
-            "machine": {"cpus": os.cpu_count(), "loadavg": list(os.getloadavg()), "threads_per_rank": threads}}
+    return ScalingResult(name, recipe, rows, {w: r["images_per_s"] / base for w, r in rows.items()}, steps,
+                         Machine.now(threads))

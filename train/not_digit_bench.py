@@ -12,10 +12,12 @@ Printed per category and per letter, so it is clear which letters pass as digits
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from digitzoo.hub.benchmarking import Machine, Result
 from digitzoo.hub.manifest import demo_models, part_with_role, parts_with_role, read_manifest
 from digitzoo.hub.mnist import load_mnist
 from digitzoo.hub.runtime import load_part
@@ -54,7 +56,17 @@ def _strangeness(manifest: dict) -> dict[str, Any]:
             f"{ae} reconstruction error": reconstruction_error}
 
 
-def run(data_dir=None, log=print) -> dict[str, Any]:
+@dataclass
+class NotDigitResult(Result):
+    """`digitzoo bench not-digit`: the size of each set; per method the share flagged of each set, by category
+    and by letter."""
+
+    counts: dict[str, int]
+    methods: dict[str, dict]
+    machine: Machine
+
+
+def run(data_dir=None, log=print) -> NotDigitResult:
     manifest = read_manifest()
     train_images, _ = load_mnist(train=True, data_dir=data_dir)
     held = train_images[DetectorTask.HELD_OUT:].numpy()
@@ -66,7 +78,7 @@ def run(data_dir=None, log=print) -> dict[str, Any]:
             "test digits": as_input(test), "re-drawn test digits": as_input(sketch_set(test))}
     others, listed = not_digit_set("test")
     sets["not digits"] = as_input(others)
-    result: dict[str, Any] = {"counts": {k: len(v) for k, v in sets.items()}, "methods": {}}
+    result = NotDigitResult({k: len(v) for k, v in sets.items()}, {}, Machine.now(threads=1))
     for method, score in _strangeness(manifest).items():
         log(f"scoring: {method}")
         scores = {name: score(x) for name, x in sets.items()}
@@ -75,7 +87,7 @@ def run(data_dir=None, log=print) -> dict[str, Any]:
         if method.startswith("trained"):
             threshold = 0.0
         else:
-            allowed = float((result["methods"]["trained detector (shipped)"]["held_out_flagged"]))
+            allowed = float((result.methods["trained detector (shipped)"]["held_out_flagged"]))
             threshold = float(np.quantile(scores["held-out digits"], 1 - allowed))
         flagged = {name: s > threshold for name, s in scores.items()}
         row: dict[str, Any] = {"held_out_flagged": float(flagged["held-out digits"].mean()),
@@ -91,22 +103,24 @@ def run(data_dir=None, log=print) -> dict[str, Any]:
                 by_category[f"{category}: {kind}"].append(hit)
         row["by_category"] = {k: float(np.mean(v)) for k, v in sorted(by_category.items())}
         row["by_letter"] = {k: float(np.mean(v)) for k, v in sorted(by_letter.items())}
-        result["methods"][method] = row
+        result.methods[method] = row
     return result
 
 
-def print_report(result: dict[str, Any], out=print) -> None:
-    counts = result["counts"]
+def report(result: NotDigitResult) -> str:
+    counts, lines = result.counts, []
+    out = lines.append
     out(f"sets: {counts['test digits']} test digits, {counts['re-drawn test digits']} re-drawn test digits, "
         f"{counts['not digits']} non-digits (letters in unseen fonts, shapes, scribbles, taps)")
     out(f"{'method':38s} {'non-digits flagged':>19s} {'test digits flagged':>20s} {'re-drawn flagged':>17s}")
-    for method, row in result["methods"].items():
+    for method, row in result.methods.items():
         out(f"{method:38s} {row['not_digits_flagged']:19.1%} {row['test_digits_flagged']:20.2%} "
             f"{row['drawn_digits_flagged']:17.2%}")
-    shipped = result["methods"]["trained detector (shipped)"]
+    shipped = result.methods["trained detector (shipped)"]
     out("trained detector, by category: " + ", ".join(f"{k} {v:.0%}" for k, v in shipped["by_category"].items()
                                                          if ":" not in k))
     shapes = {k: v for k, v in shipped["by_category"].items() if ":" in k}
     out("  by kind: " + ", ".join(f"{k.split(': ')[1]} {v:.0%}" for k, v in shapes.items()))
     letters = sorted(shipped["by_letter"].items(), key=lambda kv: kv[1])
     out("  letters least often flagged: " + ", ".join(f"{k} {v:.0%}" for k, v in letters[:12]))
+    return "\n".join(lines)

@@ -9,27 +9,21 @@ the figures were taken, the machine's core count and its load before and after.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from digitzoo.hub.benchmarking import Machine
+
 REPORT = "BENCHMARKS.md"
 PLOTS = "benchmarks"
 SECTIONS = ("training", "inference", "serving")
 
 
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2), "python": platform.python_version()}
+def machine(threads: int) -> dict[str, Any]:
+    return Machine.now(threads).to_json()
 
 
 def cuda() -> dict[str, Any]:
@@ -68,7 +62,7 @@ def run(threads: int = 2, quick: bool = False, skip: tuple[str, ...] = (), data_
     import torch
 
     torch.set_num_threads(threads)
-    result: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine_before": machine(),
+    result: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine_before": machine(threads),
                               "threads": threads, "quick": quick, "versions": _versions(), "commit": _commit(),
                               "command": ("digitzoo bench " + " ".join(sys.argv[2:])).strip() if sys.argv[1:2] == ["bench"] else
                               "digitzoo bench", "cuda": cuda()}
@@ -98,8 +92,8 @@ def run(threads: int = 2, quick: bool = False, skip: tuple[str, ...] = (), data_
 
         log("== serving: /classify over HTTP at 1, 8 and 32 clients")
         result["serving"] = serve_latency(requests=20 if quick else 200, clients=(1, 8) if quick else (1, 8, 32),
-                                          compare_client=not quick)
-    result["machine_after"] = machine()
+                                          compare_client=not quick).to_json()
+    result["machine_after"] = machine(threads)
     return result
 
 
@@ -117,7 +111,7 @@ def write_report(result: dict[str, Any], docs: Path) -> Path:
     lines = ["# Benchmarks", "",
              f"Measured {result['started']} with `{result['command']}` at commit {result['commit']}"
              + (" (**--quick**: few repetitions, figures are rough)" if result["quick"] else "") + ".", "",
-             f"Machine: {m0['cpu']}, {m0['cores']} cores, load average (1 min) {m0['loadavg_1m']} before and "
+             f"Machine: {m0['cpu']}, {m0['cpus']} cores, load average (1 min) {m0['loadavg_1m']} before and "
              f"{m1['loadavg_1m']} after; torch and ONNX Runtime pinned to {result['threads']} threads. "
              "Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()) + f", Python {m0['python']}.", "",
              "Medians of repeated runs; p99 where latency matters. Ratios compare runs made in the same job.", ""]
@@ -332,8 +326,10 @@ def bar_chart(path: Path, title: str, labels: list[str], series: dict[str, list[
     img.save(path)
 
 
-def print_summary(result: dict[str, Any], out=print) -> None:
+def report(result: dict[str, Any]) -> str:
     """The headline table on the terminal."""
+    lines: list[str] = []
+    out = lines.append
     if "training" in result:
         out(f"{'training':28s} {'images/s':>10s}")
         for device, rows in result["training"].items():
@@ -360,5 +356,6 @@ def print_summary(result: dict[str, Any], out=print) -> None:
         for clients, row in s["classify"].items():
             out(f"  {clients:3d} clients: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
                 f"{row['requests_per_s']:.1f} req/s, {row['errors']} errors")
-    out(f"machine: {result['machine_before']['cores']} cores, load {result['machine_before']['loadavg_1m']} -> "
+    out(f"machine: {result['machine_before']['cpus']} cores, load {result['machine_before']['loadavg_1m']} -> "
         f"{result['machine_after']['loadavg_1m']}")
+    return "\n".join(lines)
