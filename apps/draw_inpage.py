@@ -3,11 +3,12 @@ not-a-digit detector) in the browser with onnxruntime-web, as the static site do
 Latent space tab's decoder (``hub_latent.js``) and the GAN sampler's generator (``hub_gan.js``).
 
 The server serves exactly these files under ``PREFIX`` (no folder is opened to the web):
-``hub_draw.js``, ``hub_latent.js``, ``hub_gan.js`` and ``hub_page.js`` with the static site's ``runtime.js`` and ``sketch.js`` beside it, ``config.json``
-(each model file's URL, sha256, input/output names and label, and where onnxruntime-web comes
-from), the ONNX files the manifest lists for the draw tab, the latent tab's decoder and the GAN's generator, and onnxruntime-web's module and
-WebAssembly binary when the npm copy is installed (``apps/web/node_modules``; else the page uses
-the pinned CDN URL). The page checks every model's sha256 and the runtime's sha384 itself, and
+``hub_draw.js``, ``hub_latent.js``, ``hub_gan.js`` and ``hub_page.js`` with the static site's
+``runtime.js`` and ``sketch.js`` beside it, ``config.json`` (each model file's URL, sha256,
+input/output names and label, and where onnxruntime-web comes from), the ONNX files the manifest
+lists for the draw tab, the latent tab's decoder and the GAN's generator, and onnxruntime-web's
+module and WebAssembly binary when the npm copy is installed (``apps/web/node_modules``; else the
+page uses the pinned CDN URL). The page checks every model's sha256 and the runtime's sha384 itself, and
 falls back to the server's answers when anything fails.
 
 The server's answers, for a page whose models cannot run (or ``?inpage=0``): ``POST PREFIX/classify``

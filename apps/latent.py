@@ -261,8 +261,8 @@ def build(app: gr.Blocks) -> None:
                 "it. The black diamond is the point the sliders decode.")
     with gr.Row():
         with gr.Column(scale=3):
-            plot = gr.Plot(value=scatter_figure(start, SLIDERS_POINT), elem_id="latent-plot",
-                           label=f"latent space: {len(data['labels'])} test digits")
+            gr.Plot(value=scatter_figure(start, SLIDERS_POINT), elem_id="latent-plot",
+                    label=f"latent space: {len(data['labels'])} test digits")
         with gr.Column(scale=2):
             # Two decimals everywhere: a slider showing -33.59247398376465 helps nobody.
             sliders = [gr.Slider(lo, hi, value=start[i], label=axis, step=0.01, elem_id=f"latent-{axis}")

@@ -63,7 +63,12 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
 def save_checkpoint(folder: str | os.PathLike, model, card: dict[str, Any]) -> dict[str, Any]:
     """Write weights then card into ``folder``; returns the card with the weights' sha256.
 
-    >>> save_checkpoint(tmp, spec.build(), {"name": "mnist_cnn", "kwargs": spec.kwargs})  # doctest: +SKIP
+    >>> import shutil, tempfile, torch
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> card = save_checkpoint(folder, torch.nn.Linear(2, 1), {"name": "demo", "kwargs": {}})
+    >>> sorted(p.name for p in folder.iterdir()), card["weights_sha256"] == sha256_file(folder / WEIGHTS_FILE)
+    (['card.json', 'model.safetensors'], True)
+    >>> shutil.rmtree(folder)
     """
     folder = Path(folder)
     weights = folder / WEIGHTS_FILE

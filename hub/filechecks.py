@@ -69,8 +69,8 @@ def _varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
 def onnx_uses_external_data(data: bytes) -> bool:
     """True when any tensor of a serialized ModelProto lives in an external file; ValueError if it is not protobuf.
 
-    >>> from hub.manifest import exports_root
-    >>> onnx_uses_external_data(open(exports_root() / "mnist_cnn/mnist_cnn.onnx", "rb").read())
+    >>> from digitzoo.hub.manifest import exports_root
+    >>> onnx_uses_external_data((exports_root() / "mnist_cnn/mnist_cnn.onnx").read_bytes())
     False
     """
     buf = memoryview(data)

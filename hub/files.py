@@ -81,8 +81,13 @@ def open_inside(root: str | os.PathLike, relative: str) -> BinaryIO:
     FileNotFoundError for a file that is not there. The root itself is the operator's choice and
     may lie behind links.
 
-    >>> with open_inside(exports_root(), "mnist_cnn/mnist_cnn.onnx") as f:  # doctest: +SKIP
-    ...     head = f.read(4)
+    >>> with open_inside(Path(__file__).parent, "files.py") as f:
+    ...     f.read(9)[3:]  # past the docstring's quotes
+    b'Atomic'
+    >>> open_inside(Path(__file__).parent, "../hub/files.py")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: '../hub/files.py' points outside ...: only plain relative paths are opened
     """
     names = relative.split("/")
     if relative.startswith("/") or any(name in ("", ".", "..") for name in names):
@@ -118,7 +123,8 @@ def read_inside(root: str | os.PathLike, relative: str, sha256: str | None = Non
     unless they match it. The bytes checked are the bytes returned: nothing can change between the
     check and their use, as it could between checking a path and opening it again.
 
-    >>> data = read_inside(exports_root(), item["file"], item["sha256"])  # doctest: +SKIP
+    >>> read_inside(Path(__file__).parent, "files.py", sha256_file(__file__))[3:9]
+    b'Atomic'
     """
     with open_inside(root, relative) as f:
         data = f.read()
@@ -130,7 +136,10 @@ def read_inside(root: str | os.PathLike, relative: str, sha256: str | None = Non
 def read_format_json(path: Path, expected_format: str, what: str, error: type[Exception], missing: str) -> dict:
     """A JSON object whose ``format`` field must be ``expected_format``; ``error`` for anything else.
 
-    >>> read_format_json(Path("card.json"), "digitzoo-checkpoint/1", "checkpoint card", ValueError, "absent")  # doctest: +SKIP
+    >>> read_format_json(Path("no/card.json"), "digitzoo-checkpoint/1", "checkpoint card", ValueError, "no card here")
+    Traceback (most recent call last):
+    ...
+    ValueError: no card here
     """
     import json
 
@@ -174,8 +183,12 @@ def folder_built_in_place(out: Path) -> Iterator[Path]:
     """Yield a temporary folder beside ``out`` to build in; it becomes ``out`` when the block ends
     well and is removed when it fails, so a failed build leaves nothing half-written.
 
-    >>> with folder_built_in_place(tmp / "site") as work:  # doctest: +SKIP
-    ...     (work / "index.html").write_text("...")
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> with folder_built_in_place(tmp / "site") as work:
+    ...     _ = (work / "index.html").write_text("...")
+    >>> [p.relative_to(tmp).as_posix() for p in tmp.rglob("*")]
+    ['site', 'site/index.html']
+    >>> shutil.rmtree(tmp)
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     work = temp_dir_beside(out)

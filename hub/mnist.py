@@ -3,7 +3,7 @@
 Part of the core because more than one stage reads it: training, export verification (real
 test images) and evaluation.
 
->>> images, labels = load_mnist(train=False)  # doctest: +SKIP
+>>> images, labels = load_mnist(train=False)  # needs MNIST on disk, else a download: not run  # doctest: +SKIP
 >>> to_float(images[:2]).shape  # doctest: +SKIP
 torch.Size([2, 1, 28, 28])
 """

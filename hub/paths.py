@@ -18,7 +18,7 @@ PRETRAINED_DIR = PACKAGE_DIR / "pretrained"
 def store_dir() -> Path:
     """Root of everything digitzoo writes.
 
-    >>> store_dir()  # doctest: +SKIP
+    >>> store_dir()  # the user's own path, or DIGITZOO_HOME's: not checked  # doctest: +SKIP
     PosixPath('/home/me/.cache/digitzoo')
     """
     env = os.environ.get("DIGITZOO_HOME")

@@ -15,12 +15,15 @@ from PIL import Image, ImageDraw
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
+from digitzoo.apps.bench import free_port  # noqa: E402
+from digitzoo.apps.gan import MAX_GRID, MAX_SEED  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def client():
     from digitzoo.apps.hub_app import serve
 
-    app = serve(port=7871, block=False)
+    app = serve(port=free_port(), block=False)
     yield Client(f"http://127.0.0.1:{app.server_port}/", verbose=False)
     app.close()
 
@@ -238,11 +241,24 @@ def test_sample_is_seeded_and_sized(client):
 
 
 @pytest.mark.parametrize("digit, seed, grid, message", [
-    ("4", 1, 0, "1"), ("4", 1, 10**6, "64"), ("4", -5, 4, "seed must be"), ("12", 1, 4, "not in the list of choices"),
+    # Out of the slider's range: Gradio's Slider refuses it before apps.gan sees it, with its own sentence.
+    ("4", 1, 0, "Value 0 is less than minimum value 1."),
+    ("4", 1, 10**6, f"Value 1000000 is greater than maximum value {MAX_GRID}."),
+    ("4", -5, 4, f"seed must be a whole number from 0 to {MAX_SEED}, got -5"),
+    ("12", 1, 4, "not in the list of choices"),
 ])
 def test_sample_bad_input(client, digit, seed, grid, message):
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(Exception, match=re.escape(message)):
         client.predict(digit, seed, grid, api_name="/sample")
+
+
+@pytest.mark.parametrize("grid", [0, 10**6, 2.5])
+def test_sample_refuses_a_grid_the_slider_would_let_through(grid):
+    """Called directly (as the MCP tool and the in-page button do), the grid is checked by apps.gan itself."""
+    from digitzoo.apps import gan
+
+    with pytest.raises(Exception, match=re.escape(f"grid size must be a whole number from 1 to {MAX_GRID}, got {grid!r}.")):
+        gan.sample("4", 1, grid)
 
 
 def test_latent_interpolation_shows_every_decoded_step():

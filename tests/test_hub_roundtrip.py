@@ -52,7 +52,7 @@ def test_push_uploads_everything_in_one_commit(pushed):
 
 
 def test_pull_verifies_and_installs_models_for_serve_and_runtime(pushed, capsys):
-    from digitzoo.hub.checkpoint import load_checkpoint
+    from digitzoo.hub.checkpoint import find_checkpoint, load_checkpoint
     from digitzoo.hub.runtime import load_part
 
     assert main(["pull", REPO]) == 0
@@ -63,7 +63,11 @@ def test_pull_verifies_and_installs_models_for_serve_and_runtime(pushed, capsys)
     logits, = load_part("mnist_cnn")(np.zeros((1, 1, 28, 28), np.float32))
     assert logits.shape == (1, 10)
     model, card = load_checkpoint("mnist_cnn")  # weights restored as a checkpoint, checksum-checked
-    assert paths.checkpoint_dir("mnist_cnn") / "model.safetensors" and card["name"] == "mnist_cnn"
+    restored = paths.checkpoint_dir("mnist_cnn") / "model.safetensors"
+    assert find_checkpoint("mnist_cnn") == paths.checkpoint_dir("mnist_cnn")  # the pulled one, not the shipped one
+    assert restored.is_file() and card["name"] == "mnist_cnn"
+    assert hashlib.sha256(restored.read_bytes()).hexdigest() == card["weights_sha256"] \
+        == hashlib.sha256(pushed.files["mnist_cnn/model.safetensors"]).hexdigest()
 
 
 def test_pull_refuses_a_file_that_differs_from_the_manifest(hub, pushed, capsys):

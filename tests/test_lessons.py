@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,6 +20,20 @@ from digitzoo.hub.lessons.run import iterate, run_headless
 from digitzoo.hub.runtime import open_file
 
 LESSONS = list_lessons()
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_lessons_come_in_the_documented_order():
+    """The tab's order is ``ORDER`` (hub/lessons/__init__.py), the README's Playground table's order,
+    whatever order the lesson files are imported or registered in; each group's lessons sit together."""
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("\n## Playground\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
+    documented = [cell.strip().strip("`") for cell, _ in rows]
+    assert documented and LESSONS == documented
+    assert [get_lesson(name).group for name in LESSONS] == [group.strip() for _, group in rows]
+    groups = [get_lesson(name).group for name in LESSONS]
+    first_seen = ["basics", "training", "sequences and games"]
+    assert list(dict.fromkeys(groups)) == first_seen and groups == sorted(groups, key=first_seen.index)  # contiguous
 
 
 @pytest.fixture(autouse=True)

@@ -75,7 +75,9 @@ def test_the_page_and_the_api_say_not_sure_for_a_letter_and_name_a_digit(mnist_t
     images, labels = mnist_test
     digit = np.asarray(Image.fromarray(255 - images[0].numpy()).resize((400, 400)))
     cnn, *_, info = draw.classify(digit)
-    assert cnn == {**cnn} and max(cnn, key=cnn.get) == str(int(labels[0]))  # a plain dict: a digit
+    # A digit: the plain {digit: probability} the Label heads with its top class, no "not sure" heading.
+    assert type(cnn) is dict and sorted(cnn) == [str(d) for d in range(10)]
+    assert abs(sum(cnn.values()) - 1) < 1e-4 and max(cnn, key=cnn.get) == str(int(labels[0]))
     assert "Not sure" not in info
     *_, table = draw.classify_picked(letter_canvas("A"), view=draw.ALL)
     assert all(row[1].startswith("not sure: ") for row in table)

@@ -129,10 +129,10 @@ def training_throughput(threads: int = 2, steps: int = 20, warmup: int = 3, devi
     """Images per second of each model's real training step (its recipe's batch and augmentation)."""
     import time
 
-    from digitzoo.hub.registry import get_spec, list_models
+    from digitzoo.hub.registry import Recipe, get_spec, list_models
     from digitzoo.train.augment import AUGMENTATIONS
     from digitzoo.hub.mnist import to_float
-    from digitzoo.train.loop import _Recipe, resolved_recipe
+    from digitzoo.train.loop import resolved_recipe
     from digitzoo.train.tasks import TASK_TYPES
 
     torch.set_num_threads(threads)
@@ -143,7 +143,7 @@ def training_throughput(threads: int = 2, steps: int = 20, warmup: int = 3, devi
         recipe = resolved_recipe(TrainConfig(name=name))
         torch.manual_seed(0)
         model = spec.build(**recipe["model_kwargs"]).to(device)
-        task = TASK_TYPES[spec.task](spec, model, _Recipe(recipe), torch.device(device))
+        task = TASK_TYPES[spec.task](spec, model, Recipe(**recipe), torch.device(device))
         augment = AUGMENTATIONS[recipe["augment"]]
         batch = recipe["batch_size"]
         classes = len(spec.labels) or 10  # the detector has two: any valid targets time a step the same

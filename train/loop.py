@@ -29,7 +29,7 @@ from tqdm import tqdm
 from digitzoo.hub import __version__, paths
 from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_tensors, remove_partial_writes, save_checkpoint, save_tensors
 from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.registry import get_spec
+from digitzoo.hub.registry import Recipe, get_spec
 from digitzoo.train import distributed
 from digitzoo.train.augment import AUGMENTATIONS
 from digitzoo.hub.mnist import load_mnist, to_float
@@ -168,7 +168,7 @@ def _train(config: TrainConfig, log, rank: distributed.Rank | None) -> dict[str,
     torch.manual_seed(config.seed)
     model_kwargs = {**spec.kwargs, **recipe["model_kwargs"]}
     model = spec.build(**recipe["model_kwargs"]).to(device)
-    task = TASK_TYPES[spec.task](spec, model, _Recipe(recipe), device)
+    task = TASK_TYPES[spec.task](spec, model, Recipe(**recipe), device)
     augment = AUGMENTATIONS[recipe["augment"]]
 
     images, labels = load_mnist(train=True, data_dir=config.data_dir)
@@ -228,8 +228,10 @@ def _train(config: TrainConfig, log, rank: distributed.Rank | None) -> dict[str,
     for step in range(start, total):
         epoch, index = divmod(step, steps_per_epoch)
         if epoch != order_epoch:  # the batch order of an epoch depends only on (seed, epoch)
+            # seed * a prime + epoch: one generator seed per (seed, epoch) below 7919 epochs, recomputed the same on --resume.
             order = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
             order_epoch = epoch
+        # Likewise one seed per (seed, step) below 1,000,003 steps: a resumed step draws what the killed run would have.
         step_seed = config.seed * 1_000_003 + step
         torch.manual_seed(rank.step_seed(step_seed) if rank else step_seed)  # augmentation and dropout of this step
         idx = order[index * batch:(index + 1) * batch]
@@ -300,13 +302,6 @@ def _command(config: TrainConfig, rank: distributed.Rank | None = None) -> str:
         if rank.world_size != rank.local_world_size:
             flags.append(f"--nnodes {rank.world_size // rank.local_world_size} --rdzv-endpoint HOST:PORT")
     return "digitzoo train " + " ".join(flags)
-
-
-class _Recipe:
-    """Attribute view of the resolved recipe dict for the task classes."""
-
-    def __init__(self, values: dict):
-        self.__dict__.update(values)
 
 
 def _device_label(device: torch.device) -> str:

@@ -23,10 +23,10 @@ def run_rank(name: str, recipe_name: str, steps: int, warmup: int, threads: int,
 
     from digitzoo.hub.errors import DigitzooError
     from digitzoo.hub.mnist import load_mnist, to_float
-    from digitzoo.hub.registry import get_spec
+    from digitzoo.hub.registry import Recipe, get_spec
     from digitzoo.train import distributed
     from digitzoo.train.augment import AUGMENTATIONS
-    from digitzoo.train.loop import TrainConfig, _Recipe, resolved_recipe
+    from digitzoo.train.loop import TrainConfig, resolved_recipe
     from digitzoo.train.tasks import TASK_TYPES
 
     rank = distributed.join("cpu")
@@ -39,7 +39,7 @@ def run_rank(name: str, recipe_name: str, steps: int, warmup: int, threads: int,
     distributed.check_global_batch(batch, rank.world_size)
     torch.manual_seed(0)
     model = spec.build(**recipe["model_kwargs"])
-    task = TASK_TYPES[spec.task](spec, model, _Recipe(recipe), rank.device)
+    task = TASK_TYPES[spec.task](spec, model, Recipe(**recipe), rank.device)
     task.distribute(rank.wrap)
     augment = AUGMENTATIONS[recipe["augment"]]
     images, labels = load_mnist(train=True, data_dir=data_dir)

@@ -173,19 +173,24 @@ def register_lesson(cls: type[Lesson]) -> type[Lesson]:
     return cls
 
 
-def _load_lesson_files() -> None:
-    importlib.import_module("digitzoo.hub.lessons")  # importing the package runs every @register_lesson
+def _load_lesson_files() -> tuple[str, ...]:
+    """Register every lesson (importing the package runs each ``@register_lesson``); their order."""
+    order = tuple(importlib.import_module("digitzoo.hub.lessons").ORDER)
+    if sorted(order) != sorted(_LESSONS):
+        missing, unknown = sorted(set(_LESSONS) - set(order)), sorted(set(order) - set(_LESSONS))
+        raise ValueError(f"digitzoo.hub.lessons.ORDER must name every registered lesson once "
+                         f"(missing: {missing}, not registered: {unknown}, listed {len(order)} for {len(_LESSONS)})")
+    return order
 
 
 def list_lessons() -> list[str]:
-    """Names of all lessons, in the order the Playground shows them (by group, then as registered)."""
-    _load_lesson_files()
-    return list(_LESSONS)
+    """Names of all lessons, in the order the Playground shows them: ``ORDER`` in ``hub/lessons/__init__.py``."""
+    return list(_load_lesson_files())
 
 
 def get_lesson(name: str) -> type[Lesson]:
     """The class of a lesson; a LessonError naming the lessons for an unknown name."""
     _load_lesson_files()
     if name not in _LESSONS:
-        raise LessonError(f"unknown lesson {name!r}; lessons: {', '.join(_LESSONS)}")
+        raise LessonError(f"unknown lesson {name!r}; lessons: {', '.join(list_lessons())}")
     return _LESSONS[name]

@@ -90,7 +90,7 @@ def model_config(name: str, card: dict[str, Any]) -> dict[str, Any]:
         "training": {key: card.get(key) for key in ("recipe", "command", "seed", "steps", "wall_time_s", "device",
                                                     "created", "versions")},
         "metrics": card.get("metrics", {}),
-        "rebuild": f"from hub.registry import get_spec; model = get_spec({name!r}).build(**config['kwargs'])",
+        "rebuild": f"from digitzoo.hub.registry import get_spec; model = get_spec({name!r}).build(**config['kwargs'])",
     }
 
 
