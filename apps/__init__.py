@@ -1,4 +1,4 @@
-"""Gradio apps on the exported models, served through hub.runtime (no torch with ONNX)."""
+"""Gradio apps on the exported models, served through digitzoo.hub.serving.runtime (no torch with ONNX)."""
 
 from digitzoo.apps.startup import limit_gradio_analytics, skip_gradio_stub_writer
 

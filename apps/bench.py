@@ -245,9 +245,9 @@ def model_only(png: bytes, repeats: int = 200) -> dict[str, float]:
     served: the floor under HTTP."""
     from PIL import Image
 
-    from digitzoo.hub.manifest import demo_models, part_with_role, read_manifest
-    from digitzoo.hub.runtime import load_part
-    from digitzoo.hub.sketch import preprocess
+    from digitzoo.hub.serving.manifest import demo_models, part_with_role, read_manifest
+    from digitzoo.hub.serving.runtime import load_part
+    from digitzoo.hub.serving.sketch import preprocess
 
     manifest = read_manifest()
     readers = [load_part(m, part_with_role(manifest, m, "classifier"), threads=1) for m in demo_models(manifest, "draw")]
@@ -398,7 +398,7 @@ def reliability(seconds: float = 60, clients: int = 32, memory_requests: int = 1
         log(f"  {burst_result['outcomes']}, busy answers p50 {burst_result['busy_p50_ms']:.0f} ms; "
             f"server answers afterwards: {burst_result['server_answers_afterwards']}")
         log(f"memory: {memory_requests} requests after a warm-up")
-        from digitzoo.apps.hub_app import SESSION_CAPACITY
+        from digitzoo.apps.gradio_app import SESSION_CAPACITY
 
         # Warm-up: caches, allocator pools, and as many new sessions as the server keeps (steady state).
         load(url, png, 4, requests_per_client=SESSION_CAPACITY // 4 + 25, expect="7", reuse_session=False)

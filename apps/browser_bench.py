@@ -1,7 +1,7 @@
 """`digitzoo bench browser`: what a person drawing in Chromium waits for.
 
 Per drawn digit, the time from the last mouse-up to the answer shown in the page (performance.now()
-in the page, read from ``window.digitzooDraw``, see apps/web/hub_draw.js), on the hub's Draw tab
+in the page, read from ``window.digitzooDraw``, see apps/web/gradio_draw.js), on the hub's Draw tab
 answered in the page (onnxruntime-web, wasm) and answered by the server (``?inpage=0``: the page
 sends its copy of the drawing; also timed, in the same run, the Sketchpad's own change event, whose
 answer lands in the Labels under the page's panel); whether the answer (the left model, the CNN)
@@ -168,7 +168,7 @@ def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], 
     from playwright.sync_api import sync_playwright
 
     from digitzoo.apps.web_build import build_site
-    from digitzoo.hub.manifest import exports_root
+    from digitzoo.hub.serving.manifest import exports_root
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():

@@ -127,7 +127,7 @@ def classify(sketch):
 
 
 def classify_for_page(request):
-    """The hub page's own server path (apps/web/hub_draw.js, when the models do not run in the page;
+    """The hub page's own server path (apps/web/gradio_draw.js, when the models do not run in the page;
     served by apps.draw_inpage at POST /digitzoo/inpage/classify): ``{"image": data: URL of the
     page's copy of the pad, "left": model, "right": model}`` -> the picked pair's probabilities, the
     detector's doubt, who answered and the 28x28 it read, as data the page draws.

@@ -1,9 +1,9 @@
 """In-page answers for the Draw tab: the hub's page runs the draw tab's classifiers (and the
 not-a-digit detector) in the browser with onnxruntime-web, as the static site does; and the
-Latent space tab's decoder (``hub_latent.js``) and the GAN sampler's generator (``hub_gan.js``).
+Latent space tab's decoder (``gradio_latent.js``) and the GAN sampler's generator (``gradio_gan.js``).
 
 The server serves exactly these files under ``PREFIX`` (no folder is opened to the web):
-``hub_draw.js``, ``hub_latent.js``, ``hub_gan.js`` and ``hub_page.js`` with the static site's
+``gradio_draw.js``, ``gradio_latent.js``, ``gradio_gan.js`` and ``gradio_page.js`` with the static site's
 ``runtime.js`` and ``sketch.js`` beside it, ``config.json`` (each model file's URL, sha256,
 input/output names and label, and where onnxruntime-web comes from), the ONNX files the manifest
 lists for the draw tab, the latent tab's decoder and the GAN's generator, and onnxruntime-web's
@@ -35,15 +35,15 @@ from digitzoo.apps import draw, parts
 from digitzoo.apps.inputs import MAX_IMAGE_BYTES
 from digitzoo.apps.web_build import ORT_MODULE, ORT_WASM, WEB_SOURCES, runtime_settings, vendored_runtime_files
 from digitzoo.apps.webserver import REFUSALS
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import read_inside
-from digitzoo.hub.manifest import artifact, exports_root, part_with_role, parts_with_role
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import read_inside
+from digitzoo.hub.serving.manifest import artifact, exports_root, part_with_role, parts_with_role
 
 PREFIX = "/digitzoo/inpage"
-PAGE_FILES = ["hub_draw.js", "hub_gan.js", "hub_latent.js", "hub_page.js", "runtime.js", "sketch.js"]
+PAGE_FILES = ["gradio_draw.js", "gradio_gan.js", "gradio_latent.js", "gradio_page.js", "runtime.js", "sketch.js"]
 # The page's modules, added to the hub's <head>: each waits for its tab's components (and does
 # nothing on a page without them).
-HEAD = "".join(f'<script type="module" src="{PREFIX}/{name}"></script>' for name in ("hub_draw.js", "hub_latent.js", "hub_gan.js"))
+HEAD = "".join(f'<script type="module" src="{PREFIX}/{name}"></script>' for name in ("gradio_draw.js", "gradio_latent.js", "gradio_gan.js"))
 
 
 # The page's server path: a few model calls at a time (2 cores), a few waiting, the rest told "busy".
@@ -62,7 +62,7 @@ def _root() -> Path:
 
 @dataclass(frozen=True)
 class ExportFile:
-    """A model file of the exports folder, served by its verified bytes (``hub.files.read_inside``):
+    """A model file of the exports folder, served by its verified bytes (``digitzoo.hub.serving.files.read_inside``):
     no link is followed out of the folder, and bytes that do not match the manifest are not served."""
 
     root: Path

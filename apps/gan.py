@@ -140,7 +140,7 @@ def build(app: gr.Blocks) -> None:
         seed_b = gr.Number(value=1, precision=0, label="seed B")
         walk = gr.Button("Interpolate A → B")
     strip = gr.Image(label="interpolation", interactive=False, elem_id="gan-walk")
-    # The page draws the digits itself where it can (apps/web/hub_gan.js): these hooks hand it the
+    # The page draws the digits itself where it can (apps/web/gradio_gan.js): these hooks hand it the
     # controls' values, and pass on the seed it picks for -1, so that the server draws the same.
     draw_in_page = "(d, s, g) => window.digitzooGan ? window.digitzooGan.sample(d, s, g) : [d, s, g]"
     walk_in_page = "(d, a, b) => window.digitzooGan ? window.digitzooGan.walk(d, a, b) : [d, a, b]"

@@ -22,12 +22,11 @@ import os
 import socket
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from digitzoo.hub.benchmarking import serving
+from digitzoo.hub.benchmarking import Result, ServerMemory, serving
 
 INPAGE = "/digitzoo/inpage/classify"
 GOALS = {"bomb_rss_growth_mb": "< 100", "burst_busy": ">= 20 of 40", "burst_rss_growth_mb": "< 500",
@@ -36,8 +35,8 @@ GOALS = {"bomb_rss_growth_mb": "< 100", "burst_busy": ">= 20 of 40", "burst_rss_
 
 
 @dataclass
-class HostileResult:
-    """What `digitzoo bench hostile` measured; each figure has its goal in GOALS."""
+class HostileResult(Result):
+    """What `digitzoo bench hostile` measured; each figure has its goal in GOALS (in its JSON as ``goals``)."""
 
     bomb: dict[str, dict] = field(default_factory=dict)  # path -> answer, RSS growth
     layers: dict = field(default_factory=dict)
@@ -49,32 +48,8 @@ class HostileResult:
     log_lines: int = 0
     log_tracebacks: int = 0
 
-
-class ServerMemory:
-    """Samples a process's resident size every 5 ms while the block runs: the peak less the start."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-
-    def rss(self) -> int:
-        with open(f"/proc/{self.pid}/statm") as f:
-            return int(f.read().split()[1]) * 4096
-
-    def __enter__(self):
-        self.base = self.peak = self.rss()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self):
-        while not self.done.wait(0.005):
-            self.peak = max(self.peak, self.rss())
-
-    def __exit__(self, *exc):
-        self.done.set()
-        self.thread.join()
-        self.growth_mb = round((max(self.peak, self.rss()) - self.base) / 2**20, 1)
+    def to_json(self) -> dict:
+        return {**super().to_json(), "goals": GOALS}
 
 
 def _png(img) -> bytes:
@@ -281,7 +256,3 @@ def report(result: HostileResult) -> str:
                      f"{e['tmp_folders_left']} folders left in TMPDIR (goal 0), in {e['seconds']} s")
     lines.append(f"Server log: {result.log_lines} lines, {result.log_tracebacks} tracebacks")
     return "\n".join(lines)
-
-
-def as_json(result: HostileResult) -> str:
-    return json.dumps({**asdict(result), "goals": GOALS}, indent=2)

@@ -16,8 +16,8 @@ from gradio.utils import get_upload_folder
 from PIL import Image, UnidentifiedImageError
 from pydantic import Discriminator, Tag
 
-from digitzoo.hub.errors import EmptySketch, SketchError
-from digitzoo.hub.sketch import MAX_PIXELS, preprocess
+from digitzoo.hub.serving.errors import EmptySketch, SketchError
+from digitzoo.hub.serving.sketch import MAX_PIXELS, preprocess
 
 
 def _image_or_sketch(value: Any) -> str:

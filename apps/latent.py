@@ -12,7 +12,7 @@ import numpy as np
 from digitzoo.apps import parts
 from digitzoo.apps.charts import latent_scatter, latent_traces
 from digitzoo.apps.inputs import EmptyCanvas, number, sketch_to_input, upscale
-from digitzoo.hub.manifest import exports_root, read_manifest, verified_path
+from digitzoo.hub.serving.manifest import exports_root, read_manifest, verified_path
 
 LIMIT = 1000.0  # codes further out than this are not a place any digit lives
 
@@ -290,7 +290,7 @@ def build(app: gr.Blocks) -> None:
     gr.on(changed, decode_sliders, sliders, [decoded, timing], preprocess=False, trigger_mode="always_last",
           show_progress="hidden", api_name="decode_slider", api_visibility="private")
     # And in the browser: the plot's marker follows (LATENT_JS; no figure is sent), and the page
-    # decodes the point itself where it can (apps/web/hub_latent.js), at every move.
+    # decodes the point itself where it can (apps/web/gradio_latent.js), at every move.
     gr.on(changed, None, sliders, None,
           js="(x, y, z) => { window.digitzooLatent?.mark(x, y, z); window.digitzooLatentDecode?.(x, y, z); }")
     # The API takes any numbers (the sliders would clip them); decode() gives the clear errors.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gradio as gr
 
 from digitzoo.apps import parts
-from digitzoo.hub import leaderboard
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import sha256_file
-from digitzoo.hub.manifest import exports_root, read_manifest, verified_path
+from digitzoo.hub.serving import leaderboard
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import sha256_file
+from digitzoo.hub.serving.manifest import exports_root, read_manifest, verified_path
 
 
 # How each metric reads on the card, in this order: (label, unit, digits); a metric not listed

@@ -6,9 +6,9 @@ import os
 from functools import cache
 from pathlib import Path
 
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.manifest import demo_models, exports_root, part_with_role, parts_with_role, read_manifest
-from digitzoo.hub.runtime import Part, load_part
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.manifest import demo_models, exports_root, part_with_role, parts_with_role, read_manifest
+from digitzoo.hub.serving.runtime import Part, load_part
 
 SETTINGS = {"backend": "onnx", "device": "auto", "root": None}
 
@@ -22,8 +22,11 @@ def configure(backend: str = "onnx", device: str = "auto", root: str | os.PathLi
 
 @cache
 def get(model: str, part: str = "model") -> Part:
-    return load_part(model, part, backend=SETTINGS["backend"], device=SETTINGS["device"], root=SETTINGS["root"],
-                     spinning=False)  # a server: idle model threads must not busy-wait
+    load = load_part
+    if SETTINGS["backend"] != "onnx":  # `digitzoo serve --backend torchscript`: the one path that needs torch
+        from digitzoo.hub.torch_files import load_part as load
+    return load(model, part, backend=SETTINGS["backend"], device=SETTINGS["device"], root=SETTINGS["root"],
+                spinning=False)  # a server: idle model threads must not busy-wait
 
 
 def describe(*parts: Part) -> str:

@@ -7,6 +7,7 @@ redrawn while it trains, and what a crowd of learners meets on a real server.
 3. ``learners`` visitors press Start at once (each its own Gradio session): every one must end
    with an answer, either a finished run or "busy"; none lost, none hung. Twice, with the
    server's memory before, between and after: runs served must not leave memory behind.
+``playground`` returns a ``PlaygroundResult`` (``--json`` prints its ``to_json()``); ``report`` prints it.
 
 For `digitzoo bench hostile`: ``measure_crowd`` (a crowd of learners against a running hub while
 another tab is in use: who is told "busy", how fast, and whether the other tab is refused) and
@@ -21,12 +22,13 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from digitzoo.apps.bench import rss_mb
-from digitzoo.hub.benchmarking import Machine, serving
+from digitzoo.hub.benchmarking import Machine, Result, serving
 
 
 def _defaults(name: str) -> list:
@@ -88,7 +90,22 @@ def crowd(url: str, name: str, learners: int) -> dict:
             "lost": lost, "outcomes": outcomes, "slowest_answer_s": max(waits)}
 
 
-def playground(learners: int = 8, stream_seconds: float = 5.0, names: list[str] | None = None, log=print) -> dict:
+@dataclass
+class PlaygroundResult(Result):
+    """`digitzoo bench playground`: per lesson (``lessons``) whether and when it reached its result headless
+    and its updates/s over Gradio; their median; the two crowds of learners (``crowd``, ``second_crowd``);
+    the server's memory (``rss_mb``, ``peak_rss_mb``) before, after the crowd and after the second; the machine."""
+
+    lessons: dict[str, dict]
+    median_updates_per_s: float | None
+    crowd: dict
+    second_crowd: dict
+    server_memory_mb: dict[str, dict]
+    machine: Machine
+
+
+def playground(learners: int = 8, stream_seconds: float = 5.0, names: list[str] | None = None,
+               log=print) -> PlaygroundResult:
     import torch
 
     from digitzoo.hub.lessons.lesson import list_lessons
@@ -117,10 +134,27 @@ def playground(learners: int = 8, stream_seconds: float = 5.0, names: list[str] 
         again = crowd(url, quick, learners)
         memory_again = rss_mb(proc.pid)
     rates = [v["updates_per_s"] for v in lessons.values() if v["updates_per_s"]]
-    return {"lessons": lessons, "median_updates_per_s": statistics.median(rates) if rates else None,
-            "crowd": rush, "second_crowd": again,
-            "server_memory_mb": {"before": memory_before, "after": memory_after, "after_second_crowd": memory_again},
-            "machine": Machine.now(threads=1).to_json()}
+    return PlaygroundResult(lessons, statistics.median(rates) if rates else None, rush, again,
+                            {"before": memory_before, "after": memory_after, "after_second_crowd": memory_again},
+                            Machine.now(threads=1))
+
+
+def report(result: PlaygroundResult) -> str:
+    """Per lesson: seconds and steps to its result, updates/s, first update; the crowds; server memory."""
+    lines = [f"{'lesson':22s} {'result after s':>15s} {'steps':>7s} {'updates/s':>10s} {'first update s':>15s}"]
+    for name, row in result.lessons.items():
+        after = f"{row['seconds_to_result']:.2f}" if row["reached"] else "not reached"
+        lines.append(f"{name:22s} {after:>15s} {row['steps_to_result'] or '-':>7} {row['updates_per_s']:10.1f} "
+                     f"{row['first_update_s'] or float('nan'):15.2f}")
+    rush, mem, again, m = result.crowd, result.server_memory_mb, result.second_crowd, result.machine
+    lines.append(f"{rush['learners']} learners at once ({rush['lesson']}): {rush['served']} served, {rush['busy']} told busy, "
+                 f"{rush['lost']} lost; slowest answer {rush['slowest_answer_s']:.1f} s")
+    lines += [f"  lost: {outcome}" for outcome in {o for o in rush["outcomes"] if o not in ("served", "busy")}]
+    lines.append(f"the same crowd again: {again['served']} served, {again['busy']} told busy, {again['lost']} lost")
+    lines.append(f"server memory: {mem['before']['rss_mb']:.0f} MB before, {mem['after']['rss_mb']:.0f} MB after the crowd, "
+                 f"{mem['after_second_crowd']['rss_mb']:.0f} MB after the second; machine: {m.cpus} cores, "
+                 f"load average {' '.join(f'{x:.2f}' for x in m.loadavg)}")
+    return "\n".join(lines)
 
 
 def _refused(answer: str | Exception) -> bool:

@@ -20,9 +20,9 @@ import os
 import shutil
 from pathlib import Path
 
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import folder_built_in_place, new_folder_path
-from digitzoo.hub.manifest import artifact, demo_models, part_with_role, parts_with_role, read_manifest, verified_path
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path
+from digitzoo.hub.serving.manifest import artifact, demo_models, part_with_role, parts_with_role, read_manifest, verified_path
 
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
 PAGE_FILES = ["index.html", "main.js", "runtime.js", "sketch.js", "style.css"]

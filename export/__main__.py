@@ -2,6 +2,6 @@
 
 import sys
 
-from digitzoo.hub.cli import main
+from digitzoo.cli import main
 
 sys.exit(main(["export", *sys.argv[1:]]))

@@ -12,7 +12,7 @@ from digitzoo.hub.registry import ModelSpec
 
 _LOAD_DIGIT = '''from PIL import Image
 # Any dark digit on light paper -> 28x28, white ink on black, values in [0, 1] (MNIST layout).
-# (For a centred result like the demo's, crop the ink and centre it first; see hub/sketch.py.)
+# (For a centred result like the demo's, crop the ink and centre it first; see hub/serving/sketch.py.)
 img = Image.open("digit.png").convert("L").resize((28, 28))
 x = 1.0 - np.asarray(img, dtype=np.float32)[None, None] / 255.0  # (1, 1, 28, 28)
 '''

@@ -1,4 +1,4 @@
-"""The three exporters; what they write is opened for verification by ``digitzoo.hub.runtime``.
+"""The three exporters; what they write is opened for verification by ``digitzoo.hub.serving.runtime``.
 
 Each exporter writes exactly one self-contained file at ``path`` and returns a short note of
 how (the ONNX exporter used). The batch dimension is dynamic in every format.
@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from digitzoo.hub.registry import PartSpec
-from digitzoo.hub.runtime import torchscript_deprecation_ignored
+from digitzoo.hub.torch_files import torchscript_deprecation_ignored
 
 ONNX_OPSET = 20
 MAX_BATCH = 65536

@@ -22,14 +22,14 @@ import torch
 
 from digitzoo.hub import __version__
 from digitzoo.hub.checkpoint import find_checkpoint, load_checkpoint
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import sha256_file
-from digitzoo.hub.manifest import empty_manifest, read_manifest, write_manifest
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import sha256_file
+from digitzoo.hub.serving.manifest import empty_manifest, read_manifest, write_manifest
 from digitzoo.hub.registry import ModelSpec, PartSpec, get_spec, list_models
-from digitzoo.hub.runtime import open_file, torch_runner
+from digitzoo.hub.torch_files import open_file, torch_runner
 from digitzoo.export import cards
 from digitzoo.export.formats import EXPORTERS, part_module
-from digitzoo.export.latency import classifier_onnx, onnx_batch1_ms
+from digitzoo.export.latency import batch1_latency, classifier_onnx
 from digitzoo.export.verify import ATOL, RTOL, compare, reference_inputs
 
 FORMATS = tuple(EXPORTERS)
@@ -147,7 +147,7 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
     }
     onnx_classifier = classifier_onnx(entry)
     if onnx_classifier is not None:  # the leaderboard's latency, measured on the file just verified
-        entry["latency"] = onnx_batch1_ms(root / onnx_classifier["file"])
+        entry["latency"] = batch1_latency(root / onnx_classifier["file"]).to_json()
     if spec.demo and spec.demo.scatter_points:
         entry["demo_data"] = _latent_points(spec, model, out, data_dir)
     (out / "README.md").write_text(cards.model_readme(spec, entry), encoding="utf-8")
@@ -162,7 +162,7 @@ def describe(spec: ModelSpec) -> dict[str, Any]:
 
 def _latent_points(spec: ModelSpec, model, out: Path, data_dir) -> dict[str, Any]:
     """Codes of the first N test digits (with labels and per-digit means) for the latent plot."""
-    from digitzoo.hub.files import atomic_write_text
+    from digitzoo.hub.serving.files import atomic_write_text
     from digitzoo.hub.mnist import load_mnist, to_float
 
     count = spec.demo.scatter_points

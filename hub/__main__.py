@@ -1,6 +1,6 @@
 """`python -m digitzoo.hub ...` is `digitzoo ...`."""
 import sys
 
-from digitzoo.hub.cli import main
+from digitzoo.cli import main
 
 sys.exit(main())

@@ -7,6 +7,8 @@
   server), and a server that dies or never answers raises with the log's tail.
 - ``Result``: the base of the benchmarks' typed results: ``to_json()`` is the dict their ``--json``
   prints (the keys people read), ``report(result) -> str`` lives beside each benchmark.
+- ``ServerMemory``: a process's resident size sampled while a block runs (the peak less the start),
+  for a server in its own process (by pid) or in this one (the tests).
 
 Torch-free, like the rest of the serving core: versions are read from the installed metadata.
 The stages (train, export, apps) and the tests import this; it imports none of them.
@@ -22,6 +24,7 @@ import platform
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Machine", "Result", "Server", "ServerDidNotStart", "free_port", "serving", "plain"]
+__all__ = ["Machine", "Result", "Server", "ServerDidNotStart", "ServerMemory", "free_port", "serving", "plain"]
 
 
 def _version(*dists: str) -> str | None:
@@ -197,3 +200,37 @@ def serving(command: Sequence[str], *, path: str = "/", port: int | None = None,
                 proc.wait()
         if own_log and not keep_log:
             log_file.unlink(missing_ok=True)
+
+
+class ServerMemory:
+    """A process's resident size, sampled every 5 ms while the block runs; after it, ``growth`` (bytes)
+    and ``growth_mb`` (rounded to 0.1) are the highest size seen less the size at the start.
+
+    ``ServerMemory(server.proc.pid)`` watches a server in its own process; ``ServerMemory()`` this
+    process (a server the tests run in-process). Linux: read from /proc/PID/statm.
+    """
+
+    def __init__(self, pid: int | None = None):
+        self.pid = os.getpid() if pid is None else pid
+
+    def rss(self) -> int:
+        with open(f"/proc/{self.pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self) -> ServerMemory:
+        self.base = self.peak = self.rss()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.005):
+            self.peak = max(self.peak, self.rss())
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+        self.peak = max(self.peak, self.rss())
+        self.growth = self.peak - self.base
+        self.growth_mb = round(self.growth / 2**20, 1)

@@ -17,9 +17,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from digitzoo.hub import paths
-from digitzoo.hub.errors import CheckpointError
-from digitzoo.hub.files import atomic_write, atomic_write_partials, atomic_write_text, inside, read_format_json, sha256_file
+from digitzoo.hub.serving import paths
+from digitzoo.hub.serving.errors import CheckpointError
+from digitzoo.hub.serving.files import atomic_write, atomic_write_partials, atomic_write_text, inside, read_format_json, sha256_file
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"

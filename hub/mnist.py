@@ -16,8 +16,8 @@ import os
 
 import torch
 
-from digitzoo.hub import paths
-from digitzoo.hub.errors import DataUnavailable
+from digitzoo.hub.serving import paths
+from digitzoo.hub.serving.errors import DataUnavailable
 
 
 def load_mnist(train: bool, data_dir: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:

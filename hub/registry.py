@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 
 # Tasks a training loop knows how to run; a spec names one of them.
 TASKS = ("classifier", "autoencoder", "gan", "detector")

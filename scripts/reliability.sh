@@ -25,7 +25,7 @@ echo "== determinism"
 #    answered "busy" fast with the server still up; 2,000 requests after a warm-up grow the
 #    server's memory by less than 50 MB. (The report's full sizes: 60 s and 10,000 requests.)
 echo "== serving"
-"$PY" -m digitzoo.hub.cli bench serve-reliability --seconds 20 --clients 32 --memory-requests 2000 --burst 200 \
+"$PY" -m digitzoo.cli bench serve-reliability --seconds 20 --clients 32 --memory-requests 2000 --burst 200 \
   --out "$OUT/serving.json" || failed+=(serving)
 
 echo "reliability: ${SECONDS} s; results in $OUT"

@@ -21,7 +21,7 @@ from digitzoo.apps.gan import MAX_GRID, MAX_SEED  # noqa: E402
 
 @pytest.fixture(scope="module")
 def client():
-    from digitzoo.apps.hub_app import serve
+    from digitzoo.apps.gradio_app import serve
 
     app = serve(port=free_port(), block=False)
     yield Client(f"http://127.0.0.1:{app.server_port}/", verbose=False)
@@ -57,9 +57,9 @@ def assert_python_prints_ok(code: str) -> None:
 
 def test_serving_path_does_not_import_torch():
     # Every tab that serves exported files; the Playground trains with torch by design.
-    code = ("import sys\nfrom digitzoo.apps import hub_app, parts\nparts.configure('onnx', 'cpu')\n"
+    code = ("import sys\nfrom digitzoo.apps import gradio_app, parts\nparts.configure('onnx', 'cpu')\n"
             "parts.get('mnist_cnn'); parts.get('mnist_gan', 'generator')\n"
-            "hub_app.build_app(['draw', 'latent', 'gan', 'models'])\n"
+            "gradio_app.build_app(['draw', 'latent', 'gan', 'models'])\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\nprint('ok')")
     assert_python_prints_ok(code)
 
@@ -99,7 +99,7 @@ def test_classify_takes_the_sketchpads_own_value(client, tmp_path, mnist_test, c
 
 
 def page_classify(client, body, **kwargs):
-    """POST to the hub page's server path (apps/draw_inpage.py), as apps/web/hub_draw.js does."""
+    """POST to the hub page's server path (apps/draw_inpage.py), as apps/web/gradio_draw.js does."""
     import httpx
 
     return httpx.post(client.src.rstrip("/") + "/digitzoo/inpage/classify", content=body, timeout=30, **kwargs)
@@ -279,6 +279,31 @@ def test_latent_interpolation_shows_every_decoded_step():
         assert (tile > 128).mean() > 0.05, f"tile {i} shows no digit"
 
 
+def test_serving_with_the_torchscript_backend_reads_the_same_digit():
+    """`digitzoo serve --backend torchscript`: the apps open the .pt files through digitzoo.hub.torch_files,
+    and the ONNX-only serving core says in one line why it cannot (rather than importing torch)."""
+    from digitzoo.apps import draw, parts
+    from digitzoo.apps.bench import inline_image, sketch_png
+    from digitzoo.hub.serving.errors import DigitzooError
+    from digitzoo.hub.serving.manifest import artifact, exports_root
+    from digitzoo.hub.serving.runtime import open_file
+
+    drawing = inline_image(sketch_png())
+    readings = {}
+    try:
+        for backend in ("onnx", "torchscript"):
+            parts.configure(backend, "cpu")
+            answers = draw.classify(drawing)
+            readings[backend] = max(answers[0], key=answers[0].get)
+            assert f"{backend if backend != 'onnx' else 'onnxruntime'}-cpu" in answers[-1], answers[-1]
+    finally:
+        parts.configure("onnx", "cpu")
+    assert readings == {"onnx": "7", "torchscript": "7"}, readings
+    pt = exports_root() / artifact(parts.manifest(), "mnist_cnn", "model", "torchscript")["file"]
+    with pytest.raises(DigitzooError, match="needs torch"):
+        open_file(pt, "torchscript")
+
+
 def test_gan_grid_is_readable_and_says_what_it_drew():
     from digitzoo.apps import gan, parts
 
@@ -307,7 +332,7 @@ def test_belief_chart_shows_all_ten_digits_and_the_answer_in_colour():
 def test_model_cards_read_well():
     """Metrics as a table with units, minutes and seconds, short hashes on screen and the full ones to copy."""
     from digitzoo.apps.models import card_markdown, checksums, duration
-    from digitzoo.hub.manifest import read_manifest
+    from digitzoo.hub.serving.manifest import read_manifest
 
     assert duration(1010.4) == "16 min 50 s" and duration(42.0) == "42 s"
     for name, entry in read_manifest()["models"].items():

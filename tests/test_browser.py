@@ -236,7 +236,7 @@ def test_gan_is_drawn_in_the_page_with_the_servers_digits(page):
 
 
 def test_download_an_onnx_file_and_check_its_sha256(page):
-    from digitzoo.hub.manifest import artifact, exports_root, read_manifest
+    from digitzoo.hub.serving.manifest import artifact, exports_root, read_manifest
 
     page.get_by_role("tab", name="Models").click()
     with page.expect_download(timeout=60_000) as info:
@@ -254,7 +254,7 @@ HEADLINE = "(sel) => { const el = document.querySelector(sel + ' h2, ' + sel + '
 
 def _classifiers() -> list[tuple[str, str]]:
     """(model, label on screen) of every classifier in the served manifest, the draw tab's first."""
-    from digitzoo.hub.manifest import demo_models, read_manifest
+    from digitzoo.hub.serving.manifest import demo_models, read_manifest
 
     manifest = read_manifest()
     names = demo_models(manifest, "draw")

@@ -64,7 +64,7 @@ def test_serve_help_lists_mcp():
 
 def test_serve_mcp_without_the_mcp_package_says_what_to_install():
     # As where `mcp` is not installed: importing it fails, and find_spec says it is absent.
-    code = "import sys\nsys.modules['mcp'] = None\nfrom digitzoo.hub.cli import main\nsys.exit(main(['serve', '--mcp', '--port', '1']))"
+    code = "import sys\nsys.modules['mcp'] = None\nfrom digitzoo.cli import main\nsys.exit(main(['serve', '--mcp', '--port', '1']))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stderr[-500:]
     lines = out.stderr.strip().splitlines()

@@ -22,8 +22,8 @@ import pytest
 import torch
 
 from digitzoo.hub.checkpoint import CARD_FILE, load_checkpoint, load_tensors, read_card
-from digitzoo.hub.cli import main
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.cli import main
+from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.train import distributed
 from digitzoo.train.launch import torchrun_command, worker_args
 from digitzoo.train.loop import RESUME_FILE, TrainConfig, _command, train

@@ -36,7 +36,7 @@ MODULES = modules_with_examples()
 
 
 def test_the_examples_are_found():
-    assert len(MODULES) >= 10 and "digitzoo.hub.files" in MODULES
+    assert len(MODULES) >= 10 and "digitzoo.hub.serving.files" in MODULES
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,4 +1,4 @@
-"""The hub's Draw tab answers in the page (apps/web/hub_draw.js, served by apps.draw_inpage): the
+"""The hub's Draw tab answers in the page (apps/web/gradio_draw.js, served by apps.draw_inpage): the
 models run in Chromium with onnxruntime-web while the stroke is drawn, the page says so, Clear
 resets, a tampered model file sends the page back to the server's answers, and a finger draws."""
 
@@ -143,7 +143,7 @@ def test_clear_resets_the_answers_and_the_next_digit_is_read(live_page):
 
 
 def test_a_star_is_not_sure(live_page):
-    from digitzoo.hub.manifest import parts_with_role, read_manifest
+    from digitzoo.hub.serving.manifest import parts_with_role, read_manifest
 
     if not parts_with_role(read_manifest(), "detector"):
         pytest.skip("the shipped exports have no not-a-digit detector yet")

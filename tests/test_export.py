@@ -16,11 +16,12 @@ import pytest
 import torch
 
 from digitzoo.hub.checkpoint import load_checkpoint
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import sha256_file
-from digitzoo.hub.manifest import exports_root, read_manifest, write_manifest
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import sha256_file
+from digitzoo.hub.serving.manifest import exports_root, read_manifest, write_manifest
 from digitzoo.hub.registry import get_spec, list_models
-from digitzoo.hub.runtime import load_part, open_onnx, open_torch
+from digitzoo.hub.serving.runtime import open_onnx
+from digitzoo.hub.torch_files import load_part, open_torch
 from digitzoo.export.formats import part_module
 from digitzoo.export.pipeline import FORMATS, export
 from digitzoo.export.verify import reference_inputs

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitzoo.hub import paths
+from digitzoo.hub.serving import paths
 from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_checkpoint, load_tensors
-from digitzoo.hub.errors import CheckpointError, DigitzooError
-from digitzoo.hub.files import sha256_file
-from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, write_manifest
-from digitzoo.hub.filechecks import check_torch_archive, onnx_uses_external_data
-from digitzoo.hub.runtime import load_part
+from digitzoo.hub.serving.errors import CheckpointError, DigitzooError
+from digitzoo.hub.serving.files import sha256_file
+from digitzoo.hub.serving.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from digitzoo.hub.serving.filechecks import check_torch_archive, onnx_uses_external_data
+from digitzoo.hub.torch_files import load_part  # every backend
 
 SHIPPED = paths.pretrained_exports_dir()
 FORMAT_OF_BACKEND = {"onnx": "onnx", "torchscript": "torchscript", "pt2": "pt2"}

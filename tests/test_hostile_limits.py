@@ -27,11 +27,11 @@ from PIL import Image, ImageDraw
 
 from digitzoo.apps import upload_quota
 from digitzoo.apps.bench import free_port
-from digitzoo.hub import paths
-from digitzoo.hub.cli import main
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import open_inside, read_inside
-from digitzoo.hub.manifest import MANIFEST_FORMAT, artifact, read_manifest
+from digitzoo.hub.serving import paths
+from digitzoo.cli import main
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import open_inside, read_inside
+from digitzoo.hub.serving.manifest import MANIFEST_FORMAT, artifact, read_manifest
 
 pytest.importorskip("mcp")
 from mcp import ClientSession  # noqa: E402
@@ -43,7 +43,7 @@ MB = 2**20
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     from digitzoo.apps import parts
-    from digitzoo.apps.hub_app import serve
+    from digitzoo.apps.gradio_app import serve
 
     root = tmp_path_factory.mktemp("limits") / "exports"
     shutil.copytree(paths.pretrained_exports_dir(), root)
@@ -140,7 +140,7 @@ def test_a_file_swapped_for_a_link_after_a_first_read_is_refused(tmp_path):
 def test_the_runtime_runs_the_bytes_it_checked(tmp_path, monkeypatch):
     """The file is swapped for a link to another model right after its bytes are read and checked:
     what runs is still the checked model (before, the runtime opened the path again after checking it)."""
-    from digitzoo.hub import files, runtime
+    from digitzoo.hub.serving import files, runtime
 
     root = tmp_path / "exports"
     shutil.copytree(paths.pretrained_exports_dir(), root)

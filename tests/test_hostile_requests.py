@@ -23,9 +23,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitzoo.apps.bench import free_port
-from digitzoo.hub import paths
+from digitzoo.hub.serving import paths
 from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
-from digitzoo.hub.manifest import read_manifest
+from digitzoo.hub.serving.manifest import read_manifest
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -46,7 +46,7 @@ FILE_DATA = {"_type": "gradio.FileData"}
 def server(tmp_path_factory):
     """The hub on a copy of the shipped exports with an unlisted ``secret.txt`` dropped into it."""
     from digitzoo.apps import parts
-    from digitzoo.apps.hub_app import serve
+    from digitzoo.apps.gradio_app import serve
 
     root = tmp_path_factory.mktemp("hostile") / "exports"
     shutil.copytree(paths.pretrained_exports_dir(), root)
@@ -152,7 +152,7 @@ def secrets(server) -> dict[str, tuple[Path, bytes]]:
     (home / "secret.txt").write_text(SECRET)
     weights = paths.pretrained_dir("mnist_cnn") / "model.safetensors"
     found = {
-        "repo: hub/manifest.py": (REPO / "hub" / "manifest.py", b"MANIFEST_FORMAT"),
+        "repo: hub/serving/manifest.py": (REPO / "hub" / "manifest.py", b"MANIFEST_FORMAT"),
         "repo: pyproject.toml": (REPO / "pyproject.toml", b"[project]"),
         "repo: a checkpoint": (weights, weights.read_bytes()[8:40]),
         "exports: unlisted secret.txt": (server["root"] / "secret.txt", SECRET.encode()),
@@ -165,7 +165,7 @@ def secrets(server) -> dict[str, tuple[Path, bytes]]:
     return found
 
 
-SECRET_NAMES = ["/etc/passwd", "/proc/self/environ", "repo: hub/manifest.py", "repo: pyproject.toml",
+SECRET_NAMES = ["/etc/passwd", "/proc/self/environ", "repo: hub/serving/manifest.py", "repo: pyproject.toml",
                 "repo: a checkpoint", "exports: unlisted secret.txt", "exports: manifest.json", "DIGITZOO_HOME"]
 
 

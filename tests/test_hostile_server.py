@@ -2,9 +2,10 @@
 hold in a burst, connections that time out, one log line per kind of refusal.
 
 One real hub for the module (``serve(block=False)`` on the guarded web server), its limits
-tightened where the behaviour is the same at any size (head deadline 1 s, 60 connections, a
-body grace of 1 s), called over raw sockets and httpx. The server runs in this process, so its
-memory is this process's: a sampler thread reads the resident size while a request runs.
+tightened where the behaviour is the same at any size (head deadline 2 s, 60 connections, a
+body grace of 2 s), called over raw sockets and httpx. The server runs in this process, so its
+memory is this process's: ``ServerMemory()`` (the benchmarks' own sampler) reads the resident size
+while a request runs.
 """
 
 from __future__ import annotations
@@ -15,55 +16,30 @@ import io
 import json
 import logging
 import socket
-import threading
 import time
 
 import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from digitzoo.apps.bench import free_port
+from digitzoo.hub.benchmarking import ServerMemory, free_port
 
 INPAGE = "/digitzoo/inpage/classify"
 MB = 2**20
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
-
-
-class PeakRSS:
-    """The highest resident size seen while the block runs, sampled every 5 ms, less the size before it."""
-
-    def __enter__(self):
-        self.base = self.peak = rss_bytes()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self):
-        while not self.done.wait(0.005):
-            self.peak = max(self.peak, rss_bytes())
-
-    def __exit__(self, *exc):
-        self.done.set()
-        self.thread.join()
-        self.peak = max(self.peak, rss_bytes())
-        self.growth = self.peak - self.base
-
-
 @pytest.fixture(scope="module")
 def hub():
     from digitzoo.apps import draw_inpage, limits, parts, webserver
-    from digitzoo.apps.hub_app import serve
+    from digitzoo.apps.gradio_app import serve
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(webserver, "HEAD_TIMEOUT_S", 1.0)
+        # 2 s, not 1: the clients share this process (and 2 cores) with the server, and with 1 s the
+        # burst test once got a connection closed unanswered (httpx.ReadError) in a loaded CI rehearsal.
+        patch.setattr(webserver, "HEAD_TIMEOUT_S", 2.0)
         patch.setattr(webserver, "MAX_CONNECTIONS", 60)
-        patch.setattr(limits, "BODY_GRACE_S", 1.0)
-        patch.setattr(limits, "BODY_IDLE_S", 1.0)
+        patch.setattr(limits, "BODY_GRACE_S", 2.0)
+        patch.setattr(limits, "BODY_IDLE_S", 2.0)
         patch.setattr(draw_inpage, "PAGE_WAITING", 4)
         app = serve(port=free_port(), block=False, tabs=["draw", "latent"])
         try:
@@ -128,7 +104,7 @@ def test_bomb_png_as_the_pad_composite_costs_no_memory(http, bomb_png):
     """The pad's value through /encode: before, Gradio decoded it to RGBA (+2.09 GB for 3.1 s)."""
     composite = upload(http, bomb_png)
     sketch = {"background": None, "layers": [composite, composite], "composite": composite}
-    with PeakRSS() as memory:
+    with ServerMemory() as memory:
         event, data = call(http, "encode", [sketch])
     assert event == "error" and "is too large" in data and "4096x4096" in data, data[:300]
     assert memory.growth < 100 * MB, f"the server grew by {memory.growth / MB:.0f} MB"
@@ -142,7 +118,7 @@ def test_bomb_png_through_the_pages_own_pad_event_is_refused_from_its_header(htt
     composite = upload(http, bomb_png)
     sketch = {"background": composite, "layers": [composite, composite], "composite": composite}
     session = "hostile-pad-event"
-    with PeakRSS() as memory:
+    with ServerMemory() as memory:
         r = http.post("/gradio_api/queue/join", json={"data": [sketch, None, None, "two"], "fn_index": fn_index,
                                                       "session_hash": session, "event_data": None, "trigger_id": None})
         assert r.status_code == 200, r.text
@@ -164,14 +140,14 @@ def test_bomb_png_through_classify_is_one_sentence(http, bomb_png, how):
         payload = {"url": data_url(bomb_png)}
     else:
         payload = upload(http, bomb_png)
-    with PeakRSS() as memory:
+    with ServerMemory() as memory:
         event, data = call(http, "classify", [payload])
     assert event == "error" and "is too large" in data and "4096x4096" in data, data[:300]
     assert memory.growth < 100 * MB, f"the server grew by {memory.growth / MB:.0f} MB"
 
 
 def test_bomb_png_to_the_page_route_is_one_sentence(http, bomb_png):
-    with PeakRSS() as memory:
+    with ServerMemory() as memory:
         r = http.post(INPAGE, json={"image": data_url(bomb_png)})
     assert r.status_code == 400 and "is too large" in r.json()["error"]
     assert memory.growth < 100 * MB, f"the server grew by {memory.growth / MB:.0f} MB"
@@ -231,7 +207,7 @@ def test_a_burst_of_large_requests_is_answered_busy(hub):
     """40 large drawings at once, with 2 working and 4 waiting: before, 0 were told "busy"."""
     big = digit(4096)
     body = json.dumps({"image": data_url(png_bytes(big, format="PNG"))}).encode()
-    with PeakRSS() as memory:
+    with ServerMemory() as memory:
         statuses = asyncio.run(_burst(hub["url"], [body] * 40))
     assert statuses.count(503) >= 20, statuses
     assert set(statuses) <= {200, 503}, statuses
@@ -304,7 +280,7 @@ def closed_by_server(s: socket.socket, within_s: float) -> bool:
 
 def test_half_open_connections_are_closed_and_the_hub_answers_meanwhile(hub, http, caplog):
     """40 connections that never finish their headers (the cap here is 60): the hub answers a
-    visitor at once, and closes them all at the 1 s head deadline, with one log line."""
+    visitor at once, and closes them all at the 2 s head deadline, with one log line."""
     with caplog.at_level(logging.WARNING, logger="digitzoo.apps"):
         sockets = [raw_socket(hub["port"]) for _ in range(40)]
         for s in sockets:
@@ -364,7 +340,7 @@ def test_a_body_sent_at_one_byte_a_second_is_cut_off(hub):
 
 
 def test_page_route_serves_no_model_file_swapped_for_a_link_after_start(tmp_path):
-    """The page's model files are read through hub.files.read_inside at each request: a file replaced
+    """The page's model files are read through digitzoo.hub.serving.files.read_inside at each request: a file replaced
     by a link after start (to a secret outside, or to another file) is not served."""
     import shutil
 
@@ -372,7 +348,7 @@ def test_page_route_serves_no_model_file_swapped_for_a_link_after_start(tmp_path
     from starlette.testclient import TestClient
 
     from digitzoo.apps import draw_inpage, parts
-    from digitzoo.hub import paths
+    from digitzoo.hub.serving import paths
 
     root = tmp_path / "exports"
     shutil.copytree(paths.pretrained_exports_dir(), root)
@@ -390,3 +366,27 @@ def test_page_route_serves_no_model_file_swapped_for_a_link_after_start(tmp_path
         assert answer.status_code == 404 and b"DIGITZOO-SECRET" not in answer.content
     finally:
         parts.configure()
+
+
+def test_busy_is_read_by_a_client_still_sending_its_body(hub, monkeypatch):
+    """A client still sending its body when the page route refuses it reads the whole "busy" answer
+    (no reset of a connection closed with unread bytes in it)."""
+    from digitzoo.apps import draw_inpage
+
+    monkeypatch.setattr(draw_inpage, "PAGE_WAITING", -draw_inpage.PAGE_CONCURRENCY)  # every request is over the bound
+    body = json.dumps({"image": data_url(b"\0" * (2 * MB))}).encode()
+    with raw_socket(hub["port"]) as sock:
+        sock.sendall(f"POST {INPAGE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode())
+        time.sleep(0.2)  # the server has the head, and could answer before the body is sent
+        for start in range(0, len(body), 64 * 1024):  # a client on a slow link: the body still on its way
+            sock.sendall(body[start:start + 64 * 1024])
+            time.sleep(0.01)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+    assert b"busy" in answer

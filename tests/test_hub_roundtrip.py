@@ -11,9 +11,9 @@ import pytest
 import yaml
 from fake_hub import FakeHub
 
-from digitzoo.hub import paths
-from digitzoo.hub.cli import main
-from digitzoo.hub.manifest import exports_root, read_manifest
+from digitzoo.hub.serving import paths
+from digitzoo.cli import main
+from digitzoo.hub.serving.manifest import exports_root, read_manifest
 
 TOKEN = "hf_alice_writes"
 REPO = "alice/digitzoo-mnist"
@@ -53,7 +53,7 @@ def test_push_uploads_everything_in_one_commit(pushed):
 
 def test_pull_verifies_and_installs_models_for_serve_and_runtime(pushed, capsys):
     from digitzoo.hub.checkpoint import find_checkpoint, load_checkpoint
-    from digitzoo.hub.runtime import load_part
+    from digitzoo.hub.serving.runtime import load_part
 
     assert main(["pull", REPO]) == 0
     out = capsys.readouterr().out

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digitzoo.hub import leaderboard, paths
-from digitzoo.hub.manifest import read_manifest
+from digitzoo.hub.serving import leaderboard, paths
+from digitzoo.hub.serving.manifest import read_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 

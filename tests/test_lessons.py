@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from digitzoo.apps.playground import RunSlots
-from digitzoo.hub.cli import main
+from digitzoo.cli import main
 from digitzoo.hub.lessons.download import export_onnx
 from digitzoo.hub.lessons.lesson import LessonError, get_lesson, list_lessons
 from digitzoo.hub.lessons.run import iterate, run_headless
-from digitzoo.hub.runtime import open_file
+from digitzoo.hub.serving.runtime import open_file
 
 LESSONS = list_lessons()
 REPO = Path(__file__).resolve().parents[1]

@@ -140,7 +140,7 @@ def test_gan_label_changes_the_image():
 
 
 def test_unknown_model_is_a_clear_error():
-    from digitzoo.hub.errors import DigitzooError
+    from digitzoo.hub.serving.errors import DigitzooError
 
     with pytest.raises(DigitzooError, match="unknown model 'mnist_vit'.*mnist_cnn"):
         get_spec("mnist_vit")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from digitzoo.hub.sketch import preprocess
+from digitzoo.hub.serving.sketch import preprocess
 from digitzoo.train import not_digits
 
 pytestmark = pytest.mark.skipif(not (not_digits.FONT_ROOT / "liberation").is_dir(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FOLDERS = {"hub": "digitzoo.hub", "train": "digitzoo.train", "export": "digitzoo.export", "apps": "digitzoo.apps"}
+# {"hub/command-line": "digitzoo.cli", "hub": "digitzoo.hub", ...}: pyproject's package-dir, read, not repeated.
+FOLDERS = {folder: package for package, folder in
+           tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,7 @@ def test_the_wheel_adds_one_import_name(wheel):
         for folder, package in FOLDERS.items():
             assert f"{package.replace('.', '/')}/__init__.py" in names
         entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
-        assert "digitzoo = digitzoo.hub.cli:main" in entry_points
+        assert "digitzoo = digitzoo.cli:main" in entry_points
         # The shipped models travel with the package: the demo needs no training.
         assert "digitzoo/hub/pretrained/exports/manifest.json" in names
         assert "digitzoo/hub/pretrained/exports/mnist_cnn/mnist_cnn.onnx" in names
@@ -50,15 +53,25 @@ def test_the_wheel_adds_one_import_name(wheel):
         assert not any("node_modules" in name for name in names)
 
 
+def package_of(folder: Path) -> str:
+    """The import name of a repository folder: its nearest mapped folder's package, plus the rest of the path."""
+    mapped = max((REPO / f for f in FOLDERS if folder.is_relative_to(REPO / f)), key=lambda f: len(f.parts))
+    return ".".join([FOLDERS[str(mapped.relative_to(REPO))], *folder.relative_to(mapped).parts])
+
+
 def test_every_package_folder_is_in_the_wheel(wheel):
     """pyproject lists the packages by hand: a new folder with an __init__.py must be added there."""
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    for folder, package in FOLDERS.items():
+    for folder in FOLDERS:
         for init in (REPO / folder).rglob("__init__.py"):
-            inside = init.relative_to(REPO / folder).parent
-            expected = "/".join([package.replace(".", "/"), *inside.parts, "__init__.py"])
+            if "pretrained" in init.parts or "node_modules" in init.parts:
+                continue
+            expected = package_of(init.parent).replace(".", "/") + "/__init__.py"
             assert expected in names, f"{init.parent} is not packaged: add it to [tool.setuptools] packages"
+    # The command line's folder sits inside hub/ but is packaged once, as digitzoo.cli.
+    assert "digitzoo/cli/__init__.py" in names
+    assert not any(name.startswith("digitzoo/hub/command-line") for name in names)
 
 
 def test_extras_match_what_people_do(wheel):
@@ -98,7 +111,8 @@ def test_the_installed_package_runs_from_anywhere(wheel, tmp_path):
     assert where.returncode == 0, where.stderr
     assert where.stdout.splitlines() == [str(site / "digitzoo" / "hub" / "__init__.py"), "None None"]
     for module, word in (("digitzoo.train", "Train a model"), ("digitzoo.export", "Export checkpoints"),
-                         ("digitzoo.apps", "Start the Gradio demo hub"), ("digitzoo.hub", "digitzoo")):
+                         ("digitzoo.apps", "Start the Gradio demo hub"), ("digitzoo.cli", "digitzoo"),
+                         ("digitzoo.hub", "digitzoo")):
         out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path, env=env, capture_output=True,
                              text=True, timeout=120)
         assert out.returncode == 0, (module, out.stderr[-2000:])

@@ -58,7 +58,10 @@ def test_each_lesson_streams_and_stops(server, browser, name):
     page = open_lesson(browser, server, name)
     page.click(f"#lesson-start-{name}")
     page.wait_for_function(updates_at_least(name, 5), timeout=60_000)
-    assert page.locator(f"#lesson-plot-{name} .js-plotly-plot").count() == 1  # the picture is drawn
+    # The picture is drawn (Plotly renders after the status text it came with: wait for it, not a count
+    # taken at once, which found 0 once in a loaded CI rehearsal).
+    page.wait_for_selector(f"#lesson-plot-{name} .js-plotly-plot", state="attached", timeout=30_000)
+    assert page.locator(f"#lesson-plot-{name} .js-plotly-plot").count() == 1
     page.screenshot(path=str(ARTIFACTS / f"playground-{name}.png"))
     page.click(f"#lesson-stop-{name}")
     # Stopped, or already finished (on a loaded machine a paced run can reach its time budget first).
@@ -118,11 +121,11 @@ def test_a_start_past_every_place_is_told_busy_in_the_page_at_once(browser, monk
     shows the sentence within 2 s and the status line stays as it was."""
     import time
 
-    from digitzoo.apps import hub_app, playground
+    from digitzoo.apps import gradio_app, playground
     from digitzoo.apps.bench import free_port
 
     monkeypatch.setattr(playground, "SLOTS", playground.RunSlots(running=0, waiting=0))  # every place taken
-    app = hub_app.serve(port=free_port(), block=False, tabs=["playground"])
+    app = gradio_app.serve(port=free_port(), block=False, tabs=["playground"])
     try:
         name = list_lessons()[0]
         page = open_lesson(browser, app.local_url, name)

@@ -13,14 +13,14 @@ import time
 import httpx
 import pytest
 
-from digitzoo.apps import hub_app, playground  # first: the apps package sets up Gradio before its import
+from digitzoo.apps import gradio_app, playground  # first: the apps package sets up Gradio before its import
 
 import gradio as gr  # noqa: E402,I001
 from digitzoo.apps.bench import free_port
 from digitzoo.apps.playground_bench import measure_concurrent_exports, measure_crowd
 from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
 from digitzoo.hub.lessons.run import Update
-from digitzoo.hub.runtime import open_file
+from digitzoo.hub.serving.runtime import open_file
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
@@ -37,8 +37,8 @@ def hub():
         patch.setattr(playground, "RUNNING", 1)
         patch.setattr(playground, "WAITING", 1)
         patch.setattr(playground, "SLOTS", playground.RunSlots(running=1, waiting=1))
-        patch.setattr(hub_app, "QUEUE_SIZE", 8)
-        app = hub_app.serve(port=free_port(), block=False, tabs=["playground", "latent"])
+        patch.setattr(gradio_app, "QUEUE_SIZE", 8)
+        app = gradio_app.serve(port=free_port(), block=False, tabs=["playground", "latent"])
         try:
             yield app.local_url
         finally:

@@ -8,15 +8,18 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from digitzoo.apps.bench import free_port
-from digitzoo.hub.cli import main
-from digitzoo.hub.manifest import exports_root, read_manifest
+from digitzoo.cli import main
+from digitzoo.hub.serving.manifest import exports_root, read_manifest
 from digitzoo.hub.publish.model_repo import model_repo_files
 from digitzoo.hub.publish.space import build_space, is_gpu_hardware, requirements, space_tabs
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def front_matter(text: str) -> dict:
@@ -122,10 +125,17 @@ def test_space_folder_is_self_contained(tmp_path):
     bundled = read_manifest(space / "models")
     assert {a["format"] for e in bundled["models"].values() for a in e["artifacts"]} == {"onnx"}
     assert not list(space.rglob("*.pt")) and not list(space.rglob("*.pt2")) and not list(space.rglob("*.safetensors"))
+    # the packages travel whole (a module added tomorrow travels too), without what is not their code
+    for package in ("hub", "hub/serving", "apps"):
+        here = {p.name for p in (REPO / package).glob("*.py")}
+        assert here and here == {p.name for p in (space / "digitzoo" / package).glob("*.py")}, package
+    assert (space / "digitzoo" / "apps" / "web" / "sketch.js").is_file()
+    assert not [p for p in space.rglob("*") if p.name in ("pretrained", "node_modules", "command-line", "__pycache__")]
+    assert not (space / "digitzoo" / "cli").exists()  # the command line stays home
     # its own code, not this checkout's, builds the whole app without torch
-    check = ("import sys, digitzoo.apps as apps, digitzoo.apps.hub_app as hub_app, digitzoo.apps.parts as parts\n"
+    check = ("import sys, digitzoo.apps as apps, digitzoo.apps.gradio_app as gradio_app, digitzoo.apps.parts as parts\n"
              "assert apps.__file__.startswith(sys.argv[1]), apps.__file__\n"
-             f"parts.configure('onnx', 'cpu', 'models'); hub_app.build_app({space_tabs(False)!r})\n"
+             f"parts.configure('onnx', 'cpu', 'models'); gradio_app.build_app({space_tabs(False)!r})\n"
              "assert 'torch' not in sys.modules and 'digitzoo.train' not in sys.modules\nprint('ok')")
     out = subprocess.run([sys.executable, "-c", check, str(space)], cwd=space, capture_output=True, text=True,
                          timeout=120, env={**os.environ, "PYTHONPATH": str(space)})
@@ -159,18 +169,18 @@ def test_space_with_the_playground_brings_its_lessons_and_cpu_torch(tmp_path):
     assert any(r.startswith("torch==") and "+" not in r for r in reqs)
     assert any(r.startswith("gymnasium==") for r in reqs) and any(r.startswith("scikit-learn==") for r in reqs)
     # The Space's own copy of the lessons builds the Playground tab.
-    check = ("import sys, digitzoo.apps.hub_app as hub_app, digitzoo.hub.lessons.lesson as lesson\n"
+    check = ("import sys, digitzoo.apps.gradio_app as gradio_app, digitzoo.hub.lessons.lesson as lesson\n"
              "assert lesson.__file__.startswith(sys.argv[1]), lesson.__file__\n"
-             "hub_app.build_app(['playground']); print(len(lesson.list_lessons()))")
+             "gradio_app.build_app(['playground']); print(len(lesson.list_lessons()))")
     out = subprocess.run([sys.executable, "-c", check, str(space)], cwd=space, capture_output=True, text=True,
                          timeout=120, env={**os.environ, "PYTHONPATH": str(space)})
     assert out.returncode == 0, out.stderr[-2000:]
     from digitzoo.hub.lessons.lesson import list_lessons
 
     assert int(out.stdout.split()[-1]) == len(list_lessons())
-    # Without --playground no lesson travels and torch is not required.
+    # Without --playground the Space serves no Playground tab and torch is not required.
     plain = build_space(tmp_path / "plain", exports_root(), "cpu-basic", None)
-    assert not (plain / "digitzoo" / "hub" / "lessons").exists()
+    assert "'playground'" not in (plain / "app.py").read_text() and "'playground'" in (space / "app.py").read_text()
     assert not any(r.startswith("torch") for r in (plain / "requirements.txt").read_text().split())
 
 

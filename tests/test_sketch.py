@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitzoo.hub.errors import SketchError
-from digitzoo.hub.sketch import preprocess
+from digitzoo.hub.serving.errors import SketchError
+from digitzoo.hub.serving.sketch import preprocess
 
 SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.42, 0.80)]  # a "7" as fractions of its box
 

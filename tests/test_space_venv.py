@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from digitzoo.hub.benchmarking import serving
-from digitzoo.hub.manifest import exports_root
+from digitzoo.hub.serving.manifest import exports_root
 from digitzoo.hub.publish.space import build_space
 
 

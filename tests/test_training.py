@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_checkpoint, read_card
-from digitzoo.hub.errors import CheckpointError, DigitzooError
+from digitzoo.hub.serving.errors import CheckpointError, DigitzooError
 from digitzoo.hub.registry import list_models
 from digitzoo.train.loop import RESUME_FILE, Interrupted, TrainConfig, train
 

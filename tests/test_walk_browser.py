@@ -265,7 +265,7 @@ def test_gan(screen):
         shown = page.evaluate("() => { const i = document.querySelector('#gan-grid img'); const r = i.getBoundingClientRect();"
                               " return Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight) * i.naturalWidth; }")
         assert shown / columns >= 56, f"{shown / columns:.0f} px per digit in a {columns}x{columns} grid ({img})"
-        # The page's own grid (hub_gan.js) lies exactly on the server's picture, not beside or beyond it.
+        # The page's own grid (gradio_gan.js) lies exactly on the server's picture, not beside or beyond it.
         page.wait_for_timeout(300)
         overlay = page.locator("#gan-inpage-grid")
         if overlay.count() and overlay.is_visible():

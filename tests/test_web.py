@@ -1,6 +1,6 @@
 """`digitzoo web build` and `space build --static`, without a browser: what the site holds and says.
 
-The browser half (the page's preprocessing against hub/sketch.py, drawing, sliders, seeds, a
+The browser half (the page's preprocessing against hub/serving/sketch.py, drawing, sliders, seeds, a
 tampered file) is tests/test_web_browser.py.
 """
 
@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from digitzoo.apps import web_build
-from digitzoo.hub.cli import main
-from digitzoo.hub.files import sha256_file
-from digitzoo.hub.manifest import demo_models, exports_root, read_manifest
+from digitzoo.cli import main
+from digitzoo.hub.serving.files import sha256_file
+from digitzoo.hub.serving.manifest import demo_models, exports_root, read_manifest
 
 
 def test_the_site_holds_the_page_the_checked_models_and_their_description(tmp_path):

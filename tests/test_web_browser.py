@@ -25,8 +25,8 @@ import pytest
 from browser_support import ARTIFACTS  # skips this module without a browser; conftest has the browser fixture
 from digitzoo.apps import web_build
 from digitzoo.apps.bench import free_port
-from digitzoo.hub import sketch
-from digitzoo.hub.manifest import artifact, demo_models, exports_root, part_with_role, read_manifest, verified_path
+from digitzoo.hub.serving import sketch
+from digitzoo.hub.serving.manifest import artifact, demo_models, exports_root, part_with_role, read_manifest, verified_path
 
 if not web_build.ORT_NPM_DIST.is_dir():
     if os.environ.get("DIGITZOO_REQUIRE_BROWSER"):
@@ -34,7 +34,7 @@ if not web_build.ORT_NPM_DIST.is_dir():
     pytest.skip(f"onnxruntime-web is not installed: {web_build.NPM_HINT}", allow_module_level=True)
 
 PARITY_DRAWINGS = 300
-# The page's preprocessing follows hub/sketch.py operation by operation in float32 (see apps/web/sketch.js);
+# The page's preprocessing follows hub/serving/sketch.py operation by operation in float32 (see apps/web/sketch.js);
 # what remains is float rounding, so the tolerance is a rounding error, not a pixel's worth.
 PARITY_TOLERANCE = 1e-5
 SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.45, 0.80)]
@@ -108,7 +108,7 @@ def canvas_pixels(page, selector: str) -> str:
     return page.evaluate("(s) => document.querySelector(s).toDataURL()", selector)
 
 
-# ---- The page's preprocessing against hub/sketch.py ------------------------------------------------
+# ---- The page's preprocessing against hub/serving/sketch.py ------------------------------------------------
 
 PREPROCESS_IN_PAGE = """async ({ packed, width, height }) => {
   const { preprocess } = await import('./sketch.js');

@@ -204,7 +204,7 @@ def train_scaling(model: str | None = None, recipe: str = "default", worlds: tup
     import subprocess
     import sys
 
-    from digitzoo.hub.errors import DigitzooError
+    from digitzoo.hub.serving.errors import DigitzooError
     from digitzoo.hub.registry import get_spec, list_models
 
     name = model or next(n for n in list_models() if get_spec(n).task == "classifier")

@@ -38,7 +38,7 @@ from typing import Mapping
 
 import torch
 
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 
 # What torchrun puts in every worker's environment (the ones we need).
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")

@@ -38,9 +38,39 @@ def evaluate(spec: ModelSpec, model, device, data_dir=None, limit_test: int | No
     return results
 
 
+
+def evaluate_checkpoint(name: str, device: str = "auto", data_dir=None, limit_test: int | None = None,
+                        sketch_eval: int = 10000, threads: int | None = None) -> dict[str, Any]:
+    """`digitzoo eval`: the metrics of ``name``'s checkpoint recomputed, and each floor of its spec
+    (``"op value"`` and whether it holds); also the checkpoint folder and its weights' sha256."""
+    import torch
+
+    from digitzoo.hub.checkpoint import find_checkpoint, load_checkpoint
+    from digitzoo.hub.registry import get_spec
+    from digitzoo.train.loop import resolve_device
+
+    if threads:
+        torch.set_num_threads(threads)
+    spec = get_spec(name)
+    dev = resolve_device(device)
+    folder = find_checkpoint(name)
+    model, card = load_checkpoint(name, folder)
+    results = evaluate(spec, model, dev, data_dir, limit_test, sketch_eval)
+    floors = {f.metric: {"floor": f"{f.op} {f.value}", "holds": f.holds(results[f.metric])}
+              for f in spec.floors if f.metric in results}
+    return {"name": name, "checkpoint": str(folder), "weights_sha256": card["weights_sha256"],
+            "metrics": results, "floors": floors}
+
+
+def report(evaluation: dict[str, Any]) -> str:
+    """`digitzoo eval`'s lines: each metric, then each floor, met or not."""
+    return "\n".join([*(f"{key:30s} {value}" for key, value in evaluation["metrics"].items()),
+                      *(f"floor {metric} {floor['floor']}: {'ok' if floor['holds'] else 'NOT MET'}"
+                        for metric, floor in evaluation["floors"].items())])
+
 def _gan(spec: ModelSpec, model, images, labels, device) -> dict[str, Any]:
     from digitzoo.hub.checkpoint import load_checkpoint
-    from digitzoo.hub.errors import CheckpointError
+    from digitzoo.hub.serving.errors import CheckpointError
 
     try:
         judge, card = load_checkpoint(spec.judge, device=str(device))

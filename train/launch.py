@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.train.distributed import check_global_batch, under_torchrun
 from digitzoo.train.loop import TrainConfig, resolved_recipe
 

@@ -26,9 +26,10 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from digitzoo.hub import __version__, paths
+from digitzoo.hub import __version__
+from digitzoo.hub.serving import paths
 from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, load_tensors, remove_partial_writes, save_checkpoint, save_tensors
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.registry import Recipe, get_spec
 from digitzoo.train import distributed
 from digitzoo.train.augment import AUGMENTATIONS

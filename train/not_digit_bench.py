@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from digitzoo.hub.benchmarking import Machine, Result
-from digitzoo.hub.manifest import demo_models, part_with_role, parts_with_role, read_manifest
+from digitzoo.hub.serving.manifest import demo_models, part_with_role, parts_with_role, read_manifest
 from digitzoo.hub.mnist import load_mnist
-from digitzoo.hub.runtime import load_part
+from digitzoo.hub.serving.runtime import load_part
 from digitzoo.train.not_digits import not_digit_set
 from digitzoo.train.sketches import sketch_set
 from digitzoo.train.tasks import DetectorTask

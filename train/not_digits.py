@@ -2,7 +2,7 @@
 
 Each item is a centre-line image (a font's glyph thinned to one-pixel lines, or a shape's
 polyline) stroked by ``train.sketches.draw_skeleton`` with a random pen, size, rotation and
-background, then put through the app's own ``hub.sketch.preprocess``: the same path a drawing
+background, then put through the app's own ``digitzoo.hub.serving.sketch.preprocess``: the same path a drawing
 on the page takes, and the same stroking as the re-drawn test digits, so a detector trained on
 them cannot tell digits from the rest by the renderer's style, only by shape.
 
@@ -30,8 +30,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from digitzoo.hub import paths, sketch
-from digitzoo.hub.errors import DigitzooError, SketchError
+from digitzoo.hub.serving import paths, sketch
+from digitzoo.hub.serving.errors import DigitzooError, SketchError
 from digitzoo.train import sketches
 
 LETTERS = string.ascii_uppercase + string.ascii_lowercase

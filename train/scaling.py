@@ -21,7 +21,7 @@ def run_rank(name: str, recipe_name: str, steps: int, warmup: int, threads: int,
     import torch
     import torch.distributed as dist
 
-    from digitzoo.hub.errors import DigitzooError
+    from digitzoo.hub.serving.errors import DigitzooError
     from digitzoo.hub.mnist import load_mnist, to_float
     from digitzoo.hub.registry import Recipe, get_spec
     from digitzoo.train import distributed

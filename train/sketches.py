@@ -3,7 +3,7 @@
 Each digit is thinned to its centre line (Zhang-Suen), then stroked with a round pen on an
 800x800 canvas at a random position and size (25-90% of the canvas), pen width and rotation
 (+-15 deg), on a white or a transparent background. Those canvases go through the same
-``hub.sketch.preprocess`` the app uses, which gives the "accuracy on drawings" metric.
+``digitzoo.hub.serving.sketch.preprocess`` the app uses, which gives the "accuracy on drawings" metric.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digitzoo.hub import paths, sketch
+from digitzoo.hub.serving import paths, sketch
 
 CANVAS = 800
 

@@ -1,4 +1,4 @@
-// The browser's copy of digitzoo/hub/sketch.py: a drawing (RGBA pixels) -> the 28x28 input the
+// The browser's copy of digitzoo/hub/serving/sketch.py: a drawing (RGBA pixels) -> the 28x28 input the
 // models were trained on. Same steps, same order, same numbers:
 //   find the ink (opacity on a transparent layer, else the grey level against the border's paper),
 //   crop it, normalise the stroke width at 80x80, fit the longest side to 20 px, put the centre of

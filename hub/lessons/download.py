@@ -1,7 +1,7 @@
 """A lesson's trained net as an ONNX file, checked against eager PyTorch before it is handed out.
 
 Only lessons marked ``exportable`` (regression, classification, RNN regression) offer it. The
-file is opened through ``digitzoo.hub.runtime`` (the one place that runs exported files) and its
+file is opened through ``digitzoo.hub.serving.runtime`` (the one place that runs exported files) and its
 outputs compared with the eager module on the lesson's own example input before the file takes
 its final name.
 
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.lessons.lesson import Lesson
-from digitzoo.hub.runtime import open_file
+from digitzoo.hub.serving.runtime import open_file
 
 ATOL = 1e-4
 # One torch.onnx.export at a time in this process: two at once fail with "GLOBALS.in_onnx_export

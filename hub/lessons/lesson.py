@@ -22,7 +22,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 
 
 class LessonError(DigitzooError):

@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from digitzoo.hub import paths
+from digitzoo.hub.serving import paths
 from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, read_card
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import sha256_file, temp_dir_beside
-from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import sha256_file, temp_dir_beside
+from digitzoo.hub.serving.manifest import MANIFEST_FILE, read_manifest
 from digitzoo.hub.publish.model_repo import RepoFile
 
 Print = Callable[[str], None]
@@ -286,5 +286,5 @@ def pull(repo_id: str, revision: str | None, out: Print) -> Path:
     out(f"Pulled {repo_id}@{revision or 'main'} through the Hugging Face cache ({snapshot}); "
         f"{len(manifest['repository']['files'])} files match their sha256")
     out(f"Installed {', '.join(manifest['models'])} in {paths.exports_dir()}: "
-        "`digitzoo serve` and digitzoo.hub.runtime use them now")
+        "`digitzoo serve` and digitzoo.hub.serving.runtime use them now")
     return paths.exports_dir()

@@ -1,7 +1,7 @@
 """What a pushed model repository holds, and its model card. No network here.
 
 Layout (the exports folder, plus weights and configs), so that a pulled snapshot is itself an
-exports root that ``hub.runtime`` can serve:
+exports root that ``digitzoo.hub.serving.runtime`` can serve:
 
     README.md                       model card with Hub metadata
     manifest.json                   the exports manifest + "repository": every other file's sha256
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from digitzoo.hub.checkpoint import CARD_FILE, find_checkpoint, read_card
-from digitzoo.hub import leaderboard
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import sha256_file
-from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, verified_path
+from digitzoo.hub.serving import leaderboard
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import sha256_file
+from digitzoo.hub.serving.manifest import MANIFEST_FILE, read_manifest, verified_path
 
 CONFIG_FORMAT = "digitzoo-config/1"
 LICENSE = "mit"
@@ -217,7 +217,7 @@ def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] 
         lines += [f"**{name}**", "", "| metric | value |", "|---|---|", *_metric_rows(entry), ""]
     lines += ["## How to use the files", "",
               "With digitzoo: `digitzoo pull " + repo_id + "` downloads this repository, checks every file "
-              "against `manifest.json` and makes the models available to `digitzoo serve` and `digitzoo.hub.runtime`.", "",
+              "against `manifest.json` and makes the models available to `digitzoo serve` and `digitzoo.hub.serving.runtime`.", "",
               "Each file also works on its own, with only onnxruntime or torch. The snippets name files inside "
               f"the model's folder; `hf_hub_download(\"{repo_id}\", \"{_first_onnx(manifest)}\")` returns the "
               "local path of one.", ""]

@@ -1,10 +1,10 @@
 """`digitzoo space build DIR`: a self-contained Gradio Space folder. No network here.
 
-The folder holds the demo hub's code (``digitzoo/apps/`` and the torch-free part of ``digitzoo/hub/``), the
+The folder holds the demo hub's code (the packages ``digitzoo/hub/`` and ``digitzoo/apps/`` whole), the
 exported ONNX files with a manifest listing only them, ``app.py``, a ``requirements.txt`` pinned
 to the versions installed here (no torch: the Space serves ONNX), and a README whose front matter
 the Hub reads. It runs wherever those requirements install: on CPU Spaces, and on GPU hardware
-it uses ONNX Runtime's CUDA provider (``hub.runtime`` checks that a GPU is really usable).
+it uses ONNX Runtime's CUDA provider (``digitzoo.hub.serving.runtime`` checks that a GPU is really usable).
 
 ``space build --static`` instead makes a static Space from the site of ``digitzoo web build``
 (built by ``digitzoo.apps.web_build``): ``make_static_space`` adds the README with ``sdk: static``.
@@ -12,27 +12,24 @@ it uses ONNX Runtime's CUDA provider (``hub.runtime`` checks that a GPU is reall
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 from importlib import metadata
 from pathlib import Path
 
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import folder_built_in_place, new_folder_path
-from digitzoo.hub.manifest import MANIFEST_FILE, read_manifest, verified_path
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path
+from digitzoo.hub.serving.manifest import MANIFEST_FILE, read_manifest, verified_path
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-# The code a Space runs: the apps and what they import from the core (no torch, no training code).
-# PACKAGE_ROOT holds hub/ and apps/: the repository, or site-packages/digitzoo when installed.
-APP_MODULES = ["__init__.py", "startup.py", "charts.py", "draw.py", "draw_inpage.py", "gan.py", "hub_app.py", "inputs.py",
-               "latent.py", "limits.py", "mcp_tools.py", "models.py", "parts.py", "playground.py", "playground_gate.py",
-               "upload_quota.py", "web_build.py", "webserver.py"]
-# The Draw tab's in-page answers (apps.draw_inpage): its script and the static site's two it imports.
-# onnxruntime-web itself comes from the pinned CDN there (no node_modules in a Space).
-APP_WEB_FILES = ["hub_draw.js", "hub_gan.js", "hub_latent.js", "hub_page.js", "runtime.js", "sketch.js"]
-HUB_MODULES = ["__init__.py", "errors.py", "filechecks.py", "files.py", "leaderboard.py", "manifest.py", "paths.py", "runtime.py",
-               "sketch.py"]
+# The code a Space runs: the core and the apps packages whole, as installed (or as in the repository),
+# so a new module travels without a list to keep. Left out: what is not their code (the pretrained
+# store: the Space bundles its verified ONNX files in models/; npm's node_modules: the page loads
+# onnxruntime-web from its pinned CDN; caches and Gradio's stubs) and folders Python cannot import
+# as part of them (hub/command-line/ is digitzoo.cli, which a Space does not run).
+SHIPPED_PACKAGES = ("digitzoo.hub", "digitzoo.apps")
+NOT_SHIPPED = ("pretrained", "node_modules", "__pycache__", "*.pyi", "*.pyc")
 # Distributions the code imports directly; each is pinned to the version installed here.
 REQUIREMENTS = ["gradio", "numpy", "pillow"]
 # --playground: the lessons train with torch (the CPU build: a Space's CPU is what it trains on),
@@ -50,7 +47,7 @@ ONNX Runtime runs them on the GPU when the Space has one (CUDA provider), otherw
 import os
 from pathlib import Path
 
-from digitzoo.apps.hub_app import serve
+from digitzoo.apps.gradio_app import serve
 
 serve(host="0.0.0.0", port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
       root=str(Path(__file__).resolve().parent / "{models}"), tabs={tabs!r})
@@ -126,22 +123,27 @@ def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: s
     out = new_folder_path(out_dir)
     manifest = read_manifest(root)
     with folder_built_in_place(out) as work:
-        for package, modules in (("apps", APP_MODULES), ("hub", HUB_MODULES)):
+        for package in SHIPPED_PACKAGES:
             # digitzoo/ without an __init__.py: the same namespace layout as the installed package.
-            (work / "digitzoo" / package).mkdir(parents=True)
-            for module in modules:
-                shutil.copy2(PACKAGE_ROOT / package / module, work / "digitzoo" / package / module)
-        (work / "digitzoo" / "apps" / "web").mkdir()
-        for name in APP_WEB_FILES:
-            shutil.copy2(PACKAGE_ROOT / "apps" / "web" / name, work / "digitzoo" / "apps" / "web" / name)
-        if playground:  # every lesson file; the Playground tab appears because torch is required
-            shutil.copytree(PACKAGE_ROOT / "hub" / "lessons", work / "digitzoo" / "hub" / "lessons",
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(package_folder(package), work / package.replace(".", "/"), ignore=_not_shipped)
         bundled = _bundle_onnx_models(Path(root), manifest, work / MODELS_DIR)
         (work / "app.py").write_text(APP_PY.format(models=MODELS_DIR, tabs=space_tabs(playground)))
         (work / "requirements.txt").write_text(requirements(hardware, playground))
         (work / "README.md").write_text(space_readme(hardware, model_repo, bundled), encoding="utf-8")
     return out
+
+
+def package_folder(package: str) -> Path:
+    """Where an installed (or editable) subpackage of digitzoo lives, found by the import system."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DigitzooError(f"cannot find the package {package} to put into the Space")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _not_shipped(folder: str, names: list[str]) -> set[str]:
+    ignored = set(shutil.ignore_patterns(*NOT_SHIPPED)(folder, names))
+    return ignored | {n for n in names if (Path(folder) / n).is_dir() and not n.isidentifier()}
 
 
 def _bundle_onnx_models(root: Path, manifest: dict, dest: Path) -> dict:

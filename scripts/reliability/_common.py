@@ -1,6 +1,6 @@
 """Shared by the reliability checks: the small training configuration, child processes, hashes.
 
-Every training run here is a real ``python -m digitzoo.hub.cli train`` child process on CPU (``--threads``
+Every training run here is a real ``python -m digitzoo.cli train`` child process on CPU (``--threads``
 pinned), in its own ``DIGITZOO_HOME`` (so the checkpoint lands where ``digitzoo train`` puts it
 and ``find_checkpoint`` looks for it).
 """
@@ -44,7 +44,7 @@ def train_flags(args: argparse.Namespace, seed: int | None = None) -> list[str]:
 
 
 def train_command(flags: list[str]) -> list[str]:
-    return [sys.executable, "-m", "digitzoo.hub.cli", "train", *flags]
+    return [sys.executable, "-m", "digitzoo.cli", "train", *flags]
 
 
 def child_env(store: Path) -> dict[str, str]:
@@ -88,7 +88,7 @@ def resume_state_sha256(tensors: dict, meta: dict) -> tuple[int, str]:
 def checkpoint_digest(name: str, folder: Path) -> dict:
     """Load a checkpoint the way the project does (card sha256 checked) and hash what is in it."""
     from digitzoo.hub.checkpoint import WEIGHTS_FILE, load_checkpoint, load_tensors
-    from digitzoo.hub.files import sha256_file
+    from digitzoo.hub.serving.files import sha256_file
 
     _, card = load_checkpoint(name, folder)  # raises CheckpointError unless card + weights agree
     tensors, _ = load_tensors(folder / WEIGHTS_FILE)

@@ -2,7 +2,7 @@
 
     python scripts/reliability/determinism.py --out test-artifacts/reliability/determinism.json
 
-Each run is a separate ``python -m digitzoo.hub.cli train`` process from scratch (own DIGITZOO_HOME,
+Each run is a separate ``python -m digitzoo.cli train`` process from scratch (own DIGITZOO_HOME,
 --device cpu, --threads 2 by default: the shipped models were trained with 2 threads).
 Compared: the weights sha256 recorded in card.json, the sha256 of the model.safetensors file,
 and a hash of the tensors themselves. The run with another seed shows

@@ -10,7 +10,7 @@ equal to an uninterrupted run with the same seed and configuration.
 Once per invocation an uninterrupted reference run records the hash of every resume state it
 writes (step -> model + optimiser tensors) and of its final weights. Each trial then:
 
-1. starts ``python -m digitzoo.hub.cli train MODEL ...`` in a fresh ``DIGITZOO_HOME`` and SIGKILLs it at a
+1. starts ``python -m digitzoo.cli train MODEL ...`` in a fresh ``DIGITZOO_HOME`` and SIGKILLs it at a
    moment chosen by the seeded RNG, in one of these ways (cycled over the trials):
    - ``delay``: a random delay from 0 to 1.1x the reference run's wall time (start-up, training,
      evaluation, final save, or after the end);
@@ -63,7 +63,7 @@ def reference_worker(out_json: str, flags: list[str]) -> int:
     """Run `digitzoo train FLAGS` in this process and record the hash of every resume state it writes."""
     import digitzoo.train.loop as loop
     from digitzoo.hub.checkpoint import load_tensors
-    from digitzoo.hub.cli import main
+    from digitzoo.cli import main
 
     states: dict[str, str] = {}
     write = loop.save_tensors
@@ -194,7 +194,7 @@ def start_and_kill(cmd: list[str], store: Path, folder: Path, plan: Plan, log: P
 def inspect(name: str, store: Path, folder: Path, reference: dict, temps_seen: int) -> tuple[dict, list[str]]:
     """Check every file in the folder after the kill; (what is on disk, problems)."""
     from digitzoo.hub import checkpoint as ck
-    from digitzoo.hub.errors import CheckpointError
+    from digitzoo.hub.serving.errors import CheckpointError
     from digitzoo.train.loop import RESUME_FILE
 
     problems: list[str] = []
@@ -317,7 +317,7 @@ def run_trial(index: int, plan: Plan, args: argparse.Namespace, workdir: Path, r
                     problems.append(f"restart failed: {common.tail(root / 'restart.log')}")
 
         # The final checkpoint: loads, matches its checksum, equals the uninterrupted run.
-        from digitzoo.hub.errors import CheckpointError
+        from digitzoo.hub.serving.errors import CheckpointError
         from digitzoo.train.loop import RESUME_FILE
 
         try:

@@ -14,7 +14,7 @@ from digitzoo.apps.limits import MAX_REQUEST_BYTES, PublicApiOnly, RequestBodyLi
 from digitzoo.apps.playground_gate import PlaygroundGate
 from digitzoo.apps.upload_quota import UploadQuota
 from digitzoo.apps.webserver import WebServer, make_server
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 
 MCP_EXTRA = "pip install 'digitzoo[mcp]'"
 
@@ -125,7 +125,7 @@ def build_app(tabs: list[str] | None = None, mcp: bool = False) -> gr.Blocks:
 
 
 @dataclass
-class RunningHub:
+class RunningApp:
     """A hub serving in a thread of this process (``serve(block=False)``): its port, and ``close()``."""
 
     blocks: gr.Blocks
@@ -148,7 +148,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
 
     Runs on the guarded web server of ``apps.webserver`` (connection and head deadlines, a
     connection cap) through Gradio's ``gr.mount_gradio_app``. With ``block=False`` it returns a
-    ``RunningHub`` once the port answers.
+    ``RunningApp`` once the port answers.
     """
     if mcp:
         require_mcp()
@@ -184,7 +184,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     if not block:
         server.start_in_thread()
         print(f"* Running on local URL:  http://{shown_host}:{port}", flush=True)
-        return RunningHub(blocks, server, port)
+        return RunningApp(blocks, server, port)
     print(f"* Running on local URL:  http://{shown_host}:{port}", flush=True)
     server.run()
     return blocks

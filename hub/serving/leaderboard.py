@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 
 README_START = "<!-- leaderboard:start -->"
 README_END = "<!-- leaderboard:end -->"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # digitzoo.hub's folder (this is digitzoo.hub.serving)
 PRETRAINED_DIR = PACKAGE_DIR / "pretrained"
 
 

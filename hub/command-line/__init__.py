@@ -4,6 +4,9 @@ Every stage (``digitzoo.train``, ``digitzoo.export``, ``digitzoo.apps``) is impo
 command that needs it, so ``digitzoo list`` or ``digitzoo pull`` start without torch or Gradio,
 and a command that needs the training extra says so in one line when it is missing.
 User errors (DigitzooError) print one line on stderr and exit with status 2, no traceback.
+The commands dispatch and print; what they print is formatted by the modules that compute it.
+Groups of their own: `digitzoo bench ...` (``digitzoo.cli.bench``), `digitzoo space ...` and
+`digitzoo web ...` (``digitzoo.cli.sites``).
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from typing import Optional
 
 import typer
 
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 
-from digitzoo.hub.cli.bench import bench_app
-from digitzoo.hub.cli.common import TRAIN_EXTRA, require_torch  # noqa: F401 (TRAIN_EXTRA: as before)
+from digitzoo.cli.bench import bench_app
+from digitzoo.cli.common import TRAIN_EXTRA, check_port_free, require_torch  # noqa: F401 (TRAIN_EXTRA: as before)
+from digitzoo.cli.sites import space_app, web_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="digitzoo: train, export and serve a zoo of MNIST models.")
 app.add_typer(bench_app, name="bench")
+app.add_typer(space_app, name="space")
+app.add_typer(web_app, name="web")
 
 
 @app.command()
@@ -87,31 +93,10 @@ def eval_(
 ) -> None:
     """Recompute a checkpoint's metrics on the MNIST test set."""
     require_torch("digitzoo eval")
-    import torch
+    from digitzoo.train.evaluate import evaluate_checkpoint, report
 
-    from digitzoo.hub.checkpoint import find_checkpoint, load_checkpoint
-    from digitzoo.hub.registry import get_spec
-    from digitzoo.train.evaluate import evaluate
-    from digitzoo.train.loop import resolve_device
-
-    if threads:
-        torch.set_num_threads(threads)
-    spec = get_spec(name)
-    dev = resolve_device(device)
-    folder = find_checkpoint(name)
-    model, card = load_checkpoint(name, folder)
-    results = evaluate(spec, model, dev, data_dir, limit_test, sketch_eval)
-    floors = {f.metric: {"floor": f"{f.op} {f.value}", "holds": f.holds(results[f.metric])}
-              for f in spec.floors if f.metric in results}
-    report = {"name": name, "checkpoint": str(folder), "weights_sha256": card["weights_sha256"],
-              "metrics": results, "floors": floors}
-    if as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        for key, value in results.items():
-            print(f"{key:30s} {value}")
-        for metric, floor in floors.items():
-            print(f"floor {metric} {floor['floor']}: {'ok' if floor['holds'] else 'NOT MET'}")
+    evaluation = evaluate_checkpoint(name, device, data_dir, limit_test, sketch_eval, threads)
+    print(json.dumps(evaluation, indent=2) if as_json else report(evaluation))
 
 
 @app.command("export")
@@ -127,7 +112,7 @@ def export_(
     import torch
 
     from digitzoo.export.pipeline import export
-    from digitzoo.hub import paths
+    from digitzoo.hub.serving import paths
 
     if threads:
         torch.set_num_threads(threads)
@@ -148,7 +133,7 @@ def serve(
                              "/gradio_api/mcp/ (needs digitzoo's mcp extra)"),
 ) -> None:
     """Start the Gradio demo hub on the exported models."""
-    from digitzoo.apps.hub_app import TABS, require_mcp, serve as run_server
+    from digitzoo.apps.gradio_app import TABS, require_mcp, serve as run_server
 
     if mcp:
         require_mcp()
@@ -159,21 +144,8 @@ def serve(
     unknown = set(tab or []) - set(TABS)
     if unknown:
         raise DigitzooError(f"unknown tab(s) {', '.join(sorted(unknown))}; choose from {', '.join(TABS)}")
-    _check_port_free(host, port)
+    check_port_free(host, port)
     run_server(host, port, backend, device, tab or None, mcp=mcp)
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """One line naming the flag, before Gradio's own traceback about a port it cannot take."""
-    import socket
-
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a TIME_WAIT port is free
-        try:
-            probe.bind((host, port))
-        except OSError:
-            raise DigitzooError(f"port {port} on {host} is busy (another digitzoo serve?): "
-                                f"choose another with --port, e.g. --port {port + 1}") from None
 
 
 @app.command("list")
@@ -185,8 +157,8 @@ def list_(
     exports: Optional[str] = typer.Option(None, help="exports folder (default: yours, else the shipped one)"),
 ) -> None:
     """The exported models: the manifest (files, sha256, shapes, metrics) that the apps serve."""
-    from digitzoo.hub import leaderboard
-    from digitzoo.hub.manifest import exports_root, read_manifest
+    from digitzoo.hub.serving import leaderboard
+    from digitzoo.hub.serving.manifest import exports_root, read_manifest
 
     root = Path(exports) if exports else exports_root()
     manifest = read_manifest(root)
@@ -215,7 +187,7 @@ def push(
 ) -> None:
     """Push weights, configs, exported files, manifest and a model card to a Hub model repository."""
     require_torch("digitzoo push")  # the model files (architecture, recipe) describe what is pushed
-    from digitzoo.hub.manifest import exports_root
+    from digitzoo.hub.serving.manifest import exports_root
     from digitzoo.hub.publish.hfclient import check_repo_id, push_files
     from digitzoo.hub.publish.model_repo import model_repo_files
 
@@ -234,99 +206,6 @@ def pull(
     from digitzoo.hub.publish.hfclient import pull as run_pull
 
     run_pull(repo_id, revision, out=print)
-
-
-space_app = typer.Typer(no_args_is_help=True, help="A ready-to-run Space: the Gradio demo hub, or (--static) the static site.")
-app.add_typer(space_app, name="space")
-
-
-@space_app.command("build")
-def space_build(
-    out_dir: str = typer.Argument(..., help="new folder to write the Space into"),
-    hardware: str = typer.Option("cpu-basic", help="suggested Space hardware (cpu-basic, t4-small, a10g-small, ...)"),
-    model_repo: Optional[str] = typer.Option(None, help="the model repository the Space's card links to"),
-    playground: bool = typer.Option(False, help="include the Playground (its lessons train with CPU torch)"),
-    static: bool = typer.Option(False, "--static", help="a static Space: the `digitzoo web build` site, models run in the browser"),
-    vendor: bool = typer.Option(False, "--vendor", help="with --static: copy onnxruntime-web into the Space (needs `npm ci` in apps/web)"),
-) -> None:
-    """Write a self-contained Space folder: app.py, code, ONNX models, pinned requirements, README."""
-    from digitzoo.hub.manifest import exports_root
-    from digitzoo.hub.publish.space import build_space
-
-    if static:
-        folder = _build_static_space(out_dir, model_repo, vendor, playground)
-        print(f"static Space written to {folder}; try it: python -m http.server -d {folder} 8000")
-        return
-    if vendor:
-        raise DigitzooError("--vendor goes with --static (a Gradio Space runs its models with onnxruntime in Python)")
-    if playground:
-        require_torch("digitzoo space build --playground")
-    folder = build_space(out_dir, exports_root(), hardware, model_repo, playground)
-    print(f"Space written to {folder}; try it: cd {folder} && pip install -r requirements.txt && python app.py")
-
-
-def _build_static_space(out_dir, model_repo: str | None, vendor: bool, playground: bool) -> Path:
-    """The static site of `digitzoo web build` plus the README a static Space needs."""
-    from digitzoo.apps.web_build import build_site
-    from digitzoo.hub.manifest import exports_root
-    from digitzoo.hub.publish.space import make_static_space
-
-    if playground:
-        raise DigitzooError("--playground needs a Gradio Space (its lessons train in Python): drop --static")
-    return make_static_space(build_site(out_dir, exports_root(), vendor), model_repo)
-
-
-@space_app.command("push")
-def space_push(
-    repo_id: str = typer.Argument(..., help="Space on the Hub, e.g. your-name/digitzoo"),
-    folder: Optional[str] = typer.Option(None, "--dir", help="a folder from `digitzoo space build` (default: build one now)"),
-    hardware: str = typer.Option("cpu-basic", help="Space hardware to request (cpu-basic, t4-small, ...)"),
-    model_repo: Optional[str] = typer.Option(None, help="the model repository the Space's card links to"),
-    private: bool = typer.Option(False, help="create the Space as private"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="print what would be uploaded; no network"),
-    static: bool = typer.Option(False, "--static", help="a static Space (`space build --static`): models run in the browser"),
-    vendor: bool = typer.Option(False, "--vendor", help="with --static: copy onnxruntime-web into the Space"),
-) -> None:
-    """Create the Space if needed and upload the built folder in one commit."""
-    import tempfile
-
-    from digitzoo.hub.manifest import exports_root
-    from digitzoo.hub.publish.hfclient import check_repo_id, folder_files, push_files
-    from digitzoo.hub.publish.space import build_space
-
-    check_repo_id(repo_id)
-    entry_file = "index.html" if static else "app.py"
-    with tempfile.TemporaryDirectory() as tmp:
-        if folder is None and static:
-            built = _build_static_space(Path(tmp) / "space", model_repo, vendor, playground=False)
-        elif folder is None:
-            built = build_space(Path(tmp) / "space", exports_root(), hardware, model_repo)
-        else:
-            built = Path(folder)
-            if not (built / entry_file).is_file() or not (built / "README.md").is_file():
-                raise DigitzooError(f"{built} is not a {'static ' if static else ''}Space folder from "
-                                    f"`digitzoo space build{' --static' if static else ''}` (no {entry_file}/README.md)")
-        push_files(repo_id, folder_files(built), repo_type="space", private=private, revision=None,
-                   message="digitzoo space push", dry_run=dry_run, out=print,
-                   space_hardware=None if static else hardware, space_sdk="static" if static else "gradio")
-
-
-web_app = typer.Typer(no_args_is_help=True, help="A static site: the models run in the visitor's browser.")
-app.add_typer(web_app, name="web")
-
-
-@web_app.command("build")
-def web_build(
-    out_dir: str = typer.Argument(..., help="new folder to write the site into"),
-    vendor: bool = typer.Option(False, "--vendor", help="copy onnxruntime-web into the site (needs `npm ci` in apps/web) "
-                                "instead of loading it from its pinned CDN URL"),
-) -> None:
-    """Write a static site (Draw, Latent space, GAN in the browser): page, verified ONNX files, models.json."""
-    from digitzoo.apps.web_build import build_site
-    from digitzoo.hub.manifest import exports_root
-
-    folder = build_site(out_dir, exports_root(), vendor)
-    print(f"site written to {folder}; try it: python -m http.server -d {folder} 8000  (then open http://127.0.0.1:8000/)")
 
 
 lesson_app = typer.Typer(no_args_is_help=True, help="The Playground's lessons without a browser.")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from digitzoo.hub.benchmarking import Machine
+from digitzoo.hub.benchmarking import Machine, plain
 
 REPORT = "BENCHMARKS.md"
 PLOTS = "benchmarks"
@@ -30,7 +30,7 @@ def cuda() -> dict[str, Any]:
     """What CUDA this machine really has, for torch and for ONNX Runtime."""
     import torch
 
-    from digitzoo.hub.runtime import cuda_usable
+    from digitzoo.hub.serving.runtime import cuda_usable
 
     info = {"torch": torch.cuda.is_available(), "onnxruntime": cuda_usable()}
     info["gpu"] = torch.cuda.get_device_name(0) if info["torch"] else None
@@ -58,7 +58,8 @@ def _commit() -> str:
 
 
 def run(threads: int = 2, quick: bool = False, skip: tuple[str, ...] = (), data_dir=None, log=print) -> dict[str, Any]:
-    """Measure; returns every figure (also what ``write_report`` needs)."""
+    """Measure; returns every figure (also what ``write_report`` needs): JSON values, and the typed results
+    of the benchmarks that have one (``inference``, ``gan_grid``), which ``plain()`` turns into their JSON."""
     import torch
 
     torch.set_num_threads(threads)
@@ -79,14 +80,13 @@ def run(threads: int = 2, quick: bool = False, skip: tuple[str, ...] = (), data_
             log("== training: time to 99.0% test accuracy, fast recipe vs tutorial")
             result["time_to_99"] = time_to_accuracy(threads, data_dir=data_dir, log=log)
     if "inference" not in skip:
-        from digitzoo.export.bench import gan_grid_latency, inference_latency
+        from digitzoo.export.bench import gan_grid_latency, inference_latency, report_gan_grid
 
         log("== inference: every part, every backend, batch 1 and 256")
         timing = {"min_seconds": 0.05, "min_calls": 3} if quick else {"min_seconds": 1.0, "min_calls": 30}
-        result["inference"] = {d: inference_latency(threads, device=d, data_dir=data_dir, log=log, **timing)
-                               for d in devices}
+        result["inference"] = inference_latency(threads, devices=tuple(devices), data_dir=data_dir, log=log, **timing)
         result["gan_grid"] = gan_grid_latency(threads, **({"min_seconds": 0.05, "min_calls": 5} if quick else {}))
-        log(f"GAN 64-digit grid: p50 {result['gan_grid']['p50_ms']:.1f} ms")
+        log(report_gan_grid(result["gan_grid"]))
     if "serving" not in skip:
         from digitzoo.apps.bench import serve_latency
 
@@ -105,6 +105,7 @@ def _fmt(value, digits=1):
 
 def write_report(result: dict[str, Any], docs: Path) -> Path:
     """docs/BENCHMARKS.md and its PNG plots; returns the report's path."""
+    result = plain(result)
     plots = docs / PLOTS
     plots.mkdir(parents=True, exist_ok=True)
     m0, m1 = result["machine_before"], result["machine_after"]
@@ -340,16 +341,10 @@ def report(result: dict[str, Any]) -> str:
             out(f"  time to 99.0%: tutorial {_fmt(t99['tutorial']['reached_after_s'])} s, fast {_fmt(t99['fast']['reached_after_s'])} s"
                 + (f" ({t99['tutorial_over_fast']:.2f}x)" if t99["tutorial_over_fast"] else ""))
     if "inference" in result:
-        out(f"{'inference (p50 ms)':28s} {'batch':>5s} {'eager':>9s} {'ts':>9s} {'pt2':>9s} {'onnx':>9s} {'onnx x':>7s}")
-        for device, rows in result["inference"].items():
-            keys = dict.fromkeys((r["model"], r["part"], r["batch"]) for r in rows)
-            for model, part, batch in keys:
-                by = {r["backend"]: r for r in rows if (r["model"], r["part"], r["batch"]) == (model, part, batch)}
-                cells = " ".join(f"{by[b]['p50_ms']:9.3f}" if b in by else f"{'-':>9s}"
-                                 for b in ("eager", "torchscript", "pt2", "onnx"))
-                ratio = f" {by['onnx']['speedup_vs_eager']:6.2f}x" if "onnx" in by else ""
-                out(f"  {model + '/' + part + ' ' + device:26s} {batch:5d} {cells}{ratio}")
-        out(f"  GAN 64-digit grid: p50 {result['gan_grid']['p50_ms']:.1f} ms")
+        from digitzoo.export.bench import report_gan_grid, report_inference
+
+        out(report_inference(result["inference"]))
+        out(f"  {report_gan_grid(result['gan_grid'])}")
     if "serving" in result:
         s = result["serving"]
         out(f"serving: first /classify after {s['startup']['first_classify_s']:.2f} s; peak RSS {s['server_memory']['peak_rss_mb']:.0f} MB")

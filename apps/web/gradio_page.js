@@ -1,4 +1,4 @@
-// What the hub's in-page modules share (hub_draw.js, hub_latent.js): config.json and
+// What the hub's in-page modules share (gradio_draw.js, gradio_latent.js): config.json and
 // onnxruntime-web, each loaded once per page whichever tab asks first; and two helpers for
 // Gradio's DOM. (The static site has its own page, index.html + main.js.)
 

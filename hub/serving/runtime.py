@@ -1,4 +1,4 @@
-"""Run exported models: ONNX Runtime (default, no torch needed), TorchScript or torch.export.
+"""Run exported models with ONNX Runtime: no torch (TorchScript and torch.export: digitzoo.hub.torch_files).
 
 Files are found through the manifest and checked against its sha256 before they are opened;
 a file that is not what it claims to be (truncated, random bytes, another format) gives a
@@ -15,10 +15,7 @@ unpickle anything (``torch.export.load`` runs pickles it finds in the archive) a
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
-import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -27,10 +24,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.filechecks import first_line, check_torch_archive, refuse_onnx_external_data, refuse_unsafe_pickle
-from digitzoo.hub.files import read_inside
-from digitzoo.hub.manifest import artifact, exports_root, read_manifest
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.filechecks import first_line, refuse_onnx_external_data
+from digitzoo.hub.serving.files import read_inside
+from digitzoo.hub.serving.manifest import artifact, exports_root, read_manifest
 
 BACKEND_FORMATS = {"onnx": "onnx", "torchscript": "torchscript", "pt2": "pt2"}
 
@@ -79,42 +76,14 @@ def open_onnx(path: str | os.PathLike, device: str = "auto", threads: int | None
     return (lambda *arrays: session.run(None, dict(zip(names, arrays)))), f"onnxruntime-{label}"
 
 
-def open_torch(path: str | os.PathLike, fmt: str, device: str = "auto", threads: int | None = None,
-               data: bytes | None = None):
-    """(runner, device label) for a TorchScript .pt or torch.export .pt2 file (``data``: its bytes, already
-    read and checked).
-
-    The module is moved to the device the label names, and inputs follow it there, so a
-    "torchscript-cuda" answer really ran on the GPU.
-    """
-    data = Path(path).read_bytes() if data is None else data  # checked and loaded from the same bytes
-    sample_inputs = check_torch_archive(path, fmt, data)  # before torch parses a byte of it
-    import torch
-
-    for name, data in sample_inputs:
-        refuse_unsafe_pickle(path, fmt, name, data)
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DigitzooError("--device cuda: PyTorch sees no CUDA GPU here; use --device cpu or auto")
-    if threads:
-        torch.set_num_threads(threads)
-    dev = "cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu"
-    try:
-        # torch.export.load (torch 2.15) fails on an in-memory archive, so a .pt2 is loaded by path: its bytes
-        # were checked just before, and the served ONNX files and TorchScript load from the checked bytes.
-        module = _load_torchscript(io.BytesIO(data)) if fmt == "torchscript" else _load_pt2(Path(path))
-        runner = torch_runner(module.to(dev), dev)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for bad archives
-        raise DigitzooError(f"{path} is not a valid {fmt} file ({first_line(exc)})") from None
-    return runner, f"{fmt}-{dev}"
-
-
 def open_file(path: str | os.PathLike, fmt: str, device: str = "auto", threads: int | None = None,
               spinning: bool = True, data: bytes | None = None):
-    """(runner, device label) for an exported file of format ``fmt`` (onnx, torchscript, pt2); ``data``: its
-    bytes when the caller has read and checked them (``read_artifact``), else the file is read here once.
+    """(runner, device label) for an exported ONNX file; ``data``: its bytes when the caller has read and
+    checked them (``read_artifact``), else the file is read here once.
 
-    The one place that knows how to run each format: the apps, the exporter's verification and
-    the tests all come through here.
+    The serving core runs ONNX only, so that it needs no torch; ``digitzoo.hub.torch_files.open_file``
+    has the same signature and runs TorchScript and torch.export files too (pass it as ``load_part``'s
+    ``opener``).
 
     >>> run, label = open_file(exports_root() / "mnist_cnn/mnist_cnn.onnx", "onnx", device="cpu")
     >>> run(np.zeros((1, 1, 28, 28), np.float32))[0].shape, label
@@ -123,63 +92,8 @@ def open_file(path: str | os.PathLike, fmt: str, device: str = "auto", threads: 
     if fmt == "onnx":
         return open_onnx(path, device, threads, spinning, data)
     if fmt in ("torchscript", "pt2"):
-        return open_torch(path, fmt, device, threads, data)
+        raise DigitzooError(f"{path}: a {fmt} file needs torch (digitzoo.hub.torch_files.open_file opens it)")
     raise DigitzooError(f"format must be one of onnx, torchscript, pt2, not {fmt!r}")
-
-
-def torch_runner(module, device: str = "cpu") -> Callable[..., list]:
-    """A callable taking numpy arrays and returning a list of numpy arrays, for any torch module."""
-    import warnings
-
-    import torch
-
-    def run(*arrays):
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"_check_is_size will be removed")
-            out = module(*[torch.from_numpy(a).to(device) for a in arrays])
-        return [o.cpu().numpy() for o in (out if isinstance(out, (tuple, list)) else (out,))]
-    return run
-
-
-@contextlib.contextmanager
-def torchscript_deprecation_ignored():
-    """TorchScript is deprecated upstream but still what many users load: silence only that warning."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=FutureWarning)
-        warnings.filterwarnings("ignore", message=r".*TorchScript.*deprecated", category=DeprecationWarning)
-        yield
-
-
-@contextlib.contextmanager
-def _quiet_loggers(*names: str):
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
-
-
-def _load_torchscript(archive: io.BytesIO):
-    import torch
-
-    with torchscript_deprecation_ignored():
-        return torch.jit.load(archive, map_location="cpu").eval()
-
-
-def _load_pt2(path: Path):
-    import torch
-
-    # The deserialiser logs unused size symbols of the LSTM's loop as warnings: not actionable.
-    # torch.export.load itself ("torch.export") logs a whole traceback at warning level before
-    # raising for a damaged archive; the caller turns the exception into one line.
-    with _quiet_loggers("torch._export.serde.serialize", "torch.export.pt2_archive._package", "torch.export"):
-        return torch.export.load(str(path)).module()
 
 
 @dataclass
@@ -203,8 +117,13 @@ class Part:
 
 
 def load_part(model: str, part: str = "model", backend: str = "onnx", device: str = "auto",
-              root: str | os.PathLike | None = None, threads: int | None = None, spinning: bool = True) -> Part:
-    """Open the verified exported file of ``model``/``part`` for ``backend``."""
+              root: str | os.PathLike | None = None, threads: int | None = None, spinning: bool = True,
+              opener: Callable = open_file) -> Part:
+    """Open the verified exported file of ``model``/``part`` for ``backend``.
+
+    ``opener`` runs the file: this module's ONNX-only ``open_file``, or for the torch backends
+    ``digitzoo.hub.torch_files.open_file`` (same signature).
+    """
     if backend not in BACKEND_FORMATS:
         raise DigitzooError(f"backend must be one of {', '.join(BACKEND_FORMATS)}, not {backend!r}")
     root = Path(root) if root else exports_root()
@@ -212,7 +131,7 @@ def load_part(model: str, part: str = "model", backend: str = "onnx", device: st
     item = artifact(manifest, model, part, BACKEND_FORMATS[backend])
     data = read_artifact(root, item)
     path = root / item["file"]
-    run, label = open_file(path, BACKEND_FORMATS[backend], device, threads, spinning, data)
+    run, label = opener(path, BACKEND_FORMATS[backend], device, threads, spinning, data)
     return Part(model, part, backend, label, path, run, item)
 
 

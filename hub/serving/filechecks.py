@@ -15,7 +15,7 @@ import os
 import re
 import zipfile
 
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.hub.serving.errors import DigitzooError
 
 
 def first_line(exc: BaseException) -> str:
@@ -69,7 +69,7 @@ def _varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
 def onnx_uses_external_data(data: bytes) -> bool:
     """True when any tensor of a serialized ModelProto lives in an external file; ValueError if it is not protobuf.
 
-    >>> from digitzoo.hub.manifest import exports_root
+    >>> from digitzoo.hub.serving.manifest import exports_root
     >>> onnx_uses_external_data((exports_root() / "mnist_cnn/mnist_cnn.onnx").read_bytes())
     False
     """
@@ -157,7 +157,7 @@ def check_torch_archive(path: str | os.PathLike, fmt: str, data: bytes | None = 
     at ``path``); returns the .pt2's pickled sample inputs.
 
     The sample inputs are the one pickle a .pt2 of ours holds; the caller checks them with torch
-    (``refuse_unsafe_pickle``) so that this function needs only the standard library.
+    (``digitzoo.hub.torch_files.refuse_unsafe_pickle``) so that this function needs only the standard library.
     """
     def refuse(why: str) -> DigitzooError:
         return DigitzooError(f"{path} is not a valid {fmt} file ({why})")
@@ -193,14 +193,3 @@ def check_torch_archive(path: str | os.PathLike, fmt: str, data: bytes | None = 
         raise refuse(f"not a zip archive: {first_line(exc)}") from None
     except (ValueError, KeyError, AttributeError, OSError, EOFError, NotImplementedError) as exc:
         raise refuse(first_line(exc)) from None
-
-
-def refuse_unsafe_pickle(path, fmt: str, name: str, data: bytes) -> None:
-    """A pickle inside an archive must load with torch's restricted unpickler, or the file is refused."""
-    import torch
-
-    try:
-        torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
-    except Exception:  # noqa: BLE001 - UnpicklingError, RuntimeError, ... all mean: refuse
-        raise DigitzooError(f"{path} is not a valid {fmt} file ({name} is a pickle of more than tensors, "
-                            "which torch's weights-only loader refuses; digitzoo will not unpickle it)") from None

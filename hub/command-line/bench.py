@@ -4,26 +4,28 @@ Each benchmark lives with what it measures (train/bench.py, train/not_digit_benc
 export/latency.py, apps/bench.py, apps/browser_bench.py, apps/playground_bench.py, apps/hostile_bench.py),
 returns a typed result (``digitzoo.hub.benchmarking.Result``: its ``to_json()`` is what ``--json``
 prints) and owns its ``report(result) -> str``; what they share (the ``Machine`` record, a server on a
-free port) is ``digitzoo.hub.benchmarking``. Every stage is imported inside its command, as in the
+free port, its memory) is ``digitzoo.hub.benchmarking``. Every stage is imported inside its command, as in the
 rest of the command line; `digitzoo bench` alone (every benchmark, docs/BENCHMARKS.md) is
-``digitzoo.hub.cli.benchmarks``.
+``digitzoo.cli.benchmarks``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from digitzoo.hub.cli.common import log_to_stderr, require_torch
-from digitzoo.hub.errors import DigitzooError
+from digitzoo.cli.common import log_to_stderr, require_torch
+from digitzoo.hub.serving.errors import DigitzooError
 
 bench_app = typer.Typer(help="Benchmarks that print measured figures. Without a subcommand: all of them, "
                         "written to docs/BENCHMARKS.md.")
 
 JSON = typer.Option(False, "--json", help="print JSON")
+DATA_DIR = typer.Option(None, help="MNIST root")
 
 
 def show(result, report, as_json: bool, out: Optional[Path] = None) -> None:
@@ -32,6 +34,20 @@ def show(result, report, as_json: bool, out: Optional[Path] = None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result.to_json(), indent=2) if as_json else report(result))
+
+
+def needs_torch(name: str):
+    """``@bench_app.command(name)`` for a benchmark that needs the training extra: without it, one line
+    says what to install (``require_torch``) before the command imports its stage."""
+    def register(command):
+        @functools.wraps(command)
+        def checked(*args, **kwargs):
+            require_torch(f"digitzoo bench {name}")
+            return command(*args, **kwargs)
+
+        return bench_app.command(name)(checked)
+
+    return register
 
 
 def _numbers(text: str, option: str, example: str) -> tuple[int, ...]:
@@ -48,13 +64,13 @@ def bench_all(
     quick: bool = typer.Option(False, help="few repetitions and no time-to-99% run: a smoke test, rough figures"),
     skip: Optional[list[str]] = typer.Option(None, help="leave out a section: training, inference, serving"),
     docs: str = typer.Option("docs", help="folder for BENCHMARKS.md and its plots"),
-    data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
+    data_dir: Optional[str] = DATA_DIR,
 ) -> None:
     """Run every benchmark, print the figures and write docs/BENCHMARKS.md with PNG plots."""
     if ctx.invoked_subcommand is not None:
         return
     require_torch("digitzoo bench")
-    from digitzoo.hub.cli.benchmarks import SECTIONS, report, run, write_report
+    from digitzoo.cli.benchmarks import SECTIONS, report, run, write_report
 
     unknown = set(skip or []) - set(SECTIONS)
     if unknown:
@@ -72,12 +88,11 @@ def bench_leaderboard(
     runs: int = typer.Option(200, help="timed calls per model; the median is stored"),
 ) -> None:
     """Re-measure every classifier's batch-1 latency (ONNX Runtime, CPU, 1 thread) into the manifest."""
-    from digitzoo.export.latency import measure_manifest
-    from digitzoo.hub import leaderboard
-    from digitzoo.hub.manifest import exports_root
+    from digitzoo.export.latency import measure_manifest, report
+    from digitzoo.hub.serving.manifest import exports_root
 
     root = Path(exports) if exports else exports_root()
-    print(leaderboard.text(measure_manifest(root, model or None, runs, log=log_to_stderr)))
+    show(measure_manifest(root, model or None, runs, log=log_to_stderr), report, False)
 
 
 @bench_app.command("hostile")
@@ -87,35 +102,32 @@ def bench_hostile(as_json: bool = JSON) -> None:
     figure beside its goal."""
     from digitzoo.apps import hostile_bench
 
-    result = hostile_bench.run(log=log_to_stderr)
-    print(hostile_bench.as_json(result) if as_json else hostile_bench.report(result))
+    show(hostile_bench.run(log=log_to_stderr), hostile_bench.report, as_json)
 
 
-@bench_app.command("not-digit")
-def bench_not_digit(data_dir: Optional[str] = typer.Option(None, help="MNIST root"), as_json: bool = JSON) -> None:
+@needs_torch("not-digit")  # MNIST is read through torchvision
+def bench_not_digit(data_dir: Optional[str] = DATA_DIR, as_json: bool = JSON) -> None:
     """How often "not a digit" is said of digits and of letters, shapes, scribbles and taps: the shipped
     detector beside the CNN's confidence and the autoencoder's reconstruction error."""
-    require_torch("digitzoo bench not-digit")  # MNIST is read through torchvision
     from digitzoo.train import not_digit_bench
 
     show(not_digit_bench.run(data_dir, log=log_to_stderr), not_digit_bench.report, as_json)
 
 
-@bench_app.command("fast-cnn")
+@needs_torch("fast-cnn")
 def bench_fast_cnn(
     threads: int = typer.Option(2, help="torch CPU threads (pinned)"),
     repeats: int = typer.Option(3, help="runs of each recipe; medians are reported"),
-    data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
+    data_dir: Optional[str] = DATA_DIR,
     as_json: bool = JSON,
 ) -> None:
     """Fast CNN recipe vs the classic tutorial recipe: training seconds and test accuracy."""
-    require_torch("digitzoo bench fast-cnn")
     from digitzoo.train.bench import fast_cnn, report_fast_cnn
 
     show(fast_cnn(threads, repeats, data_dir, log=log_to_stderr), report_fast_cnn, as_json)
 
 
-@bench_app.command("train-scaling")
+@needs_torch("train-scaling")
 def bench_train_scaling(
     model: Optional[str] = typer.Option(None, help="model to train (default: the first classifier)"),
     recipe: str = typer.Option("default", help="its recipe: global batch and augmentation"),
@@ -123,11 +135,10 @@ def bench_train_scaling(
     steps: int = typer.Option(30, help="timed steps per world size (after the warm-up)"),
     warmup: int = typer.Option(5, help="untimed steps first"),
     threads: int = typer.Option(1, help="torch CPU threads per rank"),
-    data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
+    data_dir: Optional[str] = DATA_DIR,
     as_json: bool = JSON,
 ) -> None:
     """Images/s of real training steps at world size 1 and 2 (torchrun, gloo, DDP), their ratio, the machine."""
-    require_torch("digitzoo bench train-scaling")
     from digitzoo.train.bench import report_train_scaling, train_scaling
 
     worlds = _numbers(nproc, "--nproc", "world sizes like 1,2")
@@ -161,7 +172,7 @@ def bench_browser(
     show(browser_bench(per_digit, first_runs, log=log_to_stderr), report, as_json, out)
 
 
-@bench_app.command("playground")
+@needs_torch("playground")
 def bench_playground(
     learners: int = typer.Option(8, help="visitors who press Start at once"),
     stream_seconds: float = typer.Option(5.0, help="seconds of each lesson's stream to count updates over"),
@@ -169,30 +180,9 @@ def bench_playground(
     as_json: bool = JSON,
 ) -> None:
     """Per lesson: seconds to its result and updates/s in the page; a crowd of learners; server memory."""
-    require_torch("digitzoo bench playground")
-    from digitzoo.apps.playground_bench import playground
+    from digitzoo.apps.playground_bench import playground, report
 
-    result = playground(learners, stream_seconds, lesson or None, log=log_to_stderr)
-    print(json.dumps(result, indent=2) if as_json else report_playground(result))
-
-
-def report_playground(result: dict) -> str:
-    """`digitzoo bench playground`'s figures. (Its place is apps/playground_bench.py, as ``report``; that module
-    is being changed elsewhere, so it waits here: move it with a PlaygroundResult.)"""
-    lines = [f"{'lesson':22s} {'result after s':>15s} {'steps':>7s} {'updates/s':>10s} {'first update s':>15s}"]
-    for name, row in result["lessons"].items():
-        after = f"{row['seconds_to_result']:.2f}" if row["reached"] else "not reached"
-        lines.append(f"{name:22s} {after:>15s} {row['steps_to_result'] or '-':>7} {row['updates_per_s']:10.1f} "
-                     f"{row['first_update_s'] or float('nan'):15.2f}")
-    rush, mem, again, m = result["crowd"], result["server_memory_mb"], result["second_crowd"], result["machine"]
-    lines.append(f"{rush['learners']} learners at once ({rush['lesson']}): {rush['served']} served, {rush['busy']} told busy, "
-                 f"{rush['lost']} lost; slowest answer {rush['slowest_answer_s']:.1f} s")
-    lines += [f"  lost: {outcome}" for outcome in {o for o in rush["outcomes"] if o not in ("served", "busy")}]
-    lines.append(f"the same crowd again: {again['served']} served, {again['busy']} told busy, {again['lost']} lost")
-    lines.append(f"server memory: {mem['before']['rss_mb']:.0f} MB before, {mem['after']['rss_mb']:.0f} MB after the crowd, "
-                 f"{mem['after_second_crowd']['rss_mb']:.0f} MB after the second; machine: {m['cpus']} cores, "
-                 f"load average {' '.join(f'{x:.2f}' for x in m['loadavg'])}")
-    return "\n".join(lines)
+    show(playground(learners, stream_seconds, lesson or None, log=log_to_stderr), report, as_json)
 
 
 @bench_app.command("serve-reliability")

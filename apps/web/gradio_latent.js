@@ -8,7 +8,7 @@
 // fails, it says so once and the server's pictures show alone.
 
 import { openModel, throttled } from "./runtime.js";
-import { failedStart, hubConfig, hubRuntime, noteUnder, showOverImage, waitFor, whyNotHere } from "./hub_page.js";
+import { failedStart, hubConfig, hubRuntime, noteUnder, showOverImage, waitFor, whyNotHere } from "./gradio_page.js";
 
 const AXES = ["x", "y", "z"];
 const OFF = "Decoding in the page is off";

@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from digitzoo.hub import paths
-from digitzoo.hub.errors import DigitzooError
-from digitzoo.hub.files import atomic_write_text, inside, read_format_json, sha256_file
+from digitzoo.hub.serving import paths
+from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.files import atomic_write_text, inside, read_format_json, sha256_file
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "digitzoo-manifest/1"

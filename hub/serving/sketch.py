@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from digitzoo.hub.errors import EmptySketch, SketchError
+from digitzoo.hub.serving.errors import EmptySketch, SketchError
 
 MAX_PIXELS = 4096 * 4096  # refuse larger uploads before doing any work on them
 WORK_SIZE = 80  # the ink is normalised at 4x the 20 px box

@@ -18,7 +18,7 @@
 
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
 import { openModel, softmax, throttled } from "./runtime.js";
-import { failedStart, hubConfig, hubRuntime, showOverImage, waitFor, whyNotHere } from "./hub_page.js";
+import { failedStart, hubConfig, hubRuntime, showOverImage, waitFor, whyNotHere } from "./gradio_page.js";
 
 const BASE = new URL(".", import.meta.url);
 const BUSY_RETRY_MS = 1000;

@@ -84,10 +84,10 @@ def open_inside(root: str | os.PathLike, relative: str) -> BinaryIO:
     >>> with open_inside(Path(__file__).parent, "files.py") as f:
     ...     f.read(9)[3:]  # past the docstring's quotes
     b'Atomic'
-    >>> open_inside(Path(__file__).parent, "../hub/files.py")  # doctest: +ELLIPSIS
+    >>> open_inside(Path(__file__).parent, "../hub/serving/files.py")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: '../hub/files.py' points outside ...: only plain relative paths are opened
+    ValueError: '../hub/serving/files.py' points outside ...: only plain relative paths are opened
     """
     names = relative.split("/")
     if relative.startswith("/") or any(name in ("", ".", "..") for name in names):
@@ -170,7 +170,7 @@ def temp_dir_beside(target: str | os.PathLike) -> Path:
 
 def new_folder_path(out_dir: str | os.PathLike) -> Path:
     """``out_dir`` resolved, when it does not exist or is an empty folder; else one clear error."""
-    from digitzoo.hub.errors import DigitzooError
+    from digitzoo.hub.serving.errors import DigitzooError
 
     out = Path(out_dir).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -9,7 +9,7 @@
 // so once and the server's pictures show alone.
 
 import { mulberry32, normals, openModel, throttled } from "./runtime.js";
-import { failedStart, hide, hubConfig, hubRuntime, noteUnder, overImage, paintDigits, waitFor, whyNotHere } from "./hub_page.js";
+import { failedStart, hide, hubConfig, hubRuntime, noteUnder, overImage, paintDigits, waitFor, whyNotHere } from "./gradio_page.js";
 
 const MAX_SEED = 2 ** 31 - 1, MAX_GRID = 64, WALK_STEPS = 8;
 const OFF = "Drawing in the page is off";
