@@ -10,17 +10,13 @@ from gradio.components.label import LabelConfidence, LabelData
 
 from digitzoo.apps import parts
 from digitzoo.apps.charts import belief_chart
-from digitzoo.apps.inputs import EmptyCanvas, ImageOrSketch, refuse, sketch_to_input
+from digitzoo.apps.inputs import EmptyCanvas, ImageOrSketch, refuse
+from digitzoo.apps.reading import Reading, read_digit
 
 DRAW_PROMPT = "Draw a digit (0-9) on the pad."
 TWO, ALL = "two", "all"
 VIEWS = [("two side by side", TWO), ("all classifiers", ALL)]
 TABLE_HEADERS = ["model", "reads", "confidence %", "runner-up", "ms"]
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _labels(probs: np.ndarray) -> dict[str, float]:
@@ -40,33 +36,22 @@ class Answer(gr.Label):
         return value if isinstance(value, LabelData) else super().postprocess(value)
 
 
-def not_digit_chance(x: np.ndarray) -> float | None:
-    """The detector's confidence that ``x`` is not a digit, in [0, 1]; over 0.5 the page says "not sure".
-
-    None when the exports have no detector (a folder made before there was one): no verdict then.
-    """
-    detector = parts.detector()
-    if detector is None:
-        return None
-    (scores,) = detector(x)  # (1, 2): [digit, not a digit], calibrated so that argmax is the verdict
-    return float(softmax(scores[0])[1])
-
-
-def _answer(probs: np.ndarray, doubt: float | None):
+def _answer(reading: Reading, model: str):
     """What a model's Label shows: its top three digits, headed "not sure: looks most like 4" when the
     detector says the drawing is probably not a digit (the API returns the same heading)."""
-    if doubt is None or doubt <= 0.5:
+    probs = reading.probs[model]
+    if not reading.not_sure:
         return _labels(probs)
     top = np.argsort(probs)[::-1][:3]
     return LabelData(label=f"not sure: looks most like {top[0]}",
                      confidences=[LabelConfidence(label=str(d), confidence=float(probs[d])) for d in top])
 
 
-def _verdict(doubt: float | None) -> str:
+def _verdict(reading: Reading) -> str:
     """The line above the timing in the page: empty for a digit."""
-    if doubt is None or doubt <= 0.5:
+    if not reading.not_sure:
         return ""
-    return (f"**Not sure this is a digit** ({100 * doubt:.0f}% it is a letter, a shape or a scribble): "
+    return (f"**Not sure this is a digit** ({100 * reading.not_digit:.0f}% it is a letter, a shape or a scribble): "
             "draw one digit, 0-9.\n\n")
 
 
@@ -84,16 +69,8 @@ def _pair(left: str | None, right: str | None) -> tuple[str, str]:
     return pick(left, first), pick(right, second)
 
 
-def _read(x: np.ndarray, models: list[str]) -> tuple[dict[str, np.ndarray], dict, object]:
-    """Probabilities of each model on ``x``, the part that answered per model, and the first belief chart."""
-    probs, readers, chart = {}, {}, None
-    for model in dict.fromkeys(models):
-        reader = parts.with_role(model, "classifier")
-        logits, *more = reader(x)  # (1, 10), and (1, 28, 10) beliefs after each row where the model gives them
-        if chart is None and parts.demo(model).get("belief_by_row") and more:
-            chart = belief_chart(softmax(more[0][0]))
-        probs[model], readers[model] = softmax(logits[0]), reader
-    return probs, readers, chart
+def _chart(reading: Reading):
+    return None if reading.beliefs is None else belief_chart(reading.beliefs)
 
 
 def _seen(x: np.ndarray) -> np.ndarray:
@@ -102,15 +79,15 @@ def _seen(x: np.ndarray) -> np.ndarray:
     return (np.clip(x[0, 0], 0, 1) * 255).astype(np.uint8)
 
 
-def _table(models: list[str], probs: dict[str, np.ndarray], readers: dict, doubt: float | None) -> list[list]:
+def _table(models: list[str], reading: Reading) -> list[list]:
     """One row per model: its name on screen, its answer, confidence, second guess and time."""
     rows = []
     for model in models:
-        p = probs[model]
+        p = reading.probs[model]
         first, second = np.argsort(p)[::-1][:2]
-        reads = f"not sure: {first}?" if doubt is not None and doubt > 0.5 else str(first)
+        reads = f"not sure: {first}?" if reading.not_sure else str(first)
         rows.append([parts.label(model), reads, round(100 * float(p[first]), 1), str(second),
-                     round(readers[model].last_ms, 2)])
+                     round(reading.ms[model], 2)])
     return rows
 
 
@@ -118,12 +95,10 @@ def classify(sketch):
     """The /classify API: sketch or image -> the default pair's top-3 (CNN first, then LSTM), each
     headed "not sure: looks most like 4" when the drawing is probably not a digit; the 28x28 input,
     the belief row by row of the model that charts one, the verdict and timing."""
-    x = sketch_to_input(sketch)  # (1, 1, 28, 28)
     pair = default_pair()
-    probs, readers, chart = _read(x, list(pair))
-    doubt = not_digit_chance(x)
-    info = f"{_verdict(doubt)}Answered by {parts.describe(*readers.values())}"
-    return (*(_answer(probs[m], doubt) for m in pair), _seen(x), chart, info)
+    reading = read_digit(sketch, list(pair))
+    info = f"{_verdict(reading)}Answered by {reading.answered_by()}"
+    return (*(_answer(reading, m) for m in pair), _seen(reading.x), _chart(reading), info)
 
 
 def classify_for_page(request):
@@ -139,15 +114,13 @@ def classify_for_page(request):
     if (not isinstance(request, dict) or not isinstance(request.get("image"), str)
             or not all(isinstance(request.get(side), (str, type(None))) for side in ("left", "right"))):
         raise refuse('Send {"image": "data:image/png;base64,...", "left": a model name, "right": a model name}.')
-    x = sketch_to_input({"url": request["image"]})
     pair = _pair(request.get("left"), request.get("right"))
-    probs, readers, _ = _read(x, list(pair))
-    doubt = not_digit_chance(x)
-    labels = parts.manifest()["models"]
-    return {"answers": [{"model": m, "label": parts.label(m), "classes": labels[m]["labels"],
-                         "probs": [round(float(p), 6) for p in probs[m]]} for m in pair],
-            "doubt": doubt, "answered_by": parts.describe(*readers.values()),
-            "seen": np.round(np.clip(x[0, 0], 0, 1), 3).ravel().tolist()}  # the 28x28 read, row by row
+    reading = read_digit({"url": request["image"]}, list(pair))
+    labels = parts.manifest().models
+    return {"answers": [{"model": m, "label": parts.label(m), "classes": labels[m].labels,
+                         "probs": [round(float(p), 6) for p in reading.probs[m]]} for m in pair],
+            "doubt": reading.not_digit, "answered_by": reading.answered_by(),
+            "seen": np.round(np.clip(reading.x[0, 0], 0, 1), 3).ravel().tolist()}  # the 28x28 read, row by row
 
 
 def _slots(pair: tuple[str, str], answers=(None, None)) -> tuple:
@@ -157,13 +130,11 @@ def _slots(pair: tuple[str, str], answers=(None, None)) -> tuple:
 def classify_picked(sketch, left=None, right=None, view=TWO):
     """The page's events: the picked pair side by side, or (view "all") every classifier in a table."""
     pair = _pair(left, right)
-    x = sketch_to_input(sketch)
     models = parts.classifiers() if view == ALL else list(pair)
-    probs, readers, chart = _read(x, [*pair, *models])
-    doubt = not_digit_chance(x)
-    info = f"{_verdict(doubt)}Answered by {parts.describe(*(readers[m] for m in models))}"
-    table = _table(models, probs, readers, doubt) if view == ALL else None
-    return (*_slots(pair, [_answer(probs[m], doubt) for m in pair]), _seen(x), chart, info, table)
+    reading = read_digit(sketch, [*pair, *models])
+    info = f"{_verdict(reading)}Answered by {reading.answered_by(models)}"
+    table = _table(models, reading) if view == ALL else None
+    return (*_slots(pair, [_answer(reading, m) for m in pair]), _seen(reading.x), _chart(reading), info, table)
 
 
 def _blank(pair: tuple[str, str] | None = None, message: str | None = DRAW_PROMPT) -> tuple:

@@ -73,10 +73,10 @@ class ExportFile:
 def _entry(model: str, role: str, label: str) -> tuple[dict, ExportFile]:
     manifest = parts.manifest()
     item = artifact(manifest, model, part_with_role(manifest, model, role), "onnx")
-    io = lambda specs: [{"name": s["name"], "shape": s["shape"]} for s in specs]  # noqa: E731
-    entry = {"model": model, "label": label, "file": f"{PREFIX}/models/{item['file']}", "sha256": item["sha256"],
-             "inputs": io(item["inputs"]), "outputs": io(item["outputs"])}
-    return entry, ExportFile(_root(), item["file"], item["sha256"])
+    io = lambda specs: [{"name": s.name, "shape": s.shape} for s in specs]  # noqa: E731
+    entry = {"model": model, "label": label, "file": f"{PREFIX}/models/{item.file}", "sha256": item.sha256,
+             "inputs": io(item.inputs), "outputs": io(item.outputs)}
+    return entry, ExportFile(_root(), item.file, item.sha256)
 
 
 def _runtime() -> tuple[dict, dict[str, Path]]:
@@ -113,7 +113,7 @@ def site() -> tuple[dict, dict[str, Path | ExportFile]]:
             continue
         entry, path = _entry(model, "classifier", parts.label(model))
         draw.append({**entry, "belief_by_row": bool(parts.demo(model).get("belief_by_row")),
-                     "classes": manifest["models"][model]["labels"]})
+                     "classes": manifest.models[model].labels})
         served[entry["file"].removeprefix(PREFIX + "/")] = path
     detector = None
     if found := parts_with_role(manifest, "detector"):

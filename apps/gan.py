@@ -77,7 +77,7 @@ def sample(digit="any", seed=-1, grid=16):
     count = integer(grid, "grid size", 1, MAX_GRID)
     seed = _seed(seed)
     generator = _generator()
-    z_dim = generator.entry["inputs"][0]["shape"][1]
+    z_dim = generator.entry.inputs[0].shape[1]
     began = time.perf_counter()
     labels = _labels(digit, count, seed)
     (images,) = generator(_noise(seed, count, z_dim), labels)
@@ -97,7 +97,7 @@ def interpolate(digit="3", seed_a=0, seed_b=1, steps=8):
     steps = integer(steps, "steps", 2, 16)
     a, b = _seed(seed_a), _seed(seed_b)
     generator = _generator()
-    z_dim = generator.entry["inputs"][0]["shape"][1]
+    z_dim = generator.entry.inputs[0].shape[1]
     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
     z = (1 - t) * _noise(a, 1, z_dim) + t * _noise(b, 1, z_dim)
     (images,) = generator(z, np.repeat(_labels(digit, 1, a), steps))  # one digit along the walk

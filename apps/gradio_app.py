@@ -156,7 +156,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     parts.configure(backend, device, root)
     for tab in ("draw", "latent", "gan"):
         for model in parts.shown_on(tab):
-            for part in {a["part"] for a in parts.manifest()["models"][model]["artifacts"]}:
+            for part in {a.part for a in parts.manifest().models[model].artifacts}:
                 parts.get(model, part)  # open every file now: fail at start, not on the first request
     parts.detector()  # the draw tab's not-a-digit verdict, opened now too
     blocks = build_app(tabs, mcp)

@@ -14,10 +14,10 @@ endpoints (/classify, /sample, ...), and the Playground's start/stop/reset of a 
 the server takes its first request. That reaches into one attribute of Gradio's MCP server
 (``tool_to_endpoint``), on the Gradio the project pins (see apps/startup.py's TESTED_GRADIO).
 
-Coupling to the tabs is kept to their public functions: ``draw.default_pair`` and
-``draw.softmax`` (which classifiers answer, and how logits become probabilities: the classifier
-parts are called here, so a change in what ``draw.classify`` returns does not change this tool),
-``latent.encode`` / ``latent.decode`` and ``gan.sample``; bad input is refused with the
+Coupling to the tabs is kept to their public functions: ``draw.default_pair`` (which classifiers
+answer) and ``reading.read_digit`` (the one reading every way of asking shares, so a change in what
+``draw.classify`` returns does not change this tool), ``latent.encode`` / ``latent.decode`` and
+``gan.sample``; bad input is refused with the
 sentences of ``apps.inputs`` (a gr.Error, which the tool answers as an error result).
 """
 
@@ -34,8 +34,9 @@ import gradio as gr
 import numpy as np
 
 from digitzoo.apps import draw, gan, latent, parts
-from digitzoo.apps.inputs import MAX_IMAGE_BYTES, image_from_payload, integer, refuse, sketch_to_input
+from digitzoo.apps.inputs import MAX_IMAGE_BYTES, image_from_payload, integer, refuse
 from digitzoo.apps.limits import MAX_REQUEST_BYTES
+from digitzoo.apps.reading import read_digit
 
 FILE_ROUTE = "/gradio_api/file="
 # The MCP transport's body limit. The mcp package (1.30) answers a body over 4 MiB, its default, with a
@@ -101,17 +102,13 @@ def classify(image: str) -> str:
         "verdict": "digit", or "not sure: looks most like N" when not_a_digit is over 0.5
         "models": [{"model", "name", "digit", "confidence", "top3": {digit: probability}} per classifier]}
     """
-    x = sketch_to_input(read_image(image))  # (1, 1, 28, 28), as the models were trained
-    answers = []
-    for model in dict.fromkeys(draw.default_pair()):
-        logits, *_ = parts.with_role(model, "classifier")(x)  # (1, 10), then per-row beliefs where a model gives them
-        probs = draw.softmax(logits[0])
-        digit = int(np.argmax(probs))
-        answers.append({"model": model, "name": parts.label(model), "digit": digit,
-                        "confidence": round(float(probs[digit]), 4), "top3": _top(probs)})
+    reading = read_digit(read_image(image), list(draw.default_pair()))
+    answers = [{"model": model, "name": parts.label(model), "digit": reading.digit(model),
+                "confidence": round(float(probs[reading.digit(model)]), 4), "top3": _top(probs)}
+               for model, probs in reading.probs.items()]
     first = answers[0]
-    doubt = draw.not_digit_chance(x)  # None for exports made before there was a detector
-    verdict = f"not sure: looks most like {first['digit']}" if doubt is not None and doubt > 0.5 else "digit"
+    verdict = f"not sure: looks most like {first['digit']}" if reading.not_sure else "digit"
+    doubt = reading.not_digit  # None for exports made before there was a detector
     return json.dumps({"digit": first["digit"], "confidence": first["confidence"],
                        "agree": all(a["digit"] == first["digit"] for a in answers),
                        "not_a_digit": None if doubt is None else round(doubt, 4), "verdict": verdict, "models": answers})

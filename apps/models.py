@@ -48,23 +48,23 @@ def metric_rows(metrics: dict) -> list[str]:
 
 def card_markdown(name: str, entry: dict) -> str:
     """The card: what it is, how it was trained, its metrics as a table with units, its files."""
-    ck = entry["checkpoint"]
-    lines = [f"### {name}: {entry['title']}", entry["summary"], "",
-             f"{entry['parameters']:,} parameters. Trained with `{ck['command']}` in {duration(ck['wall_time_s'])} "
+    ck = entry.checkpoint
+    lines = [f"### {name}: {entry.title}", entry.summary, "",
+             f"{entry.parameters:,} parameters. Trained with `{ck['command']}` in {duration(ck['wall_time_s'])} "
              f"on {ck['device']}.", "", "| metric | value |", "|---|---:|",
-             *metric_rows(entry["metrics"]), "",
+             *metric_rows(entry.metrics), "",
              "| file | size | format | part | sha256 |", "|---|---:|---|---|---|"]
-    for a in entry["artifacts"]:
+    for a in entry.artifacts:
         # 12 hex digits tell files apart on screen; the full sums are in the folded box below, to copy.
         # The size next to the name: on a phone the table scrolls sideways, and these two come first.
-        lines.append(f"| `{a['file'].split('/')[-1]}` | {a['bytes'] / 1e6:.2f} MB | {a['format']} | {a['part']} | "
-                     f"`{a['sha256'][:12]}…` |")
+        lines.append(f"| `{a.file.split('/')[-1]}` | {a.bytes / 1e6:.2f} MB | {a.format} | {a.part} | "
+                     f"`{a.sha256[:12]}…` |")
     return "\n".join(lines)
 
 
 def checksums(entry: dict) -> str:
     """`sha256sum -c` format: one line per file, for the copy button."""
-    return "\n".join(f"{a['sha256']}  {a['file'].split('/')[-1]}" for a in entry["artifacts"])
+    return "\n".join(f"{a.sha256}  {a.file.split('/')[-1]}" for a in entry.artifacts)
 
 
 def refuse_unless_served_copy_matches(button: gr.DownloadButton, item: dict) -> None:
@@ -73,8 +73,8 @@ def refuse_unless_served_copy_matches(button: gr.DownloadButton, item: dict) -> 
     so a file swapped (or replaced by a link) between the check and the copy is never offered. Later
     changes to the exports folder do not reach visitors: the checked copy is what they get."""
     copy = button.value["path"]
-    if sha256_file(copy) != item["sha256"]:
-        raise DigitzooError(f"{item['file']} changed while it was being offered for download: refusing to serve it")
+    if sha256_file(copy) != item.sha256:
+        raise DigitzooError(f"{item.file} changed while it was being offered for download: refusing to serve it")
 
 
 def build(app: gr.Blocks) -> None:
@@ -88,17 +88,17 @@ def build(app: gr.Blocks) -> None:
                  interactive=False, elem_id="leaderboard", label="Leaderboard")
     gr.Markdown("Every file below was checked against eager PyTorch before it entered the manifest; "
                 "downloads are verified against their sha256 first.")
-    for name, entry in manifest["models"].items():
-        with gr.Accordion(f"{name}: {entry['title']}", open=bool((entry.get("demo") or {}).get("featured"))):
+    for name, entry in manifest.models.items():
+        with gr.Accordion(f"{name}: {entry.title}", open=bool((entry.demo or {}).get("featured"))):
             gr.Markdown(card_markdown(name, entry), elem_classes=["model-card"])
             # The full sums are for copying, not reading: folded away until asked for.
             with gr.Accordion("Full sha256 of every file, to copy", open=False):
-                gr.Textbox(checksums(entry), label="sha256sum -c format", lines=len(entry["artifacts"]),
-                           max_lines=len(entry["artifacts"]), interactive=False, buttons=["copy"],
+                gr.Textbox(checksums(entry), label="sha256sum -c format", lines=len(entry.artifacts),
+                           max_lines=len(entry.artifacts), interactive=False, buttons=["copy"],
                            elem_classes=["checksums"])
             with gr.Row():
-                for a in entry["artifacts"]:
-                    button = gr.DownloadButton(f"⬇ {a['file'].split('/')[-1]}", value=str(verified_path(root, a)), size="sm")
+                for a in entry.artifacts:
+                    button = gr.DownloadButton(f"⬇ {a.file.split('/')[-1]}", value=str(verified_path(root, a)), size="sm")
                     refuse_unless_served_copy_matches(button, a)
             readme = (root / name / "README.md")
             if readme.is_file():

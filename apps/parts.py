@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from digitzoo.hub.serving.errors import DigitzooError
-from digitzoo.hub.serving.manifest import demo_models, exports_root, part_with_role, parts_with_role, read_manifest
+from digitzoo.hub.serving.manifest import Manifest, demo_models, exports_root, part_with_role, parts_with_role, read_manifest
 from digitzoo.hub.serving.runtime import Part, load_part
 
 SETTINGS = {"backend": "onnx", "device": "auto", "root": None}
@@ -29,13 +29,18 @@ def get(model: str, part: str = "model") -> Part:
                 spinning=False)  # a server: idle model threads must not busy-wait
 
 
-def describe(*parts: Part) -> str:
-    """'onnxruntime-cpu: 1.2 ms + 0.8 ms' for the page footer of a result."""
-    return f"{parts[0].device}: " + " + ".join(f"{p.model}{'/' + p.part if p.part != 'model' else ''} {p.last_ms:.1f} ms" for p in parts)
+def part_name(part: Part) -> str:
+    """How a footer names an opened part: 'mnist_cnn', or 'mnist_ae3d/decoder' for a model of several parts."""
+    return part.model if part.part == "model" else f"{part.model}/{part.part}"
+
+
+def describe(device: str, timings: dict[str, float]) -> str:
+    """'onnxruntime-cpu: mnist_cnn 1.2 ms + mnist_lstm 0.8 ms' for the page footer of a result."""
+    return f"{device}: " + " + ".join(f"{name} {ms:.1f} ms" for name, ms in timings.items())
 
 
 @cache
-def manifest() -> dict:
+def manifest() -> Manifest:
     """The manifest the apps serve from; what each tab shows is data in it (see ``Demo``)."""
     return read_manifest(SETTINGS["root"] or exports_root())
 
@@ -59,7 +64,7 @@ def label(model: str) -> str:
 
 def demo(model: str) -> dict:
     """The model's demo settings: its label on screen, whether it charts a belief per row, ..."""
-    return manifest()["models"][model].get("demo") or {}
+    return manifest().models[model].demo_settings
 
 
 def with_role(model: str, role: str) -> Part:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path
-from digitzoo.hub.serving.manifest import artifact, demo_models, part_with_role, parts_with_role, read_manifest, verified_path
+from digitzoo.hub.serving.manifest import (Artifact, DemoData, Manifest, Tensor, artifact, demo_models, part_with_role,
+                                           parts_with_role, read_manifest, verified_path)
 
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
 PAGE_FILES = ["index.html", "main.js", "runtime.js", "sketch.js", "style.css"]
@@ -81,33 +82,33 @@ def import_map(runtime: dict) -> str:
     return f'<script type="importmap">{json.dumps(mapping)}</script>'
 
 
-def _io(specs: list[dict]) -> list[dict]:
-    return [{"name": s["name"], "shape": s["shape"], "dtype": s["dtype"]} for s in specs]
+def _io(specs: tuple[Tensor, ...]) -> list[dict]:
+    return [{"name": s.name, "shape": s.shape, "dtype": s.dtype} for s in specs]
 
 
-def _copy_model(root: Path, manifest: dict, model: str, role: str, site: Path, label: str) -> dict:
+def _copy_model(root: Path, manifest: Manifest, model: str, role: str, site: Path, label: str) -> dict:
     """Copy ``model``'s ONNX part with ``role`` into the site (after its sha256 check); its models.json entry."""
     item = artifact(manifest, model, part_with_role(manifest, model, role), "onnx")
     return {"label": label, **_copy_checked(root, item, site),
-            "inputs": _io(item["inputs"]), "outputs": _io(item["outputs"])}
+            "inputs": _io(item.inputs), "outputs": _io(item.outputs)}
 
 
-def _copy_checked(root: Path, item: dict, site: Path) -> dict:
+def _copy_checked(root: Path, item: Artifact | DemoData, site: Path) -> dict:
     source = verified_path(root, item)  # inside the exports folder and matching the manifest's sha256
-    target = site / MODELS_DIR / item["file"]
+    target = site / MODELS_DIR / item.file
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
-    return {"file": f"{MODELS_DIR}/{item['file']}", "sha256": item["sha256"], "bytes": target.stat().st_size}
+    return {"file": f"{MODELS_DIR}/{item.file}", "sha256": item.sha256, "bytes": target.stat().st_size}
 
 
-def site_models(root: Path, manifest: dict, site: Path) -> dict:
+def site_models(root: Path, manifest: Manifest, site: Path) -> dict:
     """Copy what each tab runs into ``site``; returns models.json's tabs (None for a tab no model is shown on)."""
-    entries = manifest["models"]
+    entries = manifest.models
     draw = []
     for model in demo_models(manifest, "draw"):
-        demo = entries[model]["demo"]
+        demo = entries[model].demo_settings
         draw.append({**_copy_model(root, manifest, model, "classifier", site, demo["label"]),
-                     "belief_by_row": bool(demo.get("belief_by_row")), "classes": entries[model]["labels"]})
+                     "belief_by_row": bool(demo.get("belief_by_row")), "classes": entries[model].labels})
     if not draw:
         raise DigitzooError("no exported model is shown on the draw tab: run `digitzoo export all` first")
     # The not-a-digit detector runs beside the draw models when the exports have one.
@@ -115,14 +116,14 @@ def site_models(root: Path, manifest: dict, site: Path) -> dict:
     detector = _copy_model(root, manifest, detectors[0][0], "detector", site, "not-a-digit detector") if detectors else None
     latent = gan = None
     if shown := demo_models(manifest, "latent"):
-        model, label = shown[0], entries[shown[0]]["demo"]["label"]
-        if "demo_data" not in entries[model]:
+        model, label = shown[0], entries[shown[0]].demo_settings["label"]
+        if entries[model].demo_data is None:
             raise DigitzooError(f"{model} has no latent points (demo_data) in the manifest: export it again")
         latent = {"label": label, "decoder": _copy_model(root, manifest, model, "decoder", site, f"{label} decoder"),
-                  "points": _copy_checked(root, entries[model]["demo_data"], site)}
+                  "points": _copy_checked(root, entries[model].demo_data, site)}
     if shown := demo_models(manifest, "gan"):
-        model, label = shown[0], entries[shown[0]]["demo"]["label"]
-        gan = {"label": label, "classes": entries[model]["labels"],
+        model, label = shown[0], entries[shown[0]].demo_settings["label"]
+        gan = {"label": label, "classes": entries[model].labels,
                "generator": _copy_model(root, manifest, model, "generator", site, f"{label} generator")}
     return {"draw": draw, "detector": detector, "latent": latent, "gan": gan}
 

@@ -97,7 +97,7 @@ def _device_rows(threads: int, batches: tuple[int, ...], min_seconds: float, min
                  log) -> list[LatencyRow]:
     root = exports_root()
     rows = []
-    for name, entry in read_manifest(root)["models"].items():
+    for name, entry in read_manifest(root).models.items():
         spec = get_spec(name)
         model, _ = load_checkpoint(name)
         for part in spec.parts:
@@ -105,7 +105,7 @@ def _device_rows(threads: int, batches: tuple[int, ...], min_seconds: float, min
             inputs = reference_inputs(spec, part, model, samples=256, data_dir=data_dir)  # computed on the CPU
             model.to(device)
             runners = {"eager": torch_runner(module, device)}
-            formats = {a["format"] for a in entry["artifacts"] if a["part"] == part.name}
+            formats = {a.format for a in entry.artifacts if a.part == part.name}
             for backend in ("torchscript", "pt2", "onnx"):
                 if backend in formats:
                     runners[backend] = load_part(name, part.name, backend=backend, device=device, root=root,
@@ -156,7 +156,7 @@ def gan_grid_latency(threads: int = 2, grid: int = 64, min_seconds: float = 1.0,
     """Time to sample a grid of ``grid`` digits with the served generator (ONNX Runtime), as the app does."""
     (model, part), *_ = parts_with_role(read_manifest(exports_root()), "generator")
     generator = load_part(model, part, threads=threads)
-    z_dim = generator.entry["inputs"][0]["shape"][1]
+    z_dim = generator.entry.inputs[0].shape[1]
     z = np.random.default_rng(0).standard_normal((grid, z_dim)).astype(np.float32)
     labels = (np.arange(grid) % 10).astype(np.int64)
     times = _time(generator, (z, labels), min_seconds, min_calls)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from digitzoo.hub.registry import ModelSpec
+from digitzoo.hub.serving.manifest import ModelEntry
 
 _LOAD_DIGIT = '''from PIL import Image
 # Any dark digit on light paper -> 28x28, white ink on black, values in [0, 1] (MNIST layout).
@@ -89,29 +90,29 @@ def _fmt_metric(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def model_readme(spec: ModelSpec, entry: dict[str, Any]) -> str:
+def model_readme(spec: ModelSpec, entry: ModelEntry) -> str:
     """README.md beside the exported files of one model."""
     lines = [f"# {spec.name}: {spec.title}", "", spec.summary, "",
-             f"Parameters: {entry['parameters']:,}. Trained with `{entry['checkpoint']['command']}` "
-             f"in {entry['checkpoint']['wall_time_s']} s on {entry['checkpoint']['device']}.", "",
+             f"Parameters: {entry.parameters:,}. Trained with `{entry.checkpoint['command']}` "
+             f"in {entry.checkpoint['wall_time_s']} s on {entry.checkpoint['device']}.", "",
              "## Metrics (MNIST test set, 10,000 images)", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {_fmt_metric(v)} |" for k, v in entry["metrics"].items()]
+    lines += [f"| {k} | {_fmt_metric(v)} |" for k, v in entry.metrics.items()]
     lines += ["", "## Files", "", "| part | format | file | bytes | sha256 | exporter |", "|---|---|---|---|---|---|"]
-    for a in entry["artifacts"]:
-        lines.append(f"| {a['part']} | {a['format']} | `{a['file'].split('/')[-1]}` | {a['bytes']:,} | "
-                     f"`{a['sha256'][:16]}…` | {a['exporter'].split(';')[0]} |")
+    for a in entry.artifacts:
+        lines.append(f"| {a.part} | {a.format} | `{a.file.split('/')[-1]}` | {a.bytes:,} | "
+                     f"`{a.sha256[:16]}…` | {a.exporter.split(';')[0]} |")
     lines += ["", "Inputs and outputs:", ""]
     seen = set()
-    for a in entry["artifacts"]:
-        if a["part"] in seen:
+    for a in entry.artifacts:
+        if a.part in seen:
             continue
-        seen.add(a["part"])
+        seen.add(a.part)
         for direction in ("inputs", "outputs"):
-            for t in a[direction]:
-                lines.append(f"- {a['part']} {direction[:-1]} `{t['name']}` {t['dtype']} {t['shape']}"
-                             f"{' range ' + str(t['value_range']) if t['value_range'] else ''}: {t['description']}")
+            for t in getattr(a, direction):
+                lines.append(f"- {a.part} {direction[:-1]} `{t.name}` {t.dtype} {t.shape}"
+                             f"{' range ' + str(t.value_range) if t.value_range else ''}: {t.description}")
     lines += ["", "## Use a file on its own", ""]
-    for a in entry["artifacts"]:
-        file = a["file"].split("/")[-1]
-        lines += [f"### `{file}` ({a['format']})", "", "```python", snippet(spec, a["part"], a["format"], file).rstrip(), "```", ""]
+    for a in entry.artifacts:
+        file = a.file.split("/")[-1]
+        lines += [f"### `{file}` ({a.format})", "", "```python", snippet(spec, a.part, a.format, file).rstrip(), "```", ""]
     return "\n".join(lines)

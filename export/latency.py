@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from digitzoo.hub.benchmarking import Machine, Result
 from digitzoo.hub.serving import leaderboard
-from digitzoo.hub.serving.manifest import read_manifest, verified_path, write_manifest
+from digitzoo.hub.serving.manifest import Artifact, Manifest, ModelEntry, read_manifest, verified_path, write_manifest
 from digitzoo.hub.serving.runtime import open_file
 
 RUNS = 200
@@ -61,9 +61,9 @@ def batch1_latency(path: str | Path, runs: int = RUNS, image: np.ndarray | None 
                          time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
 
-def classifier_onnx(entry: dict[str, Any]) -> dict[str, Any] | None:
+def classifier_onnx(entry: ModelEntry) -> Artifact | None:
     """The manifest item of an entry's classifier ONNX file, if it has one."""
-    return next((a for a in entry.get("artifacts", []) if a["format"] == "onnx" and a.get("role") == "classifier"), None)
+    return next((a for a in entry.artifacts if a.format == "onnx" and a.role == "classifier"), None)
 
 
 @dataclass
@@ -74,7 +74,7 @@ class LeaderboardResult(Result):
     root: str
     latency: dict[str, Batch1Latency]
     machine: Machine
-    manifest: dict[str, Any] = field(repr=False)
+    manifest: Manifest = field(repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in super().to_json().items() if k != "manifest"}
@@ -86,12 +86,12 @@ def measure_manifest(root: str | Path, names: list[str] | None = None, runs: int
     manifest = read_manifest(root)
     image = _digit()
     measured = {}
-    for name, entry in manifest["models"].items():
+    for name, entry in manifest.models.items():
         item = classifier_onnx(entry)
         if item is None or (names and name not in names):
             continue
         measured[name] = batch1_latency(verified_path(root, item), runs, image)
-        entry["latency"] = measured[name].to_json()
+        manifest = manifest.with_model(name, replace(entry, latency=measured[name].to_json()))
         log(f"{name:20s} {measured[name].onnx_batch1_ms:8.3f} ms (median of {runs}, ONNX Runtime CPU, 1 thread)")
     write_manifest(root, manifest)
     return LeaderboardResult(str(root), measured, Machine.now(threads=1), manifest)

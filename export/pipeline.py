@@ -24,7 +24,7 @@ from digitzoo.hub import __version__
 from digitzoo.hub.checkpoint import find_checkpoint, load_checkpoint
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import sha256_file
-from digitzoo.hub.serving.manifest import empty_manifest, read_manifest, write_manifest
+from digitzoo.hub.serving.manifest import Manifest, ModelEntry, empty_manifest, read_manifest, write_manifest
 from digitzoo.hub.registry import ModelSpec, PartSpec, get_spec, list_models
 from digitzoo.hub.torch_files import open_file, torch_runner
 from digitzoo.export import cards
@@ -80,7 +80,7 @@ def _write_test_data(folder: Path, inputs: tuple[np.ndarray, ...], outputs: list
         (target / f"output_{i}.pb").write_bytes(numpy_helper.from_array(array, t.name).SerializeToString())
 
 
-def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print) -> dict[str, Any]:
+def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print) -> ModelEntry:
     """Export every part of ``name`` in ``formats`` into ``root/name``; returns the manifest entry."""
     spec = get_spec(name)
     unknown = set(formats) - set(FORMATS)
@@ -145,13 +145,14 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
                                                 "seed", "steps", "created", "kwargs")},
         "artifacts": artifacts,
     }
-    onnx_classifier = classifier_onnx(entry)
-    if onnx_classifier is not None:  # the leaderboard's latency, measured on the file just verified
-        entry["latency"] = batch1_latency(root / onnx_classifier["file"]).to_json()
     if spec.demo and spec.demo.scatter_points:
         entry["demo_data"] = _latent_points(spec, model, out, data_dir)
-    (out / "README.md").write_text(cards.model_readme(spec, entry), encoding="utf-8")
-    return entry
+    typed = ModelEntry.from_json(entry, f"models.{name}")  # the shape every reader of the manifest expects
+    onnx_classifier = classifier_onnx(typed)
+    if onnx_classifier is not None:  # the leaderboard's latency, measured on the file just verified
+        typed = dataclasses.replace(typed, latency=batch1_latency(root / onnx_classifier.file).to_json())
+    (out / "README.md").write_text(cards.model_readme(spec, typed), encoding="utf-8")
+    return typed
 
 
 def describe(spec: ModelSpec) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def _latent_points(spec: ModelSpec, model, out: Path, data_dir) -> dict[str, Any
             "points": count}
 
 
-def export(names: list[str], root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print) -> dict:
+def export(names: list[str], root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print) -> Manifest:
     """Export ``names`` (or every model for ``["all"]``) and update ``root/manifest.json``."""
     names = list_models() if names == ["all"] else names
     root = Path(root).resolve()
@@ -191,11 +192,12 @@ def export(names: list[str], root: Path, formats: tuple[str, ...] = FORMATS, dat
     except DigitzooError:
         manifest = empty_manifest()
     for name in names:
-        manifest["models"][name] = export_model(name, root, formats, data_dir, log)
+        manifest = manifest.with_model(name, export_model(name, root, formats, data_dir, log))
         import onnx
         import onnxruntime
 
-        manifest["versions"] = {"digitzoo": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
-                                "onnxruntime": onnxruntime.__version__, "python": platform.python_version()}
+        manifest = dataclasses.replace(manifest, versions={
+            "digitzoo": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__, "python": platform.python_version()})
         write_manifest(root, manifest)  # after each model, so a failure later keeps what was verified
     return manifest

@@ -11,7 +11,8 @@ command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 if [ -n "$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
-# The static site's browser tests need onnxruntime-web from npm (apps/web/package-lock.json pins it).
+# The static site's browser tests need onnxruntime-web from npm (apps/web/package-lock.json pins it);
+# tests/test_js.py needs its devDependencies (ESLint, onnxruntime-node), which npm ci installs too.
 # In CI (DIGITZOO_REQUIRE_BROWSER) a missing npm or a failed install fails the run; here it skips those tests.
 if command -v npm >/dev/null 2>&1 && (cd apps/web && npm ci --no-audit --no-fund --loglevel=error); then
   :
@@ -19,7 +20,7 @@ elif [ -n "${DIGITZOO_REQUIRE_BROWSER:-}" ]; then
   echo "scripts/test.sh: npm ci in apps/web failed or npm is missing (apt-get install nodejs npm)" >&2
   exit 1
 else
-  echo "scripts/test.sh: no onnxruntime-web from npm: the static-site browser tests are skipped (cd apps/web && npm ci)" >&2
+  echo "scripts/test.sh: nothing from npm: the static-site browser tests and the JavaScript tests are skipped (cd apps/web && npm ci)" >&2
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

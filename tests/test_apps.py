@@ -299,7 +299,7 @@ def test_serving_with_the_torchscript_backend_reads_the_same_digit():
     finally:
         parts.configure("onnx", "cpu")
     assert readings == {"onnx": "7", "torchscript": "7"}, readings
-    pt = exports_root() / artifact(parts.manifest(), "mnist_cnn", "model", "torchscript")["file"]
+    pt = exports_root() / artifact(parts.manifest(), "mnist_cnn", "model", "torchscript").file
     with pytest.raises(DigitzooError, match="needs torch"):
         open_file(pt, "torchscript")
 
@@ -335,13 +335,13 @@ def test_model_cards_read_well():
     from digitzoo.hub.serving.manifest import read_manifest
 
     assert duration(1010.4) == "16 min 50 s" and duration(42.0) == "42 s"
-    for name, entry in read_manifest()["models"].items():
+    for name, entry in read_manifest().models.items():
         card = card_markdown(name, entry)
         assert not re.search(r"[0-9a-f]{64}", card), "a full sha256 on the card"
-        assert f"in {duration(entry['checkpoint']['wall_time_s'])} on" in card
-        if "test_accuracy" in entry["metrics"]:
-            assert f"| accuracy | {100 * entry['metrics']['test_accuracy']:.2f} % |" in card
-        assert checksums(entry).splitlines() == [f"{a['sha256']}  {a['file'].split('/')[-1]}" for a in entry["artifacts"]]
+        assert f"in {duration(entry.checkpoint['wall_time_s'])} on" in card
+        if "test_accuracy" in entry.metrics:
+            assert f"| accuracy | {100 * entry.metrics['test_accuracy']:.2f} % |" in card
+        assert checksums(entry).splitlines() == [f"{a.sha256}  {a.file.split('/')[-1]}" for a in entry.artifacts]
 
 
 def test_latent_view_keeps_the_camera_marks_the_sliders_point_and_rounds():

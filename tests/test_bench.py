@@ -21,7 +21,7 @@ def test_bench_quick_writes_the_report(tmp_path, capsys):
     assert "cores, load average" in report
     results = json.loads((docs / "benchmarks" / "results.json").read_text())
     parts = {(r["model"], r["part"]) for r in results["inference"]["cpu"]}
-    exported = {(name, a["part"]) for name, entry in read_manifest()["models"].items() for a in entry["artifacts"]}
+    exported = {(name, a.part) for name, entry in read_manifest().models.items() for a in entry.artifacts}
     assert parts == exported and {r["backend"] for r in results["inference"]["cpu"]} == {"eager", "torchscript", "pt2", "onnx"}
     assert all(r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in results["inference"]["cpu"])
     assert all(list(r) == INFERENCE_ROW_KEYS for r in results["inference"]["cpu"])  # the keys of before
@@ -54,8 +54,8 @@ def test_bench_leaderboard_stores_the_same_latency_keys(tmp_path, capsys):
     from digitzoo.hub.serving import leaderboard, paths
 
     shipped = read_manifest(paths.pretrained_exports_dir())
-    name = next(n for n, entry in shipped["models"].items() if classifier_onnx(entry))
-    assert list(shipped["models"][name]["latency"]) == sorted(LATENCY_KEYS)  # as written (sort_keys)
+    name = next(n for n, entry in shipped.models.items() if classifier_onnx(entry))
+    assert list(shipped.models[name].latency) == sorted(LATENCY_KEYS)  # as written (sort_keys)
     root = tmp_path / "exports"
     root.mkdir()
     shutil.copy(paths.pretrained_exports_dir() / "manifest.json", root)
@@ -64,11 +64,11 @@ def test_bench_leaderboard_stores_the_same_latency_keys(tmp_path, capsys):
     assert main(["bench", "leaderboard", "--exports", str(root), "--model", name, "--runs", "5"]) == 0
     written = read_manifest(root)
     assert capsys.readouterr().out.strip() == leaderboard.text(written).strip()
-    latency = written["models"][name]["latency"]
+    latency = written.models[name].latency
     assert sorted(latency) == sorted(LATENCY_KEYS) and latency["runs"] == 5 and latency["threads"] == 1
-    assert latency["measured"] != shipped["models"][name]["latency"]["measured"]
-    others = [n for n in shipped["models"] if n != name]
-    assert all(written["models"][n].get("latency") == shipped["models"][n].get("latency") for n in others)
+    assert latency["measured"] != shipped.models[name].latency["measured"]
+    others = [n for n in shipped.models if n != name]
+    assert all(written.models[n].latency == shipped.models[n].latency for n in others)
 
     result = measure_manifest(root, [name], runs=5, log=lambda msg: None)
     as_json = json.loads(result.dumps())

@@ -242,7 +242,7 @@ def test_download_an_onnx_file_and_check_its_sha256(page):
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="mnist_cnn.onnx").first.click()
     path = info.value.path()
-    expected = artifact(read_manifest(), "mnist_cnn", "model", "onnx")["sha256"]
+    expected = artifact(read_manifest(), "mnist_cnn", "model", "onnx").sha256
     assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == expected
     assert exports_root().is_dir()
     page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
@@ -258,7 +258,7 @@ def _classifiers() -> list[tuple[str, str]]:
 
     manifest = read_manifest()
     names = demo_models(manifest, "draw")
-    return [(n, manifest["models"][n]["demo"]["label"]) for n in names if manifest["models"][n]["task"] == "classifier"]
+    return [(n, manifest.models[n].demo["label"]) for n in names if manifest.models[n].task == "classifier"]
 
 
 def _pick(page, dropdown: str, option: str) -> None:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 from digitzoo.hub.checkpoint import load_checkpoint
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import sha256_file
-from digitzoo.hub.serving.manifest import exports_root, read_manifest, write_manifest
+from digitzoo.hub.serving.manifest import MANIFEST_FILE, Manifest, exports_root, manifest_text, read_manifest, write_manifest
 from digitzoo.hub.registry import get_spec, list_models
 from digitzoo.hub.serving.runtime import open_onnx
 from digitzoo.hub.torch_files import load_part, open_torch
@@ -37,31 +38,39 @@ def exported(tmp_path_factory) -> Path:
     return root
 
 
+def test_the_manifest_the_exporter_writes_round_trips(exported):
+    """What `digitzoo export` writes reads back typed and is written back byte for byte."""
+    text = (exported / MANIFEST_FILE).read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert Manifest.from_json(data).to_json() == data
+    assert manifest_text(read_manifest(exported)) == text
+
+
 @pytest.mark.parametrize("name", list_models())
 def test_manifest_lists_every_part_and_format(exported, name):
     manifest = read_manifest(exported)
-    assert {"torch", "onnx", "onnxruntime"} <= manifest["versions"].keys()
-    entry = manifest["models"][name]
+    assert {"torch", "onnx", "onnxruntime"} <= manifest.versions.keys()
+    entry = manifest.models[name]
     spec = get_spec(name)
     _, card = load_checkpoint(name)
-    assert entry["metrics"] == card["metrics"] and entry["checkpoint"]["weights_sha256"] == card["weights_sha256"]
-    found = {(a["part"], a["format"]) for a in entry["artifacts"]}
+    assert entry.metrics == card["metrics"] and entry.checkpoint["weights_sha256"] == card["weights_sha256"]
+    found = {(a.part, a.format) for a in entry.artifacts}
     assert found == {(p.name, f) for p in spec.parts for f in FORMATS}
-    for a in entry["artifacts"]:
-        path = exported / a["file"]
-        assert sha256_file(path) == a["sha256"] and path.stat().st_size == a["bytes"]
-        part = next(p for p in spec.parts if p.name == a["part"])
-        assert [t["name"] for t in a["inputs"]] == [t.name for t in part.inputs]
-        assert [t["name"] for t in a["outputs"]] == [t.name for t in part.outputs]
-        assert all(t["shape"][0] == "batch" and t["dtype"] for t in a["inputs"] + a["outputs"])
-        assert a["verified"]["max_abs_diff"] <= a["verified"]["atol"] and a["verified"]["samples"] >= 1000
-        assert a["exporter"]
+    for a in entry.artifacts:
+        path = exported / a.file
+        assert sha256_file(path) == a.sha256 and path.stat().st_size == a.bytes
+        part = next(p for p in spec.parts if p.name == a.part)
+        assert [t.name for t in a.inputs] == [t.name for t in part.inputs]
+        assert [t.name for t in a.outputs] == [t.name for t in part.outputs]
+        assert all(t.shape[0] == "batch" and t.dtype for t in a.inputs + a.outputs)
+        assert a.verified["max_abs_diff"] <= a.verified["atol"] and a.verified["samples"] >= 1000
+        assert a.exporter
     assert not list(exported.glob(f"{name}/.*.tmp*")), "temporary files left behind"
     if any(p.role == "classifier" for p in spec.parts):  # the leaderboard's latency, measured at export
-        latency = entry["latency"]
+        latency = entry.latency
         assert 0 < latency["onnx_batch1_ms"] < 1000 and latency["runs"] == 200 and latency["threads"] == 1
     else:
-        assert "latency" not in entry
+        assert entry.latency is None and "latency" not in entry.to_json()
 
 
 @pytest.mark.parametrize("backend", FORMATS)
@@ -89,9 +98,9 @@ def test_exported_part_matches_eager(exported, name, part_name, backend):
 def test_onnx_file_is_self_contained_and_self_describing(exported, name, part_name):
     import onnx
 
-    item = next(a for a in read_manifest(exported)["models"][name]["artifacts"]
-                if a["part"] == part_name and a["format"] == "onnx")
-    model = onnx.load(str(exported / item["file"]), load_external_data=False)
+    item = next(a for a in read_manifest(exported).models[name].artifacts
+                if a.part == part_name and a.format == "onnx")
+    model = onnx.load(str(exported / item.file), load_external_data=False)
     onnx.checker.check_model(model, full_check=True)
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 18
     assert not any(init.data_location == onnx.TensorProto.EXTERNAL for init in model.graph.initializer)
@@ -104,7 +113,7 @@ def test_onnx_file_is_self_contained_and_self_describing(exported, name, part_na
         assert props[key]
     if get_spec(name).labels:
         assert json.loads(props["labels"]) == list(get_spec(name).labels)  # digits 0-9; the detector: digit / not a digit
-    assert [i.name for i in model.graph.input] == [t["name"] for t in item["inputs"]]
+    assert [i.name for i in model.graph.input] == [t.name for t in item.inputs]
     for graph_input in model.graph.input:
         first_dim = graph_input.type.tensor_type.shape.dim[0]
         assert first_dim.dim_param and not first_dim.dim_value, "batch dimension must be dynamic"
@@ -114,9 +123,9 @@ def test_onnx_file_is_self_contained_and_self_describing(exported, name, part_na
 def test_onnx_test_data_set_reproduces(exported, name, part_name):
     from onnx import TensorProto, numpy_helper
 
-    item = next(a for a in read_manifest(exported)["models"][name]["artifacts"]
-                if a["part"] == part_name and a["format"] == "onnx")
-    folder = exported / item["test_data"]
+    item = next(a for a in read_manifest(exported).models[name].artifacts
+                if a.part == part_name and a.format == "onnx")
+    folder = exported / item.test_data
 
     def read(pb):
         tensor = TensorProto()
@@ -125,7 +134,7 @@ def test_onnx_test_data_set_reproduces(exported, name, part_name):
 
     inputs = [read(p) for p in sorted(folder.glob("input_*.pb"))]
     outputs = [read(p) for p in sorted(folder.glob("output_*.pb"))]
-    run, _ = open_onnx(exported / item["file"], device="cpu")
+    run, _ = open_onnx(exported / item.file, device="cpu")
     for got, want in zip(run(*inputs), outputs, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
 
@@ -160,9 +169,8 @@ def test_broken_files_give_a_clear_error(exported_copy, tmp_path, suffix, opener
 
 def test_manifest_cannot_point_outside_the_exports(exported_copy):
     manifest = read_manifest(exported_copy)
-    item = next(a for a in manifest["models"]["mnist_cnn"]["artifacts"] if a["format"] == "onnx")
-    item["file"] = "../../../../etc/passwd"
-    write_manifest(exported_copy, manifest)
+    item = next(a for a in manifest.models["mnist_cnn"].artifacts if a.format == "onnx")
+    write_manifest(exported_copy, manifest.with_artifact("mnist_cnn", item, replace(item, file="../../../../etc/passwd")))
     with pytest.raises(DigitzooError, match="outside"):
         load_part("mnist_cnn", root=exported_copy)
 

@@ -16,6 +16,7 @@ import pathlib
 import pickle
 import shutil
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -75,13 +76,12 @@ def torch_saved(obj) -> bytes:
 def exports_listing(root: Path, backend: str, data: bytes, model: str = "mnist_cnn") -> Path:
     """An exports folder whose manifest lists ``data`` as ``model``'s file for ``backend``, sha256 and all."""
     manifest = read_manifest(SHIPPED)
-    item = next(a for a in manifest["models"][model]["artifacts"]
-                if a["part"] == "model" and a["format"] == FORMAT_OF_BACKEND[backend])
-    path = root / item["file"]
+    item = next(a for a in manifest.models[model].artifacts
+                if a.part == "model" and a.format == FORMAT_OF_BACKEND[backend])
+    path = root / item.file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    item["sha256"], item["bytes"] = sha256_file(path), len(data)
-    write_manifest(root, manifest)
+    write_manifest(root, manifest.with_artifact(model, item, replace(item, sha256=sha256_file(path), bytes=len(data))))
     return path
 
 
@@ -351,13 +351,13 @@ def test_shipped_exports_pass_the_archive_and_external_data_checks():
     """The checks refuse only hostile files: every shipped .pt / .pt2 passes the archive check, no
     shipped .onnx uses external data, and each backend still opens and runs mnist_cnn."""
     manifest = read_manifest(SHIPPED)
-    for entry in manifest["models"].values():
-        for item in entry["artifacts"]:
-            path = SHIPPED / item["file"]
-            if item["format"] == "onnx":
+    for entry in manifest.models.values():
+        for item in entry.artifacts:
+            path = SHIPPED / item.file
+            if item.format == "onnx":
                 assert not onnx_uses_external_data(path.read_bytes()), path
             else:
-                check_torch_archive(path, item["format"])
+                check_torch_archive(path, item.format)
     for backend in ("onnx", "torchscript", "pt2"):
         part = load_part("mnist_cnn", backend=backend, device="cpu", root=SHIPPED)
         (logits,) = part(np.zeros((2, 1, 28, 28), np.float32))

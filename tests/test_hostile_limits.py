@@ -151,13 +151,13 @@ def test_the_runtime_runs_the_bytes_it_checked(tmp_path, monkeypatch):
     def read_then_swap(folder, relative, sha256=None):
         data = checked_read(folder, relative, sha256)
         (root / relative).unlink()
-        (root / relative).symlink_to(root / other["file"])
+        (root / relative).symlink_to(root / other.file)
         return data
 
     monkeypatch.setattr(runtime, "read_inside", read_then_swap)
     x = np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32)
     served = runtime.load_part("mnist_cnn", root=root, device="cpu")(x)[0]
-    want = runtime.open_file(paths.pretrained_exports_dir() / item["file"], "onnx", device="cpu")[0](x)[0]
+    want = runtime.open_file(paths.pretrained_exports_dir() / item.file, "onnx", device="cpu")[0](x)[0]
     np.testing.assert_allclose(served, want, rtol=1e-5, atol=1e-6)
     with pytest.raises(DigitzooError, match="manifest entry refused"):
         runtime.load_part("mnist_cnn", root=root, device="cpu")  # now a link: refused, whatever it points at

@@ -128,7 +128,7 @@ def test_models_tab_offers_exactly_the_manifest_files_and_they_download(server, 
     """Positive control: every file in the manifest has a download button, nothing else does, and each
     download is byte for byte the manifest's file (its sha256)."""
     manifest = read_manifest(server["root"])
-    want = {Path(a["file"]).name: a["sha256"] for e in manifest["models"].values() for a in e["artifacts"]}
+    want = {Path(a.file).name: a.sha256 for e in manifest.models.values() for a in e.artifacts}
     buttons = download_buttons(http)
     assert sorted(b["orig_name"] for b in buttons) == sorted(want)
     for b in buttons:

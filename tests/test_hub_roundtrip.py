@@ -13,7 +13,7 @@ from fake_hub import FakeHub
 
 from digitzoo.hub.serving import paths
 from digitzoo.cli import main
-from digitzoo.hub.serving.manifest import exports_root, read_manifest
+from digitzoo.hub.serving.manifest import Manifest, exports_root, read_manifest
 
 TOKEN = "hf_alice_writes"
 REPO = "alice/digitzoo-mnist"
@@ -43,9 +43,9 @@ def test_push_uploads_everything_in_one_commit(pushed):
     manifest = json.loads(pushed.files["manifest.json"])
     for path, meta in manifest["repository"]["files"].items():
         assert hashlib.sha256(pushed.files[path]).hexdigest() == meta["sha256"], path
-    for name, entry in shipped["models"].items():
-        for a in entry["artifacts"]:
-            assert hashlib.sha256(pushed.files[a["file"]]).hexdigest() == a["sha256"]
+    for name, entry in shipped.models.items():
+        for a in entry.artifacts:
+            assert hashlib.sha256(pushed.files[a.file]).hexdigest() == a.sha256
         assert f"{name}/model.safetensors" in pushed.files and f"{name}/config.json" in pushed.files
     card = pushed.files["README.md"].decode()
     assert yaml.safe_load(card.split("---\n", 2)[1])["library_name"] == "digitzoo"
@@ -59,7 +59,7 @@ def test_pull_verifies_and_installs_models_for_serve_and_runtime(pushed, capsys)
     out = capsys.readouterr().out
     assert "match their sha256" in out and "Installed" in out
     assert exports_root() == paths.exports_dir()  # what `digitzoo serve` and hub.runtime now open
-    assert read_manifest()["models"].keys() == json.loads(pushed.files["manifest.json"])["models"].keys()
+    assert read_manifest().models.keys() == json.loads(pushed.files["manifest.json"])["models"].keys()
     logits, = load_part("mnist_cnn")(np.zeros((1, 1, 28, 28), np.float32))
     assert logits.shape == (1, 10)
     model, card = load_checkpoint("mnist_cnn")  # weights restored as a checkpoint, checksum-checked
@@ -107,7 +107,7 @@ def test_space_push_creates_a_gradio_space_in_one_commit(hub, capsys):
     assert len(space.commits) == 2 and {"app.py", "requirements.txt", "README.md", "models/manifest.json"} <= set(space.files)
     meta = yaml.safe_load(space.files["README.md"].decode().split("---\n", 2)[1])
     assert meta["sdk"] == "gradio" and meta["models"] == [REPO]
-    bundled = json.loads(space.files["models/manifest.json"])
-    for entry in bundled["models"].values():
-        for a in entry["artifacts"]:
-            assert hashlib.sha256(space.files["models/" + a["file"]]).hexdigest() == a["sha256"]
+    bundled = Manifest.from_json(json.loads(space.files["models/manifest.json"]))
+    for entry in bundled.models.values():
+        for a in entry.artifacts:
+            assert hashlib.sha256(space.files["models/" + a.file]).hexdigest() == a.sha256

@@ -51,6 +51,8 @@ def test_the_wheel_adds_one_import_name(wheel):
         for page_file in ("index.html", "main.js", "runtime.js", "sketch.js", "style.css", "package-lock.json"):
             assert f"digitzoo/apps/web/{page_file}" in names, page_file
         assert not any("node_modules" in name for name in names)
+        # ...nor its lint config and module tests (apps/web/eslint.config.js, apps/web/test/).
+        assert not any(name.startswith(("digitzoo/apps/web/test/", "digitzoo/apps/web/eslint.config.js")) for name in names)
 
 
 def package_of(folder: Path) -> str:
@@ -117,3 +119,7 @@ def test_the_installed_package_runs_from_anywhere(wheel, tmp_path):
                              text=True, timeout=120)
         assert out.returncode == 0, (module, out.stderr[-2000:])
         assert word in out.stdout, (module, out.stdout[:500])
+    # The console script pip wrote for the wheel.
+    script = subprocess.run([str(site / "bin" / "digitzoo"), "--help"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert script.returncode == 0 and "serve" in script.stdout, script.stderr[-2000:]

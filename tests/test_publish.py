@@ -47,13 +47,13 @@ def test_model_card_has_the_hub_metadata_and_the_measured_metrics():
     assert meta["license"] == "mit" and "ylecun/mnist" in meta["datasets"]
     manifest = read_manifest()
     reported = {m["name"]: m["value"] for r in meta["model-index"][0]["results"] for m in r["metrics"]}
-    assert reported["mnist_cnn: test accuracy"] == round(manifest["models"]["mnist_cnn"]["metrics"]["test_accuracy"], 4)
-    assert reported["mnist_ae3d: test reconstruction MSE"] == round(manifest["models"]["mnist_ae3d"]["metrics"]["test_mse"], 4)
+    assert reported["mnist_cnn: test accuracy"] == round(manifest.models["mnist_cnn"].metrics["test_accuracy"], 4)
+    assert reported["mnist_ae3d: test reconstruction MSE"] == round(manifest.models["mnist_ae3d"].metrics["test_mse"], 4)
     # Every exported model is in the model-index, every classifier with its test accuracy.
-    assert {name.split(":")[0] for name in reported} == set(manifest["models"])
-    for name, entry in manifest["models"].items():
-        if entry["task"] == "classifier":
-            assert reported[f"{name}: test accuracy"] == round(entry["metrics"]["test_accuracy"], 4)
+    assert {name.split(":")[0] for name in reported} == set(manifest.models)
+    for name, entry in manifest.models.items():
+        if entry.task == "classifier":
+            assert reported[f"{name}: test accuracy"] == round(entry.metrics["test_accuracy"], 4)
             assert f"| `{name}` |" in card
     for section in ("## What it is", "## How it was trained", "## Evaluation results", "## How to use the files",
                     "## Limitations"):
@@ -64,7 +64,7 @@ def test_model_card_has_the_hub_metadata_and_the_measured_metrics():
 def test_model_repo_lists_every_file_with_its_sha256_in_the_manifest():
     files = model_repo_files(exports_root(), "alice/digitzoo-mnist")
     by_path = {f.path: f for f in files}
-    for name in read_manifest()["models"]:
+    for name in read_manifest().models:
         for suffix in ("model.safetensors", "config.json", "card.json", "README.md"):
             assert f"{name}/{suffix}" in by_path
         config = json.loads(by_path[f"{name}/config.json"].data)
@@ -82,8 +82,8 @@ def test_push_dry_run_prints_files_and_card_without_network(no_hub, capsys):
     assert main(["push", "alice/digitzoo-mnist", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "alice/digitzoo-mnist" in out and "dry run: nothing was sent" in out
-    onnx = next(a for a in read_manifest()["models"]["mnist_cnn"]["artifacts"] if a["format"] == "onnx")
-    assert f"sha256 {onnx['sha256']}" in out  # each file with its checksum
+    onnx = next(a for a in read_manifest().models["mnist_cnn"].artifacts if a.format == "onnx")
+    assert f"sha256 {onnx.sha256}" in out  # each file with its checksum
     assert "model-index:" in out and "## Limitations" in out  # the rendered README
 
 
@@ -123,13 +123,14 @@ def test_space_folder_is_self_contained(tmp_path):
     assert all("==" in r for r in reqs) and not any(r.startswith("torch") for r in reqs)
     # only ONNX files travel, each listed with its checksum; no pickles, no weights
     bundled = read_manifest(space / "models")
-    assert {a["format"] for e in bundled["models"].values() for a in e["artifacts"]} == {"onnx"}
+    assert {a.format for e in bundled.models.values() for a in e.artifacts} == {"onnx"}
     assert not list(space.rglob("*.pt")) and not list(space.rglob("*.pt2")) and not list(space.rglob("*.safetensors"))
     # the packages travel whole (a module added tomorrow travels too), without what is not their code
     for package in ("hub", "hub/serving", "apps"):
         here = {p.name for p in (REPO / package).glob("*.py")}
         assert here and here == {p.name for p in (space / "digitzoo" / package).glob("*.py")}, package
     assert (space / "digitzoo" / "apps" / "web" / "sketch.js").is_file()
+    assert not any((space / "digitzoo" / "apps" / "web" / name).exists() for name in ("test", "eslint.config.js", ".npmrc"))
     assert not [p for p in space.rglob("*") if p.name in ("pretrained", "node_modules", "command-line", "__pycache__")]
     assert not (space / "digitzoo" / "cli").exists()  # the command line stays home
     # its own code, not this checkout's, builds the whole app without torch
@@ -203,7 +204,7 @@ def test_config_rebuild_snippet_runs_where_digitzoo_is_installed(tmp_path):
     """config.json's ``rebuild`` line, run as a user would: in a fresh interpreter outside the
     repository (so only the installed ``digitzoo`` package can be imported, no top-level ``hub``),
     then the pushed weights loaded into the model it built."""
-    names = set(read_manifest()["models"])
+    names = set(read_manifest().models)
     for f in model_repo_files(exports_root(), "alice/digitzoo-mnist"):
         name, _, leaf = f.path.partition("/")
         if name in names and leaf in ("config.json", "model.safetensors"):

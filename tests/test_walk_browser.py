@@ -16,6 +16,7 @@ import re
 import pytest
 
 from browser_support import ARTIFACTS, start_server  # skips this module without a browser
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402 (after the skip)
 
 WALK = ARTIFACTS / "walk"
 SCREENS = {"phone": (390, 844, True), "projector": (1280, 720, False)}
@@ -142,9 +143,32 @@ def screen(request, browser, server):
     context.close()
 
 
+# Resolves once what ``probe`` returns has stayed the same for 3 animation frames in a row (at most ~10 s).
+STEADY_JS = """(probe) => new Promise((done) => {
+  const look = new Function(`return (${probe})()`);
+  let last = null, same = 0, frames = 0;
+  const frame = () => {
+    const now = JSON.stringify(look());
+    same = now === last ? same + 1 : 0;
+    last = now;
+    if (same >= 3 || ++frames > 600) done(same >= 3); else requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+})"""
+# The page's layout: its size and the box of every visible plot, image and canvas.
+LAYOUT = ("() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight,"
+          " ...[...document.querySelectorAll('.js-plotly-plot, img, canvas')].filter((e) => e.offsetParent)"
+          ".map((e) => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })]")
+
+
+def steady(page, probe: str = LAYOUT) -> None:
+    """Wait on the page, not the clock: until ``probe`` (a JS function) gives the same answer 3 frames running."""
+    assert page.evaluate(STEADY_JS, probe), f"still changing after 600 frames: {probe[:80]}"
+
+
 def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).first.click()
-    page.wait_for_timeout(300)  # the tab's first layout (plots size themselves)
+    steady(page)  # the tab's first layout (plots size themselves)
 
 
 # The drawing square of a Sketchpad block: its canvas (canvas_size) as Gradio scaled it to fit
@@ -236,7 +260,12 @@ def test_draw_says_when_a_drawing_is_not_a_digit(screen):
     page.wait_for_function("() => document.querySelector('#draw-info')?.innerText.includes('Draw a digit')", timeout=30_000)
     draw(page, page.locator("#draw-pad"), SCRIBBLE, SCREENS[name][2])
     page.wait_for_function(f"() => ({HEADLINE})('#draw-left') !== ''", timeout=30_000)
-    page.wait_for_timeout(500)  # the last stroke's answer
+    said_js = "() => ['#draw-left', '#draw-right', '#draw-info'].map((s) => document.querySelector(s).innerText).join(' ')"
+    try:  # the last stroke's answer (earlier strokes of the zigzag may be answered first)
+        page.wait_for_function(f"() => ({said_js})().includes('Not sure this is a digit')", timeout=30_000)
+    except PlaywrightTimeout:  # the assertions below say what the page said instead
+        pass
+    steady(page)
     assert_no_defects(page, "Draw, a scribble")
     shot(page, name, "draw-scribble")
     said = " ".join(page.locator(sel).inner_text() for sel in ("#draw-left", "#draw-right", "#draw-info"))
@@ -266,7 +295,7 @@ def test_gan(screen):
                               " return Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight) * i.naturalWidth; }")
         assert shown / columns >= 56, f"{shown / columns:.0f} px per digit in a {columns}x{columns} grid ({img})"
         # The page's own grid (gradio_gan.js) lies exactly on the server's picture, not beside or beyond it.
-        page.wait_for_timeout(300)
+        steady(page)
         overlay = page.locator("#gan-inpage-grid")
         if overlay.count() and overlay.is_visible():
             mine = overlay.bounding_box()
@@ -289,7 +318,7 @@ def test_models(screen):
     card = page.get_by_role("button", name=re.compile(r"^mnist_gan: ")).first
     card.click()
     page.get_by_text("mnist_gan: MNIST class-conditional GAN", exact=False).nth(1).wait_for(timeout=30_000)
-    page.wait_for_timeout(300)
+    steady(page)  # the card has opened
     card = page.locator(".model-card").filter(visible=True).filter(has_text="mnist_gan: ").last
     assert re.search(r"Trained with .* in \d+ min \d+ s on", card.inner_text()), "the training time is not in minutes"
     metrics = card.locator("table").first.locator("tbody tr td:first-child").all_inner_texts()
@@ -332,14 +361,20 @@ def _slider_values(page) -> list[float]:
         ".filter(i => i.offsetParent && /for [xyz]$/.test(i.getAttribute('aria-label'))).map(i => i.value)")]
 
 
+# The live camera of the 3-D scene (the layout's camera is only updated by a relayout).
+CAMERA = "() => document.querySelector('#latent-plot .js-plotly-plot')._fullLayout.scene._scene.getCamera().eye"
+
+
 def _camera(page) -> dict:
-    # The live camera of the 3-D scene (the layout's camera is only updated by a relayout).
-    return page.evaluate("() => document.querySelector('#latent-plot .js-plotly-plot')._fullLayout.scene._scene.getCamera().eye")
+    return page.evaluate(CAMERA)
+
+
+DECODED_SRC = ("() => { const img = [...document.querySelectorAll('img')].find(i => i.offsetParent"
+               " && i.closest('.block')?.innerText.includes('decoded point')); return img ? img.src : ''; }")
 
 
 def _decoded_src(page) -> str:
-    return page.evaluate("() => { const img = [...document.querySelectorAll('img')].find(i => i.offsetParent"
-                         " && i.closest('.block')?.innerText.includes('decoded point')); return img ? img.src : ''; }")
+    return page.evaluate(DECODED_SRC)
 
 
 def test_latent(screen):
@@ -357,7 +392,7 @@ def test_latent(screen):
     page.mouse.down()
     page.mouse.move(cx + 60, cy + 10, steps=6)
     page.mouse.up()
-    page.wait_for_timeout(300)  # Plotly records the new camera after the drag
+    steady(page, CAMERA)  # the scene stops turning
     turned = _camera(page)
     sliders = _slider_values(page)
     draw(page, page.locator(".digit-pad").filter(visible=True).first, SEVEN, touch)
@@ -365,7 +400,12 @@ def test_latent(screen):
     page.wait_for_function("(s) => JSON.stringify([...document.querySelectorAll('input[aria-label^=\"number input for \"]')]"
                            ".filter(i => i.offsetParent && /for [xyz]$/.test(i.getAttribute('aria-label')))"
                            ".map(i => Number(i.value))) !== JSON.stringify(s)", arg=sliders, timeout=30_000)
-    page.wait_for_timeout(500)
+    # ... and the plot's marker is at the new point: the figure has had its update (the one that reset the view).
+    page.wait_for_function("(p) => { const gd = document.querySelector('#latent-plot .js-plotly-plot');"
+                           " const t = gd.data.find((t) => t.name === \"the sliders' point\");"
+                           " return t && [t.x[0], t.y[0], t.z[0]].every((v, i) => Math.abs(v - p[i]) < 0.011); }",
+                           arg=_slider_values(page), timeout=30_000)
+    steady(page, CAMERA)
     after = _camera(page)
     # The defect: the view jumps back to the figure's default camera. (Compared with the default, not
     # with the turned view: under an emulated touch the scene may still glide a little after the drag.)
@@ -407,7 +447,13 @@ def test_latent_a_typed_number_stays_in_range(screen):
     box.fill("999")
     box.press("Enter")
     box.blur()
-    page.wait_for_timeout(1500)
+    try:  # the page's answer: the box back in range, or an error shown (the assertions below tell which)
+        page.wait_for_function("(r) => { const v = Number(document.querySelector(\"input[aria-label='number input for x']\").value);"
+                               " return (v >= r[0] && v <= r[1]) || [...document.querySelectorAll('.block .error')]"
+                               ".some((e) => e.offsetParent); }", arg=[low, high], timeout=10_000)
+    except PlaywrightTimeout:  # a 999 kept in the box: asserted below, with what the page shows
+        pass
+    steady(page)
     shot(page, name, "latent-999")
     value = float(box.input_value() or "nan")
     found = page.evaluate(DEFECTS_JS)
@@ -419,7 +465,8 @@ def test_latent_a_typed_number_stays_in_range(screen):
     page.wait_for_function("() => ![...document.querySelectorAll('.block .error')].some(e => e.offsetParent)",
                            timeout=30_000)
     page.evaluate("() => document.querySelectorAll('.toast-close').forEach(b => b.click())")
-    page.wait_for_timeout(300)
+    page.wait_for_function("() => ![...document.querySelectorAll('.toast-close')].some((b) => b.offsetParent)",
+                           timeout=10_000)
     assert [f for f in found if f not in errors] == [], "Latent space, 999 typed"
     assert not errors and low <= value <= high, f"a typed 999 kept in the x box (range {low}..{high}): {value}, {errors}"
 
@@ -451,7 +498,13 @@ def test_latent_clicking_a_point_decodes_it(screen):
             page.mouse.down()  # a click as a hand makes it: Plotly's 3-D scene sees the button held for a frame
             page.wait_for_timeout(60)
             page.mouse.up()
-        page.wait_for_timeout(1500)
+        try:  # the click's answer: the sliders at the dot, or the decoded digit changed
+            page.wait_for_function(
+                "(b) => JSON.stringify([[...document.querySelectorAll('input[aria-label^=\"number input for \"]')]"
+                ".filter(i => i.offsetParent && /for [xyz]$/.test(i.getAttribute('aria-label'))).map(i => Number(i.value)),"
+                f" ({DECODED_SRC})()]) !== JSON.stringify(b)", arg=[[float(v) for v in before[0]], before[1]], timeout=5_000)
+        except PlaywrightTimeout:  # no answer: try the next dot (the assertion after the loop says it)
+            pass
         moved = (_slider_values(page), _decoded_src(page)) != before
         if moved or len(hovered) == 3:
             break

@@ -22,7 +22,7 @@ def test_the_site_holds_the_page_the_checked_models_and_their_description(tmp_pa
     described = json.loads((site / "models.json").read_text())
     manifest = read_manifest()
     # The models come from the manifest's demo settings: the draw tab's classifiers, in order.
-    assert [m["label"] for m in described["draw"]] == [manifest["models"][m]["demo"]["label"]
+    assert [m["label"] for m in described["draw"]] == [manifest.models[m].demo["label"]
                                                       for m in demo_models(manifest, "draw")]
     assert [m["belief_by_row"] for m in described["draw"]].count(True) == 1
     files = [*described["draw"], described["latent"]["decoder"], described["latent"]["points"], described["gan"]["generator"]]

@@ -93,7 +93,7 @@ def top_digit(page, label: str) -> str:
 
 def first_draw_label() -> str:
     manifest = read_manifest()
-    return manifest["models"][demo_models(manifest, "draw")[0]]["demo"]["label"]
+    return manifest.models[demo_models(manifest, "draw")[0]].demo["label"]
 
 
 def stroke_points(box, points, steps=15):
@@ -147,7 +147,7 @@ def test_the_pages_preprocessing_matches_hub_sketch(page, url, mnist_test):
     cnn = demo_models(manifest, "draw")[0]
     item = artifact(manifest, cnn, part_with_role(manifest, cnn, "classifier"), "onnx")
     session = ort.InferenceSession(str(verified_path(exports_root(), item)), providers=["CPUExecutionProvider"])
-    feed = item["inputs"][0]["name"]
+    feed = item.inputs[0].name
     py_answer = session.run(None, {feed: python[:, None]})[0].argmax(1)
     js_answer = session.run(None, {feed: browser[:, None]})[0].argmax(1)
     print(f"\nparity on {len(python)} drawings: max |JS - Python| = {worst:.3g} on the 28x28; "

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from digitzoo.hub.benchmarking import Machine, Result
-from digitzoo.hub.serving.manifest import demo_models, part_with_role, parts_with_role, read_manifest
+from digitzoo.hub.serving.manifest import Manifest, demo_models, part_with_role, parts_with_role, read_manifest
 from digitzoo.hub.mnist import load_mnist
 from digitzoo.hub.serving.runtime import load_part
 from digitzoo.train.not_digits import not_digit_set
@@ -35,7 +35,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _strangeness(manifest: dict) -> dict[str, Any]:
+def _strangeness(manifest: Manifest) -> dict[str, Any]:
     """method -> function of (N, 1, 28, 28) images giving a score that is higher for stranger inputs."""
     detector = load_part(*parts_with_role(manifest, "detector")[0], threads=1)
     cnn = demo_models(manifest, "draw")[0]

@@ -314,7 +314,7 @@ function showBelief(rows) {
   const thinnest = lines.reduce((a, b) => ((b.width || 0) < (a.width || 0) ? b : a));
   const last = rows[rows.length - 1];
   const final = last.indexOf(Math.max(...last));
-  Plotly.restyle(gd, {
+  window.Plotly.restyle(gd, {
     y: gd.data.map((_, d) => rows.map((probs) => probs[d])),
     "line.width": gd.data.map((_, d) => (d === final ? widest : thinnest).width),
     "line.color": gd.data.map((_, d) => (d === final ? widest : thinnest).color),

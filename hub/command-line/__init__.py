@@ -163,7 +163,7 @@ def list_(
     root = Path(exports) if exports else exports_root()
     manifest = read_manifest(root)
     if as_json:
-        print(json.dumps({"root": str(root), **manifest}, indent=2))
+        print(json.dumps({"root": str(root), **manifest.to_json()}, indent=2))
         return
     if table:
         if readme:
@@ -172,9 +172,9 @@ def list_(
         print(leaderboard.markdown(manifest) if markdown else leaderboard.text(manifest))
         return
     print(f"exports in {root}")
-    for name, entry in manifest["models"].items():
-        for a in entry["artifacts"]:
-            print(f"{name:18s} {a['part']:10s} {a['format']:12s} {a['file']:40s} {a['bytes']:>10,d}  {a['sha256'][:12]}")
+    for name, entry in manifest.models.items():
+        for a in entry.artifacts:
+            print(f"{name:18s} {a.part:10s} {a.format:12s} {a.file:40s} {a.bytes:>10,d}  {a.sha256[:12]}")
 
 
 @app.command()

@@ -21,7 +21,7 @@ from digitzoo.hub.serving import paths
 from digitzoo.hub.checkpoint import CARD_FILE, WEIGHTS_FILE, read_card
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import sha256_file, temp_dir_beside
-from digitzoo.hub.serving.manifest import MANIFEST_FILE, read_manifest
+from digitzoo.hub.serving.manifest import MANIFEST_FILE, Manifest, read_manifest
 from digitzoo.hub.publish.model_repo import RepoFile
 
 Print = Callable[[str], None]
@@ -175,10 +175,10 @@ def folder_files(folder: Path) -> list[RepoFile]:
 _PATTERN_CHARACTERS = set("*?[]")
 
 
-def listed_files(manifest: dict, where: Path) -> dict[str, dict]:
+def listed_files(manifest: Manifest, where: Path) -> dict[str, dict]:
     """{path in the repository: its entry} of a pulled manifest; PublishError for a name that is not a
     plain relative path (``..``, absolute, a pattern) or for a manifest that lists nothing."""
-    listed = manifest.get("repository", {}).get("files")
+    listed = (manifest.repository or {}).get("files")
     if not listed or not isinstance(listed, dict):
         raise PublishError(f"{where / MANIFEST_FILE} lists no repository files: not a repository pushed by digitzoo")
     for rel in listed:
@@ -189,7 +189,7 @@ def listed_files(manifest: dict, where: Path) -> dict[str, dict]:
     return listed
 
 
-def verify_snapshot(folder: Path) -> dict:
+def verify_snapshot(folder: Path) -> Manifest:
     """Check every file the manifest in ``folder`` lists against its sha256; the manifest, or PublishError."""
     manifest = read_manifest(folder)
     listed = listed_files(manifest, folder)
@@ -199,10 +199,10 @@ def verify_snapshot(folder: Path) -> dict:
             raise PublishError(f"the pulled repository lacks {rel}, which its manifest lists")
         if sha256_file(path) != meta["sha256"]:
             raise PublishError(f"{rel} does not match the sha256 in the pulled manifest: refusing the whole pull")
-    for item in (a for entry in manifest["models"].values() for a in entry["artifacts"]):
-        if item["file"] not in listed or listed[item["file"]]["sha256"] != item["sha256"]:
-            raise PublishError(f"{item['file']} is not listed consistently in the pulled manifest: refusing it")
-    for name in manifest["models"]:
+    for _, item in manifest.artifacts():
+        if item.file not in listed or listed[item.file]["sha256"] != item.sha256:
+            raise PublishError(f"{item.file} is not listed consistently in the pulled manifest: refusing it")
+    for name in manifest.models:
         weights, card_file = folder / name / WEIGHTS_FILE, folder / name / CARD_FILE
         if weights.is_file() and card_file.is_file() and sha256_file(weights) != read_card(folder / name)["weights_sha256"]:
             raise PublishError(f"{name}/{WEIGHTS_FILE} does not match its card: refusing the whole pull")
@@ -227,7 +227,7 @@ def _swap_in(staging: Path, target: Path, out: Print) -> None:
     staging.rename(target)
 
 
-def install_snapshot(snapshot: Path, out: Print) -> dict:
+def install_snapshot(snapshot: Path, out: Print) -> Manifest:
     """Verify a pulled snapshot, copy the files its manifest lists next to the store, then make them the
     served exports.
 
@@ -235,7 +235,7 @@ def install_snapshot(snapshot: Path, out: Print) -> dict:
     are copied (each checked again as it is written). Checkpoints (weights + card) are restored the same way.
     """
     manifest = verify_snapshot(snapshot)
-    listed = manifest["repository"]["files"]
+    listed = manifest.repository["files"]
     exports = paths.exports_dir()
     exports.parent.mkdir(parents=True, exist_ok=True)
     staging = temp_dir_beside(exports)
@@ -245,7 +245,7 @@ def install_snapshot(snapshot: Path, out: Print) -> dict:
             raise PublishError(f"{MANIFEST_FILE} changed in the Hugging Face cache while it was being installed: refusing the pull")
         for rel, meta in listed.items():
             _copy_checked(snapshot / rel, staging / rel, meta["sha256"])
-        for name in manifest["models"]:
+        for name in manifest.models:
             if (staging / name / WEIGHTS_FILE).is_file() and (staging / name / CARD_FILE).is_file():
                 target = paths.checkpoint_dir(name)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -284,7 +284,7 @@ def pull(repo_id: str, revision: str | None, out: Print) -> Path:
     snapshot = download_listed(repo_id, revision)
     manifest = install_snapshot(snapshot, out)
     out(f"Pulled {repo_id}@{revision or 'main'} through the Hugging Face cache ({snapshot}); "
-        f"{len(manifest['repository']['files'])} files match their sha256")
-    out(f"Installed {', '.join(manifest['models'])} in {paths.exports_dir()}: "
+        f"{len(manifest.repository['files'])} files match their sha256")
+    out(f"Installed {', '.join(manifest.models)} in {paths.exports_dir()}: "
         "`digitzoo serve` and digitzoo.hub.serving.runtime use them now")
     return paths.exports_dir()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from digitzoo.hub.checkpoint import CARD_FILE, find_checkpoint, read_card
 from digitzoo.hub.serving import leaderboard
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import sha256_file
-from digitzoo.hub.serving.manifest import MANIFEST_FILE, read_manifest, verified_path
+from digitzoo.hub.serving.manifest import MANIFEST_FILE, Manifest, ModelEntry, read_manifest, verified_path
 
 CONFIG_FORMAT = "digitzoo-config/1"
 LICENSE = "mit"
@@ -94,10 +94,10 @@ def model_config(name: str, card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _files_of_model(root: Path, name: str, entry: dict[str, Any]) -> list[RepoFile]:
-    files = [RepoFile.from_disk(a["file"], verified_path(root, a)) for a in entry["artifacts"]]
-    if "demo_data" in entry:
-        files.append(RepoFile.from_disk(entry["demo_data"]["file"], verified_path(root, entry["demo_data"])))
+def _files_of_model(root: Path, name: str, entry: ModelEntry) -> list[RepoFile]:
+    files = [RepoFile.from_disk(a.file, verified_path(root, a)) for a in entry.artifacts]
+    if entry.demo_data is not None:
+        files.append(RepoFile.from_disk(entry.demo_data.file, verified_path(root, entry.demo_data)))
     for extra in sorted((root / name).rglob("*")):  # test_data_set_0 folders and the snippets README
         rel = extra.relative_to(root).as_posix()
         if extra.is_file() and rel not in {f.path for f in files}:
@@ -107,7 +107,7 @@ def _files_of_model(root: Path, name: str, entry: dict[str, Any]) -> list[RepoFi
     weights = folder / card["weights"]
     if sha256_file(weights) != card["weights_sha256"]:
         raise DigitzooError(f"{weights} does not match the sha256 in its card: refusing to publish it")
-    if entry["checkpoint"].get("weights_sha256") not in (None, card["weights_sha256"]):
+    if entry.checkpoint.get("weights_sha256") not in (None, card["weights_sha256"]):
         raise DigitzooError(f"the exported {name} files were made from other weights than {folder}: "
                             f"run `digitzoo export {name}` again")
     files.append(RepoFile.from_disk(f"{name}/model.safetensors", weights))
@@ -119,35 +119,35 @@ def _files_of_model(root: Path, name: str, entry: dict[str, Any]) -> list[RepoFi
 def model_repo_files(root: Path, repo_id: str, models: list[str] | None = None) -> list[RepoFile]:
     """Every file of the repository, README and manifest included, each with its sha256."""
     manifest = read_manifest(root)
-    chosen = models or list(manifest["models"])
-    unknown = sorted(set(chosen) - set(manifest["models"]))
+    chosen = models or list(manifest.models)
+    unknown = sorted(set(chosen) - set(manifest.models))
     if unknown:
-        raise DigitzooError(f"not exported: {', '.join(unknown)} (exported: {', '.join(manifest['models'])})")
+        raise DigitzooError(f"not exported: {', '.join(unknown)} (exported: {', '.join(manifest.models)})")
     files: list[RepoFile] = []
     for name in chosen:
-        files += _files_of_model(root, name, manifest["models"][name])
-    published = {**manifest, "models": {n: manifest["models"][n] for n in chosen}}
+        files += _files_of_model(root, name, manifest.models[name])
+    published = manifest.only(chosen)
     snippets = {name: _snippets(root / name / "README.md") for name in chosen}
     files.append(RepoFile.generated("README.md", model_card(repo_id, published, snippets).encode()))
     # The manifest lists every other file, so `digitzoo pull` can verify all of them.
-    published["repository"] = {"repo_id": repo_id,
-                               "files": {f.path: {"sha256": f.sha256, "bytes": f.size} for f in files}}
-    files.append(RepoFile.generated(MANIFEST_FILE, _json_bytes(published)))
+    published = replace(published, repository={"repo_id": repo_id,
+                                                "files": {f.path: {"sha256": f.sha256, "bytes": f.size} for f in files}})
+    files.append(RepoFile.generated(MANIFEST_FILE, _json_bytes(published.to_json())))
     return sorted(files, key=lambda f: f.path)
 
 
-def card_metadata(repo_id: str, manifest: dict[str, Any]) -> str:
+def card_metadata(repo_id: str, manifest: Manifest) -> str:
     """The YAML front matter: library, license, tags, dataset, pipeline tag, metrics with values."""
     from huggingface_hub import EvalResult, ModelCardData
 
     results = []
-    for name, entry in manifest["models"].items():
-        task_type, task_name = HUB_TASKS[entry["task"]]
+    for name, entry in manifest.models.items():
+        task_type, task_name = HUB_TASKS[entry.task]
         for key, metric_type, label in _headline_metrics(entry):
-            if isinstance(entry["metrics"].get(key), (int, float)):
+            if isinstance(entry.metrics.get(key), (int, float)):
                 results.append(EvalResult(task_type=task_type, task_name=task_name, dataset_type=DATASET,
                                           dataset_name="MNIST", dataset_split="test", metric_type=metric_type,
-                                          metric_value=round(float(entry["metrics"][key]), 4),
+                                          metric_value=round(float(entry.metrics[key]), 4),
                                           metric_name=f"{name}: {label}"))
     data = ModelCardData(library_name="digitzoo", license=LICENSE, tags=TAGS, datasets=[DATASET],
                          pipeline_tag="image-classification", model_name=repo_id.split("/")[-1],
@@ -155,19 +155,19 @@ def card_metadata(repo_id: str, manifest: dict[str, Any]) -> str:
     return data.to_yaml()
 
 
-def _first_onnx(manifest: dict[str, Any]) -> str:
-    return next(a["file"] for entry in manifest["models"].values() for a in entry["artifacts"] if a["format"] == "onnx")
+def _first_onnx(manifest: Manifest) -> str:
+    return next(a.file for entry in manifest.models.values() for a in entry.artifacts if a.format == "onnx")
 
 
-def _headline_metrics(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
-    judge = str(entry["metrics"].get("judge", "the judge classifier")).split(" sha256")[0]
-    return [(key, kind, label.format(judge=judge)) for key, kind, label in HEADLINE_METRICS[entry["task"]]]
+def _headline_metrics(entry: ModelEntry) -> list[tuple[str, str, str]]:
+    judge = str(entry.metrics.get("judge", "the judge classifier")).split(" sha256")[0]
+    return [(key, kind, label.format(judge=judge)) for key, kind, label in HEADLINE_METRICS[entry.task]]
 
 
-def _metric_rows(entry: dict[str, Any]) -> list[str]:
+def _metric_rows(entry: ModelEntry) -> list[str]:
     rows = []
     for key, _, label in _headline_metrics(entry):
-        value = entry["metrics"].get(key)
+        value = entry.metrics.get(key)
         if isinstance(value, (int, float)):
             rows.append(f"| {label} | {value:.4f} |")
     return rows
@@ -184,13 +184,13 @@ def _snippets(readme: Path) -> str:
     return "\n".join("#" + line if line.startswith("### ") else line for line in section.strip().splitlines())
 
 
-def _count(manifest: dict[str, Any]) -> str:
-    n = len(manifest["models"])
+def _count(manifest: Manifest) -> str:
+    n = len(manifest.models)
     words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
     return words[n] if n < len(words) else str(n)
 
 
-def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] | None = None) -> str:
+def model_card(repo_id: str, manifest: Manifest, snippets: dict[str, str] | None = None) -> str:
     """README.md of the model repository: metadata, then what / how trained / results / use / limits."""
     lines = ["---", card_metadata(repo_id, manifest).rstrip(), "---", "",
              f"# {repo_id.split('/')[-1]}: {_count(manifest)} small MNIST models, exported and verified", "",
@@ -199,12 +199,12 @@ def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] 
              "ONNX, TorchScript and torch.export (.pt2). Every exported file was compared with eager PyTorch on "
              "1,000 test images before it was listed in `manifest.json`, which also records every file's sha256.", "",
              "| model | what it does | parameters |", "|---|---|---|"]
-    for name, entry in manifest["models"].items():
-        lines.append(f"| `{name}` | {entry['title']}: {entry['summary']} | {entry['parameters']:,} |")
+    for name, entry in manifest.models.items():
+        lines.append(f"| `{name}` | {entry.title}: {entry.summary} | {entry.parameters:,} |")
     lines += ["", "## How it was trained", "",
               "| model | recipe | command | time | device |", "|---|---|---|---|---|"]
-    for name, entry in manifest["models"].items():
-        ck, recipe = entry["checkpoint"], entry["checkpoint"].get("recipe", {})
+    for name, entry in manifest.models.items():
+        ck, recipe = entry.checkpoint, entry.checkpoint.get("recipe", {})
         summary = ", ".join(f"{k} {recipe[k]}" for k in ("epochs", "batch_size", "lr", "augment") if k in recipe)
         lines.append(f"| `{name}` | {summary} | `{ck['command']}` | {ck['wall_time_s']:.0f} s | {ck['device']} |")
     lines += ["", "Weights are `NAME/model.safetensors`; `NAME/config.json` names the architecture, its "
@@ -213,7 +213,7 @@ def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] 
     if leaderboard.classifiers(manifest):
         lines += ["The classifiers side by side (drawings: the test digits re-drawn as browser sketches; latency: "
                   "ONNX Runtime, CPU, 1 thread, batch 1, median of 200 calls):", "", leaderboard.markdown(manifest), ""]
-    for name, entry in manifest["models"].items():
+    for name, entry in manifest.models.items():
         lines += [f"**{name}**", "", "| metric | value |", "|---|---|", *_metric_rows(entry), ""]
     lines += ["## How to use the files", "",
               "With digitzoo: `digitzoo pull " + repo_id + "` downloads this repository, checks every file "
@@ -221,7 +221,7 @@ def model_card(repo_id: str, manifest: dict[str, Any], snippets: dict[str, str] 
               "Each file also works on its own, with only onnxruntime or torch. The snippets name files inside "
               f"the model's folder; `hf_hub_download(\"{repo_id}\", \"{_first_onnx(manifest)}\")` returns the "
               "local path of one.", ""]
-    for name in manifest["models"]:
+    for name in manifest.models:
         lines += [f"### {name}", "", (snippets or {}).get(name) or f"See [`{name}/README.md`]({name}/README.md).", ""]
     lines += ["## Limitations", "",
               "- Trained on MNIST only: centred, upright, single handwritten digits. Other kinds of images get "

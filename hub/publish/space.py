@@ -17,11 +17,12 @@ import json
 import os
 import shutil
 from importlib import metadata
+from dataclasses import replace
 from pathlib import Path
 
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path
-from digitzoo.hub.serving.manifest import MANIFEST_FILE, read_manifest, verified_path
+from digitzoo.hub.serving.manifest import MANIFEST_FILE, Manifest, manifest_text, read_manifest, verified_path
 
 # The code a Space runs: the core and the apps packages whole, as installed (or as in the repository),
 # so a new module travels without a list to keep. Left out: what is not their code (the pretrained
@@ -30,6 +31,8 @@ from digitzoo.hub.serving.manifest import MANIFEST_FILE, read_manifest, verified
 # as part of them (hub/command-line/ is digitzoo.cli, which a Space does not run).
 SHIPPED_PACKAGES = ("digitzoo.hub", "digitzoo.apps")
 NOT_SHIPPED = ("pretrained", "node_modules", "__pycache__", "*.pyi", "*.pyc")
+# The page's own lint and tests (apps/web: eslint.config.js, .npmrc, test/ and its vectors) are not the page.
+NOT_SHIPPED_FROM_WEB = ("test", "eslint.config.js", ".npmrc")
 # Distributions the code imports directly; each is pinned to the version installed here.
 REQUIREMENTS = ["gradio", "numpy", "pillow"]
 # --playground: the lessons train with torch (the CPU build: a Space's CPU is what it trains on),
@@ -45,6 +48,7 @@ ONNX Runtime runs them on the GPU when the Space has one (CUDA provider), otherw
 """
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from digitzoo.apps.gradio_app import serve
@@ -83,7 +87,7 @@ def _installed(name: str) -> bool:
         return False
 
 
-def space_readme(hardware: str, model_repo: str | None, manifest: dict) -> str:
+def space_readme(hardware: str, model_repo: str | None, manifest: Manifest) -> str:
     from huggingface_hub import SpaceCardData
 
     data = SpaceCardData(
@@ -94,7 +98,7 @@ def space_readme(hardware: str, model_repo: str | None, manifest: dict) -> str:
         short_description="Draw a digit, walk a 3-D latent space, sample a GAN",
         suggested_hardware=hardware,
     )
-    models = "\n".join(f"- `{name}`: {entry['title']}" for name, entry in manifest["models"].items())
+    models = "\n".join(f"- `{name}`: {entry.title}" for name, entry in manifest.models.items())
     return f"""---
 {data.to_yaml().rstrip()}
 ---
@@ -143,28 +147,31 @@ def package_folder(package: str) -> Path:
 
 def _not_shipped(folder: str, names: list[str]) -> set[str]:
     ignored = set(shutil.ignore_patterns(*NOT_SHIPPED)(folder, names))
+    if Path(folder).name == "web":
+        ignored |= set(names) & set(NOT_SHIPPED_FROM_WEB)
     return ignored | {n for n in names if (Path(folder) / n).is_dir() and not n.isidentifier()}
 
 
-def _bundle_onnx_models(root: Path, manifest: dict, dest: Path) -> dict:
+def _bundle_onnx_models(root: Path, manifest: Manifest, dest: Path) -> Manifest:
     """Copy the verified ONNX files (+ latent points, snippets) and write a manifest of only them."""
-    bundled = {**manifest, "models": {}}
-    for name, entry in manifest["models"].items():
-        onnx = [a for a in entry["artifacts"] if a["format"] == "onnx"]
+    models = {}
+    for name, entry in manifest.models.items():
+        onnx = [a for a in entry.artifacts if a.format == "onnx"]
         if not onnx:
             continue
-        keep = onnx + ([entry["demo_data"]] if "demo_data" in entry else [])
+        keep = onnx + ([entry.demo_data] if entry.demo_data is not None else [])
         for item in keep:
-            target = dest / item["file"]
+            target = dest / item.file
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(verified_path(root, item), target)
         readme = root / name / "README.md"
         if readme.is_file():
             shutil.copy2(readme, dest / name / "README.md")
-        bundled["models"][name] = {**entry, "artifacts": onnx}
-    if not bundled["models"]:
+        models[name] = replace(entry, artifacts=tuple(onnx))
+    bundled = replace(manifest, models=models)
+    if not bundled.models:
         raise DigitzooError(f"no ONNX files in {root}: run `digitzoo export all` first")
-    (dest / MANIFEST_FILE).write_text(json.dumps(bundled, indent=2, sort_keys=True) + "\n")
+    (dest / MANIFEST_FILE).write_text(manifest_text(bundled))
     return bundled
 
 

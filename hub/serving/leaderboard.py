@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.manifest import Manifest
 
 README_START = "<!-- leaderboard:start -->"
 README_END = "<!-- leaderboard:end -->"
@@ -30,32 +31,32 @@ COLUMNS = (
 )
 
 
-def classifiers(manifest: dict[str, Any]) -> list[str]:
+def classifiers(manifest: Manifest) -> list[str]:
     """Manifest entries whose task is classifier, best test accuracy first (then by name)."""
-    names = [n for n, e in manifest["models"].items() if e.get("task") == "classifier"]
-    return sorted(names, key=lambda n: (-(manifest["models"][n].get("metrics", {}).get("test_accuracy") or 0), n))
+    names = [n for n, e in manifest.models.items() if e.task == "classifier"]
+    return sorted(names, key=lambda n: (-(manifest.models[n].metrics.get("test_accuracy") or 0), n))
 
 
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+def rows(manifest: Manifest) -> list[dict[str, Any]]:
     """One dict per classifier with the COLUMNS keys; None where the manifest has no figure."""
     out = []
     for name in classifiers(manifest):
-        entry = manifest["models"][name]
-        metrics, ck = entry.get("metrics", {}), entry.get("checkpoint", {})
-        onnx = next((a for a in entry.get("artifacts", []) if a["format"] == "onnx" and a.get("role") == "classifier"), None)
+        entry = manifest.models[name]
+        metrics, ck = entry.metrics, entry.checkpoint
+        onnx = next((a for a in entry.artifacts if a.format == "onnx" and a.role == "classifier"), None)
         test, sketch = metrics.get("test_accuracy"), metrics.get("sketch_accuracy")
         wall = ck.get("wall_time_s")
         out.append({
             "model": name,
             "test_accuracy": _round(None if test is None else 100 * test, 2),
             "sketch_accuracy": _round(None if sketch is None else 100 * sketch, 2),
-            "parameters": entry.get("parameters"),
-            "onnx_mb": _round(None if onnx is None else onnx["bytes"] / 1e6, 2),
-            "latency_ms": _round((entry.get("latency") or {}).get("onnx_batch1_ms"), 3),
+            "parameters": entry.parameters,
+            "onnx_mb": _round(None if onnx is None else onnx.bytes / 1e6, 2),
+            "latency_ms": _round((entry.latency or {}).get("onnx_batch1_ms"), 3),
             "train_min": _round(None if wall is None else wall / 60, 1),
             "device": ck.get("device"),
         })
@@ -70,7 +71,7 @@ def datatypes() -> list[str]:
     return [kind for _, _, kind in COLUMNS]
 
 
-def table(manifest: dict[str, Any]) -> list[list[Any]]:
+def table(manifest: Manifest) -> list[list[Any]]:
     """Rows as lists in COLUMNS order (numbers stay numbers, so a UI table sorts them as numbers)."""
     return [[row[key] for key, _, _ in COLUMNS] for row in rows(manifest)]
 
@@ -89,11 +90,11 @@ def _cell(key: str, value: Any) -> str:
     return str(value)
 
 
-def _cells(manifest: dict[str, Any]) -> list[list[str]]:
+def _cells(manifest: Manifest) -> list[list[str]]:
     return [[_cell(key, row[key]) for key, _, _ in COLUMNS] for row in rows(manifest)]
 
 
-def markdown(manifest: dict[str, Any]) -> str:
+def markdown(manifest: Manifest) -> str:
     """The leaderboard as a Markdown table (what the README block holds)."""
     lines = ["| " + " | ".join(headers()) + " |",
              "|" + "|".join("---" if kind == "str" else "---:" for _, _, kind in COLUMNS) + "|"]
@@ -101,7 +102,7 @@ def markdown(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def text(manifest: dict[str, Any]) -> str:
+def text(manifest: Manifest) -> str:
     """The leaderboard as fixed-width text for a terminal (`digitzoo list --table`)."""
     grid = [headers(), *_cells(manifest)]
     widths = [max(len(r[i]) for r in grid) for i in range(len(COLUMNS))]
@@ -110,7 +111,7 @@ def text(manifest: dict[str, Any]) -> str:
                      for r in grid)
 
 
-def readme_block(manifest: dict[str, Any]) -> str:
+def readme_block(manifest: Manifest) -> str:
     """The README's generated block, markers included."""
     note = ("<!-- generated from hub/pretrained/exports/manifest.json by `digitzoo list --table --readme README.md`; "
             "do not edit by hand -->")
@@ -126,7 +127,7 @@ def readme_current_block(readme_text: str) -> str | None:
     return found.group(0) if found else None
 
 
-def update_readme(path: str | Path, manifest: dict[str, Any]) -> bool:
+def update_readme(path: str | Path, manifest: Manifest) -> bool:
     """Rewrite the README's leaderboard block from ``manifest``; True when it changed."""
     path = Path(path)
     old = path.read_text(encoding="utf-8")

@@ -20,14 +20,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.filechecks import first_line, refuse_onnx_external_data
 from digitzoo.hub.serving.files import read_inside
-from digitzoo.hub.serving.manifest import artifact, exports_root, read_manifest
+from digitzoo.hub.serving.manifest import Artifact, artifact, exports_root, read_manifest
 
 BACKEND_FORMATS = {"onnx": "onnx", "torchscript": "torchscript", "pt2": "pt2"}
 
@@ -106,14 +106,17 @@ class Part:
     device: str
     path: Path
     run: Callable[..., list]
-    entry: dict[str, Any] = field(repr=False)
-    last_ms: float = 0.0
+    entry: Artifact = field(repr=False)
 
     def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        return self.run(*arrays)
+
+    def timed(self, *arrays: np.ndarray) -> tuple[list[np.ndarray], float]:
+        """The outputs and the milliseconds this call took (kept by the caller: a Part is shared by
+        every request at once, so a time stored on it would be whichever call ended last)."""
         began = time.perf_counter()
         out = self.run(*arrays)
-        self.last_ms = (time.perf_counter() - began) * 1000
-        return out
+        return out, (time.perf_counter() - began) * 1000
 
 
 def load_part(model: str, part: str = "model", backend: str = "onnx", device: str = "auto",
@@ -130,27 +133,27 @@ def load_part(model: str, part: str = "model", backend: str = "onnx", device: st
     manifest = read_manifest(root)
     item = artifact(manifest, model, part, BACKEND_FORMATS[backend])
     data = read_artifact(root, item)
-    path = root / item["file"]
+    path = root / item.file
     run, label = opener(path, BACKEND_FORMATS[backend], device, threads, spinning, data)
     return Part(model, part, backend, label, path, run, item)
 
 
-def read_artifact(root: str | os.PathLike, item: dict[str, Any]) -> bytes:
+def read_artifact(root: str | os.PathLike, item: Artifact) -> bytes:
     """The bytes of a manifest entry's file, read through no link (``files.open_inside``) and matching its
     sha256; DigitzooError otherwise. The runtime then opens these bytes, not the path, so a file swapped
     for another (or for a link) after the check is never what runs.
 
     >>> item = artifact(read_manifest(), "mnist_cnn", "model", "onnx")
-    >>> hashlib.sha256(read_artifact(exports_root(), item)).hexdigest() == item["sha256"]
+    >>> hashlib.sha256(read_artifact(exports_root(), item)).hexdigest() == item.sha256
     True
     """
-    path = Path(root) / item["file"]
+    path = Path(root) / item.file
     try:
-        data = read_inside(root, item["file"])
+        data = read_inside(root, item.file)
     except FileNotFoundError:
         raise DigitzooError(f"{path} is listed in the manifest but missing") from None
     except (ValueError, OSError) as exc:
         raise DigitzooError(f"manifest entry refused: {exc}") from None
-    if hashlib.sha256(data).hexdigest() != item["sha256"]:
+    if hashlib.sha256(data).hexdigest() != item.sha256:
         raise DigitzooError(f"{path} does not match the sha256 in the manifest: refusing to load it")
     return data
