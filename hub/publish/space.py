@@ -48,7 +48,6 @@ ONNX Runtime runs them on the GPU when the Space has one (CUDA provider), otherw
 """
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 from digitzoo.apps.gradio_app import serve
