@@ -111,13 +111,17 @@ def build_app(tabs: list[str] | None = None, mcp: bool = False) -> gr.Blocks:
         gr.Markdown("# digitzoo\nA zoo of MNIST models, exported and served from their ONNX / TorchScript files.")
         # The tabs add their components straight into this Blocks: a nested gr.Blocks per tab
         # would build a FastAPI app of its own (0.2 s each here) only to be thrown away.
+        built, top = {}, None
         if len(tabs) == 1:
-            TABS[tabs[0]][1](app)
+            built[tabs[0]] = TABS[tabs[0]][1](app)
         else:
-            for key in tabs:
-                title, builder = TABS[key]
-                with gr.Tab(title, id=key):
-                    builder(app)
+            with gr.Tabs() as top:
+                for key in tabs:
+                    title, builder = TABS[key]
+                    with gr.Tab(title, id=key):
+                        built[key] = builder(app)
+        if built.get("playground") is not None:  # a link to a lesson opens the Playground on it
+            playground.open_links(app, built["playground"], top, top_id="playground")
         if mcp:
             mcp_tools.build(app)
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
@@ -176,7 +180,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     # Outermost first: the body limit and deadline see every request before Gradio does; uploads are
     # counted over the time Gradio's cache keeps them (its cleanup interval plus the age it deletes at).
     inner = PublicApiOnly(site, blocks)
-    if "playground" in (tabs or TABS) and playground.torch_installed():  # Starts admitted before Gradio's queue
+    if "playground" in (tabs or TABS) and playground.playground_ready():  # Starts admitted before Gradio's queue
         inner = PlaygroundGate(inner, blocks, playground.SLOTS, playground.start_checks())
     quota = UploadQuota(inner, window_s=sum(CACHE_CLEANUP))
     server = make_server(RequestBodyLimit(quota, max_bytes=MAX_REQUEST_BYTES), host, port)

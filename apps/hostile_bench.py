@@ -194,9 +194,9 @@ def run(log=print) -> HostileResult:
     """Start `digitzoo serve` (draw, latent, playground tabs), measure, stop it."""
     import httpx
 
-    from digitzoo.apps.playground import torch_installed
+    from digitzoo.apps.playground import playground_ready
 
-    tabs = ["--tab", "draw", "--tab", "latent"] + (["--tab", "playground"] if torch_installed() else [])
+    tabs = ["--tab", "draw", "--tab", "latent"] + (["--tab", "playground"] if playground_ready() else [])
     log_path = Path(tempfile.gettempdir()) / f"digitzoo-hostile-{os.getpid()}.log"  # kept after the server stops: counted below
     result = HostileResult()
     with serving([sys.executable, "-m", "digitzoo.apps", "--port", "{port}", *tabs], log_path=log_path,
@@ -212,7 +212,7 @@ def run(log=print) -> HostileResult:
             result.burst_large = measure_burst(url, pid, body_mb=12.6)
             log("bench hostile: 2,000 half-open connections ...")
             result.half_open = measure_half_open(port, http)
-        if torch_installed():
+        if playground_ready():
             from digitzoo.apps.playground_bench import measure_concurrent_exports, measure_crowd
 
             log("bench hostile: 75 Playground sessions at once ...")

@@ -13,8 +13,14 @@ Training costs the server CPU, so it is bounded:
   being a number ends with "diverged";
 - nothing is kept after a run but the last picture on the visitor's page, so memory does not
   grow with the number of runs served; a trained net offered for download is handed to Gradio,
-  which copies it into its cache, and its temporary folder is deleted right after.
-The tab exists only where torch is installed; elsewhere it says how to get it.
+  which copies it into its cache, and its temporary folder is deleted right after;
+- a learner's own data (regression, classification, multi_feature) is kept in memory for their
+  browser session only, at most ``SESSION_DATA``'s sessions at once, and dropped when the tab closes.
+A run is reproducible: the "Copy link" button puts the lesson, seed, steps and knobs in the page's
+address (``digitzoo.hub.lessons.links``), a finished run prints the command line that trains the
+same run, and "Get the code" hands over the lesson as a script and a notebook
+(``digitzoo.hub.lessons.export``) that train it the same way.
+The tab exists only where torch and the lessons' packages are installed; elsewhere it says how to get them.
 """
 
 from __future__ import annotations
@@ -39,7 +45,18 @@ RUNNING = 3  # training runs at once: 2 cores, small single-threaded models
 WAITING = 8  # visitors who may wait for a slot; more are told "busy" at once
 MAX_WAIT_S = 60  # a visitor is not kept waiting longer than this
 FPS = 6  # pictures per second while a lesson trains
+# What the README's Playground section says to run; the tab names the missing packages too.
+DEMO_HINT = "DIGITZOO_EXTRAS=playground bash scripts/demo.sh"
 INSTALL_HINT = "pip install 'digitzoo[playground]'"
+# The lessons' packages: torch for all, gymnasium for CartPole, scikit-learn for the diabetes table.
+PLAYGROUND_PACKAGES = {"torch": "torch", "gymnasium": "gymnasium", "sklearn": "scikit-learn"}
+# Copies the page's address with the set-up's query (written by Python: links.link_query) and shows it.
+COPY_LINK_JS = """(query) => {
+  const url = `${window.location.origin}${window.location.pathname}?${query}`;
+  window.history.replaceState(null, "", url);
+  if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {});
+  return url;
+}"""
 # A place apps.playground_gate keeps for a Start is given back if the Start's run has not joined the line by
 # then (Gradio never ran it). An admitted Start runs at once: Gradio puts no cap of its own on Starts.
 RESERVATION_S = 10
@@ -154,21 +171,85 @@ class RunSlots:
 SLOTS = RunSlots()
 
 
-def torch_installed() -> bool:
-    return importlib.util.find_spec("torch") is not None
+class SessionData:
+    """The data learners brought, per browser session and lesson, in memory only.
+
+    Kept as the checked CSV text (read back into a Table for each run: milliseconds), for at most
+    ``sessions`` sessions (the oldest is dropped first) and ``ttl_s`` seconds, so memory stays bounded
+    whatever the crowd: 16 sessions x a few MB.
+    """
+
+    def __init__(self, sessions: int = 16, ttl_s: float = 3600):
+        self.sessions, self.ttl_s = sessions, ttl_s
+        self.lock = threading.Lock()
+        self.tables: OrderedDict[str, tuple[float, dict[str, tuple[str, str | None]]]] = OrderedDict()
+
+    def put(self, session: str, lesson: str, table) -> None:
+        with self.lock:
+            _, kept = self.tables.pop(session, (0.0, {}))
+            kept[lesson] = (table.to_csv(), table.label)
+            self.tables[session] = (time.monotonic(), kept)
+            while len(self.tables) > self.sessions:
+                self.tables.popitem(last=False)
+
+    def get(self, session: str, lesson: str):
+        """The session's table for ``lesson``, or None (none brought, or dropped since)."""
+        from digitzoo.hub.lessons.lesson import get_lesson
+        from digitzoo.hub.lessons.user_data import read_table
+
+        with self.lock:
+            when, kept = self.tables.get(session, (0.0, {}))
+            if lesson not in kept or time.monotonic() - when > self.ttl_s:
+                return None
+            text, label = kept[lesson]
+        return read_table(text, get_lesson(lesson), label)
+
+    def drop(self, session: str, lesson: str | None = None) -> None:
+        with self.lock:
+            if lesson is None:
+                self.tables.pop(session, None)
+            elif session in self.tables:
+                self.tables[session][1].pop(lesson, None)
 
 
-def _status(update, lesson) -> str:
-    """Markdown under the plot: what is happening, the metrics, whether the target was reached."""
+SESSION_DATA = SessionData()
+
+
+def missing_packages() -> list[str]:
+    """The lessons' packages this environment lacks (pip names)."""
+    return [pip_name for module, pip_name in PLAYGROUND_PACKAGES.items() if importlib.util.find_spec(module) is None]
+
+
+def playground_ready() -> bool:
+    return not missing_packages()
+
+
+def _status(update, lesson, steps: int) -> str:
+    """Markdown under the plot: what is happening, the metrics, whether the target was reached; at the
+    end, the result and the command line that trains the same run."""
     metrics = "  ".join(f"{k} **{v:.4g}**" for k, v in update.metrics.items())
     head = {"running": "Training", "reached": "Reached", "done": "Done", "stopped": "Stopped",
             "diverged": "Diverged", "out of time": "Out of time"}[update.status]
-    lines = [f"**{head}** · step {update.step}/{lesson.max_steps} · {update.elapsed_s:.1f} s · {metrics}"]
+    lines = [f"**{head}** · step {update.step}/{steps} · {update.elapsed_s:.1f} s · {metrics}"]
     if update.reached_at_step is not None:
         lines.append(f"✓ target reached at step {update.reached_at_step} ({update.reached_at_s:.1f} s): {lesson.target}")
     if update.status in ("stopped", "diverged", "out of time", "done"):
         lines.append(update.message)
+    if update.final and update.step:
+        # The same figures, to the same digits, as `digitzoo lesson run` prints.
+        lines.append("Result: " + " · ".join(f"{k} {v:.6g}" for k, v in update.result.items()))
+        lines.append(f"The same run from the command line: `{reproduce_command(lesson, update.step)}`")
     return "\n\n".join(lines)
+
+
+def reproduce_command(lesson, steps: int) -> str:
+    """`digitzoo lesson run ...` with this run's seed, knobs, data and steps."""
+    knobs = " ".join(f"--knob {name}={value!r}" if isinstance(value, float) else f"--knob {name}={value}"
+                     for name, value in lesson.settings.items())
+    data = ""
+    if lesson.data is not None:
+        data = " --data your.csv" + (f" --label-column '{lesson.data.label}'" if not lesson.data_spec.columns else "")
+    return f"digitzoo lesson run {lesson.name} --seed {lesson.seed} {knobs} --steps {steps}{data}".replace("  ", " ")
 
 
 def _session(request: gr.Request | None) -> str:
@@ -176,8 +257,9 @@ def _session(request: gr.Request | None) -> str:
     return request.session_hash if request is not None and request.session_hash else f"anonymous-{id(request)}"
 
 
-def parse_start(cls, seed, knob_values) -> tuple[int, dict]:
-    """(seed, knobs) of a Start of lesson ``cls``; a gr.Error with a sentence for anything else."""
+def parse_start(cls, seed, knob_values, steps=None) -> tuple[int, dict, int]:
+    """(seed, knobs, steps) of a Start of lesson ``cls`` (no steps: its budget); a gr.Error with a
+    sentence for anything else."""
     from digitzoo.hub.lessons.lesson import LessonError, quoted
 
     try:
@@ -187,7 +269,8 @@ def parse_start(cls, seed, knob_values) -> tuple[int, dict]:
     except (TypeError, ValueError, OverflowError):
         raise gr.Error(f"seed must be a whole number from 0 to 2147483647, not {quoted(seed)}", print_exception=False) from None
     try:
-        return seed_value, cls.parse_knobs({k.name: v for k, v in zip(cls.knobs, knob_values)})
+        knobs = cls.parse_knobs({k.name: v for k, v in zip(cls.knobs, knob_values)})
+        return seed_value, knobs, cls.steps_by_default() if steps is None else cls.parse_steps(steps)
     except LessonError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
 
@@ -208,16 +291,20 @@ def onnx_download(lesson) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def stream(name: str, session: str, seed, *knob_values):
-    """Start a run of lesson ``name`` for ``session`` and stream (figure, status, download) updates."""
+def stream(name: str, session: str, seed, *knob_values_and_steps):
+    """Start a run of lesson ``name`` for ``session`` and stream (figure, status, download) updates.
+
+    The inputs are the Start's: the seed, each knob, then the steps.
+    """
     import torch
 
     from digitzoo.hub.lessons.lesson import get_lesson
-    from digitzoo.hub.lessons.run import iterate
+    from digitzoo.hub.lessons.run import iterate, start
 
     cls = get_lesson(name)
+    *knob_values, steps = knob_values_and_steps
     # A Start whose inputs are refused here never kept a place: the gate keeps one for well-formed Starts only.
-    seed_value, knobs = parse_start(cls, seed, knob_values)
+    seed_value, knobs, steps = parse_start(cls, seed, knob_values, steps)
     ticket = SLOTS.join(session)
     if ticket is None:  # its kept place expired before Gradio ran it, and the line filled up meanwhile
         yield gr.skip(), f"**{SLOTS.busy()}**", gr.skip()
@@ -236,11 +323,12 @@ def stream(name: str, session: str, seed, *knob_values):
                 yield gr.skip(), f"**Busy**: {ahead} ahead of you; your run starts when a slot frees up.", gr.skip()
             time.sleep(0.2)
         torch.set_num_threads(1)  # each run one core's worth, so RUNNING runs share the machine
-        lesson = cls(seed=seed_value, **knobs)
+        lesson = start(cls, seed_value, SESSION_DATA.get(session, name), **knobs)
         # Enough steps per picture that the whole step budget plays within ~70% of the time budget.
         every = max(lesson.steps_per_update, math.ceil(lesson.max_steps / (FPS * 0.7 * lesson.max_seconds)))
-        for update in iterate(lesson, stop=ticket.stop, every_s=0.0, steps_per_update=every, pace_s=1 / FPS):
-            shown = figure_data(update.figure), _status(update, lesson)
+        for update in iterate(lesson, stop=ticket.stop, max_seconds=lesson.max_seconds, every_s=0.0,
+                              steps_per_update=every, pace_s=1 / FPS, steps=steps):
+            shown = figure_data(update.figure), _status(update, lesson, steps)
             if update.final and cls.exportable and update.status in ("reached", "done", "stopped", "out of time") and update.step:
                 with onnx_download(lesson) as path:
                     yield *shown, gr.update(value=str(path), visible=True)
@@ -251,8 +339,14 @@ def stream(name: str, session: str, seed, *knob_values):
 
 
 def stop_run(request: gr.Request) -> None:
-    """Stop this browser session's run (Stop, Reset, a closed tab)."""
+    """Stop this browser session's run (Stop, Reset)."""
     SLOTS.stop(_session(request))
+
+
+def leave(request: gr.Request) -> None:
+    """A closed tab: its run stops and the data it brought is dropped."""
+    SLOTS.stop(_session(request))
+    SESSION_DATA.drop(_session(request))
 
 
 def reset_run(request: gr.Request):
@@ -262,8 +356,8 @@ def reset_run(request: gr.Request):
 
 def _starter(name: str):
     """The Start event of one lesson (Gradio hands the request in first, then the inputs)."""
-    def start(request: gr.Request, seed, *knob_values):
-        yield from stream(name, _session(request), seed, *knob_values)
+    def start(request: gr.Request, seed, *knob_values_and_steps):
+        yield from stream(name, _session(request), seed, *knob_values_and_steps)
     return start
 
 
@@ -279,45 +373,123 @@ def start_checks() -> dict:
 
     def check(cls):
         def well_formed(data) -> None:
-            if not isinstance(data, list) or len(data) != 1 + len(cls.knobs):
-                raise ValueError("a Start takes the seed and each knob")
-            parse_start(cls, data[0], data[1:])
+            if not isinstance(data, list) or len(data) != 2 + len(cls.knobs):
+                raise ValueError("a Start takes the seed, each knob and the steps")
+            parse_start(cls, data[0], data[1:-1], data[-1])
         return well_formed
 
     return {start_api_name(name): check(get_lesson(name)) for name in list_lessons()}
 
 
-def _knob_input(knob):
+def _knob_input(cls, knob):
+    elem_id = f"lesson-knob-{cls.name}-{knob.name}"
     if knob.choices:
-        return gr.Dropdown(list(knob.choices), value=knob.default, label=knob.label)
+        return gr.Dropdown(list(knob.choices), value=knob.default, label=knob.label, elem_id=elem_id)
     if knob.integer:
-        return gr.Number(value=knob.default, precision=0, label=f"{knob.label} ({knob.lo:g}-{knob.hi:g})")
-    return gr.Number(value=knob.default, label=f"{knob.label} ({knob.lo:g}-{knob.hi:g})")
+        return gr.Number(value=knob.default, precision=0, label=f"{knob.label} ({knob.lo:g}-{knob.hi:g})", elem_id=elem_id)
+    return gr.Number(value=knob.default, label=f"{knob.label} ({knob.lo:g}-{knob.hi:g})", elem_id=elem_id)
 
 
-def build(app: gr.Blocks) -> None:
+@dataclass
+class LessonPanel:
+    """The inputs a link sets and the status line it writes to, of one lesson."""
+
+    cls: type
+    seed: gr.Number
+    steps: gr.Number
+    knobs: list
+    status: gr.Markdown
+
+
+@dataclass
+class Playground:
+    """The tab's tabs and panels: what a link opening the page selects and fills in."""
+
+    groups: gr.Tabs
+    lesson_tabs: dict[str, gr.Tabs]  # group -> the tabs of its lessons
+    panels: dict[str, LessonPanel]
+    note: gr.Markdown  # a link to a lesson that does not exist says so here
+
+
+def build(app: gr.Blocks) -> Playground | None:
     """Add the tab's components and events to ``app`` (inside its context)."""
-    if not torch_installed():
-        gr.Markdown("The Playground trains small PyTorch models live, so it needs PyTorch on the server: "
-                    f"`{INSTALL_HINT}`, then restart `digitzoo serve`.")
-        return
+    if not playground_ready():
+        gr.Markdown(not_ready_hint(), elem_id="playground-not-ready")
+        return None
     from digitzoo.hub.lessons.lesson import get_lesson, list_lessons
 
     gr.Markdown("Classic PyTorch tutorial systems, trained live on the server: pick one, turn a knob, press "
                 f"**Start** and watch it learn. The code beside the plot is the lesson's real code. At most {RUNNING} "
-                "runs train at once; each stops at its step and time budget.")
+                "runs train at once; each stops at its step and time budget. **Copy link** shares a lesson as you "
+                "set it up; **Get the code** takes it home as a script or notebook that trains the same run.")
+    note = gr.Markdown(visible=False, elem_id="playground-link-note")
     groups: dict[str, list] = {}
     for name in list_lessons():
         groups.setdefault(get_lesson(name).group, []).append(get_lesson(name))
+    panels, lesson_tabs = {}, {}
     # Tabs that do not fit wrap onto another row: in a "more" menu a phone would hide most lessons.
-    with gr.Tabs(overflow_behavior="wrap"):
+    with gr.Tabs(overflow_behavior="wrap") as group_tabs:
         for group, lessons in groups.items():
-            with gr.Tab(group.capitalize(), id=f"lessons-{group.replace(' ', '-')}"):
-                with gr.Tabs(overflow_behavior="wrap"):
+            with gr.Tab(group.capitalize(), id=group_tab_id(group)):
+                with gr.Tabs(overflow_behavior="wrap") as lesson_tabs[group]:
                     for cls in lessons:
                         with gr.Tab(tab_label(cls), id=f"lesson-{cls.name}"):
-                            _lesson_panel(app, cls)
-    app.unload(stop_run)  # a closed tab stops its run
+                            panels[cls.name] = _lesson_panel(app, cls)
+    app.unload(leave)  # a closed tab stops its run and drops its data
+    return Playground(group_tabs, lesson_tabs, panels, note)
+
+
+def not_ready_hint() -> str:
+    missing = missing_packages()
+    return (f"The Playground trains small PyTorch models live on the server, and this server lacks "
+            f"{' and '.join(missing)}. From a clone of digitzoo: `{DEMO_HINT}` (the README's command); in an environment "
+            f"of your own: `{INSTALL_HINT}`. Then restart `digitzoo serve`.")
+
+
+def group_tab_id(group: str) -> str:
+    return f"lessons-{group.replace(' ', '-')}"
+
+
+def open_links(app: gr.Blocks, playground: Playground, top: gr.Tabs | None = None, top_id: str = "playground") -> None:
+    """A page opened from a link (``?lesson=...``) shows that lesson set up as the link says.
+
+    ``top``: the hub's own tabs, when the Playground is one of several (its tab is ``top_id``).
+    """
+    panels = list(playground.panels.values())
+    outputs = [playground.note, playground.groups, *playground.lesson_tabs.values()]
+    outputs += [c for panel in panels for c in (panel.seed, panel.steps, *panel.knobs, panel.status)]
+    if top is not None:
+        outputs.append(top)
+
+    def opened(request: gr.Request):
+        from digitzoo.hub.lessons.lesson import LessonError
+        from digitzoo.hub.lessons.links import read_link
+
+        params = dict(request.query_params) if request is not None else {}
+        try:
+            link = read_link(params)
+        except LessonError as exc:
+            return [gr.update(value=f"**This link does not open a lesson:** {exc}.", visible=True)] + [gr.skip()] * (len(outputs) - 1)
+        if link is None:
+            return [gr.skip()] * len(outputs)
+        cls = playground.panels[link.lesson].cls
+        answer = [gr.skip(), gr.Tabs(selected=group_tab_id(cls.group))]
+        answer += [gr.Tabs(selected=f"lesson-{cls.name}") if group == cls.group else gr.skip() for group in playground.lesson_tabs]
+        for panel in panels:
+            if panel.cls is not cls:
+                answer += [gr.skip()] * (3 + len(panel.knobs))
+                continue
+            notes = [f"- {note[0].upper()}{note[1:]}." for note in link.notes]
+            if link.own_data:
+                notes.append("- This set-up ran on the sender's own data, which a link does not carry: bring the "
+                             "same CSV under **Your own data** to train on it; until then the lesson's own data is used.")
+            text = "Set up from a link. Press **Start**." + ("\n\n" + "\n".join(notes) if notes else "")
+            answer += [link.seed, link.steps, *(link.knobs[k.name] for k in cls.knobs), text]
+        if top is not None:
+            answer.append(gr.Tabs(selected=top_id))
+        return answer
+
+    app.load(opened, None, outputs, queue=False, show_progress="hidden")
 
 
 def tab_label(cls) -> str:
@@ -325,7 +497,81 @@ def tab_label(cls) -> str:
     return cls.name.replace("_", " ")
 
 
-def _lesson_panel(app: gr.Blocks, cls) -> None:
+def link_query_of(name: str):
+    """The Copy link event of one lesson: the query of its checked set-up (and its data choice)."""
+    def query(request: gr.Request, seed, steps, *knob_values):
+        from digitzoo.hub.lessons.lesson import get_lesson
+        from digitzoo.hub.lessons.links import link_query
+
+        cls = get_lesson(name)
+        seed_value, knobs, steps_value = parse_start(cls, seed, knob_values, steps)
+        own_data = SESSION_DATA.get(_session(request), name) is not None
+        return link_query(cls, seed_value, steps_value, knobs, own_data), gr.update(visible=True)
+    return query
+
+
+def code_files_of(name: str):
+    """The Get the code event of one lesson: its script and notebook as set up, handed to Gradio.
+
+    A generator, so the temporary folder goes only after Gradio has copied the files into its cache.
+    """
+    def code_files(request: gr.Request, seed, steps, *knob_values):
+        from digitzoo.hub.lessons.export import lesson_notebook, lesson_script
+        from digitzoo.hub.lessons.lesson import get_lesson
+
+        cls = get_lesson(name)
+        seed_value, knobs, steps_value = parse_start(cls, seed, knob_values, steps)
+        data = SESSION_DATA.get(_session(request), name)
+        folder = Path(tempfile.mkdtemp(prefix="digitzoo-code-"))
+        try:
+            script, notebook = folder / f"lesson_{name}.py", folder / f"lesson_{name}.ipynb"
+            script.write_text(lesson_script(name, seed_value, knobs, steps_value, data), encoding="utf-8")
+            notebook.write_text(lesson_notebook(name, seed_value, knobs, steps_value, data), encoding="utf-8")
+            yield gr.update(value=[str(script), str(notebook)], visible=True)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return code_files
+
+
+def data_events_of(name: str):
+    """(from a file, from pasted text, back to the lesson's own) events of a lesson that takes data."""
+    from digitzoo.hub.lessons.lesson import LessonError, get_lesson
+    from digitzoo.hub.lessons.user_data import read_table, read_table_file
+
+    cls = get_lesson(name)
+
+    def kept(request, read) -> str:
+        try:
+            table = read()
+        except LessonError as exc:
+            return f"**Not used:** {exc}. Still training on {_data_in_use(request, name)}."
+        SESSION_DATA.put(_session(request), name, table)
+        return f"**Using your data:** {table.summary()}. Press **Start**."
+
+    def from_file(request: gr.Request, path, label_column):
+        if not path:
+            return gr.skip()
+        try:
+            return kept(request, lambda: read_table_file(path, cls, label_column or None))
+        finally:
+            with contextlib.suppress(OSError):  # the upload is read: nothing of it stays on disk
+                Path(path).unlink()
+
+    def from_text(request: gr.Request, text, label_column):
+        return kept(request, lambda: read_table(text or "", cls, label_column or None))
+
+    def lesson_own(request: gr.Request):
+        SESSION_DATA.drop(_session(request), name)
+        return "Using the lesson's own data."
+
+    return from_file, from_text, lesson_own
+
+
+def _data_in_use(request, name: str) -> str:
+    return "your earlier data" if SESSION_DATA.get(_session(request), name) is not None else "the lesson's own data"
+
+
+def _lesson_panel(app: gr.Blocks, cls) -> LessonPanel:
     gr.Markdown(f"### {cls.title}\n{cls.summary}\n\n*Target:* {cls.target} · budget {cls.max_steps} steps, "
                 f"{cls.max_seconds:g} s")
     with gr.Row():
@@ -337,16 +583,60 @@ def _lesson_panel(app: gr.Blocks, cls) -> None:
                 start = gr.Button("Start", variant="primary", elem_id=f"lesson-start-{cls.name}")
                 stop = gr.Button("Stop", elem_id=f"lesson-stop-{cls.name}")
                 reset_button = gr.Button("Reset", elem_id=f"lesson-reset-{cls.name}")
-            seed = gr.Number(value=0, precision=0, label="seed")
-            knobs = [_knob_input(k) for k in cls.knobs]
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, label="seed", elem_id=f"lesson-seed-{cls.name}")
+                steps = gr.Number(value=cls.steps_by_default(), precision=0, label=f"steps (1-{cls.max_steps})",
+                                  elem_id=f"lesson-steps-{cls.name}")
+            knobs = [_knob_input(cls, k) for k in cls.knobs]
             download = gr.DownloadButton("⬇ trained net (.onnx)", visible=False, size="sm",
                                          elem_id=f"lesson-download-{cls.name}")
+            with gr.Row():
+                copy_link = gr.Button("Copy link", size="sm", elem_id=f"lesson-copy-link-{cls.name}")
+                get_code = gr.Button("Get the code (.py, .ipynb)", size="sm", elem_id=f"lesson-get-code-{cls.name}")
+            query = gr.Textbox(visible=False)
+            link = gr.Textbox(label="Link to this set-up (copied)", visible=False, interactive=False,
+                              elem_id=f"lesson-link-{cls.name}")
+            code_files = gr.File(label="The lesson as a script and a notebook", file_count="multiple", visible=False,
+                                 interactive=False, elem_id=f"lesson-code-files-{cls.name}")
+            if cls.data_spec is not None:
+                _data_panel(cls)
             with gr.Accordion("The PyTorch code", open=True):
                 gr.Code(cls.source(), language="python", interactive=False, elem_classes=["lesson-code"])
     # Admission is apps.playground_gate's, before Gradio queues the Start: a Gradio cap on Starts
     # would only hold admitted ones in the shared queue. preprocess=False: the lesson checks the
     # values itself, with a sentence (parse_start), where Gradio would answer with its own message.
-    start.click(_starter(cls.name), [seed, *knobs], [plot, status, download], api_name=start_api_name(cls.name),
+    start.click(_starter(cls.name), [seed, *knobs, steps], [plot, status, download], api_name=start_api_name(cls.name),
                 preprocess=False, concurrency_limit=None, show_progress="hidden")
     stop.click(stop_run, None, None, api_name=f"lesson_{cls.name}_stop", queue=False)
     reset_button.click(reset_run, None, [plot, status, download], api_name=f"lesson_{cls.name}_reset", queue=False)
+    # Both answer in milliseconds (no training): outside the queue, like Stop.
+    copy_link.click(link_query_of(cls.name), [seed, steps, *knobs], [query, link], preprocess=False,
+                    queue=False, show_progress="hidden", api_name=False).then(
+        None, [query], [link], js=COPY_LINK_JS, queue=False, show_progress="hidden")
+    get_code.click(code_files_of(cls.name), [seed, steps, *knobs], [code_files], preprocess=False,
+                   api_name=f"lesson_{cls.name}_code", concurrency_limit=4, show_progress="hidden")
+    return LessonPanel(cls, seed, steps, knobs, status)
+
+
+def _data_panel(cls) -> None:
+    """Your own data: a CSV file or pasted text, checked with a sentence, kept for this session only."""
+    from digitzoo.hub.lessons.user_data import MAX_ROWS, MIN_ROWS
+
+    from_file, from_text, lesson_own = data_events_of(cls.name)
+    with gr.Accordion("Your own data", open=False, elem_id=f"lesson-data-{cls.name}"):
+        gr.Markdown(f"Train on your own CSV: {cls.data_spec.describe()}; {MIN_ROWS} to {MAX_ROWS:,} rows, a header "
+                    "line optional. It stays in this browser session only (nothing is written to disk) and is "
+                    "gone when you close the tab.")
+        upload = gr.File(label="CSV file", file_types=[".csv", ".txt"], elem_id=f"lesson-data-file-{cls.name}")
+        pasted = gr.Textbox(label="or paste it here", lines=3, max_lines=8, elem_id=f"lesson-data-text-{cls.name}")
+        label_column = gr.Textbox(visible=False)
+        if not cls.data_spec.columns:
+            label_column = gr.Textbox(label="label column (empty: the one named 'label', or the last)",
+                                      elem_id=f"lesson-data-label-{cls.name}")
+        with gr.Row():
+            use = gr.Button("Use the pasted data", size="sm", elem_id=f"lesson-data-use-{cls.name}")
+            own = gr.Button("Back to the lesson's data", size="sm", elem_id=f"lesson-data-own-{cls.name}")
+        data_status = gr.Markdown("Using the lesson's own data.", elem_id=f"lesson-data-status-{cls.name}")
+    upload.upload(from_file, [upload, label_column], [data_status], api_name=False, show_progress="hidden")
+    use.click(from_text, [pasted, label_column], [data_status], api_name=False, show_progress="hidden")
+    own.click(lesson_own, None, [data_status], api_name=False, queue=False, show_progress="hidden")

@@ -34,7 +34,8 @@ from digitzoo.hub.benchmarking import Machine, Result, serving
 def _defaults(name: str) -> list:
     from digitzoo.hub.lessons.lesson import get_lesson
 
-    return [0, *[k.default for k in get_lesson(name).knobs]]
+    cls = get_lesson(name)
+    return [0, *[k.default for k in cls.knobs], cls.steps_by_default()]  # the Start's inputs: seed, knobs, steps
 
 
 def stream_rate(url: str, name: str, seconds: float = 5.0) -> dict:

@@ -68,7 +68,9 @@ def call(url: str, api: str, data: list) -> tuple[str, object]:
 
 
 def defaults(name: str) -> list:
-    return [0, *[k.default for k in get_lesson(name).knobs]]
+    """A Start's inputs at the defaults: the seed, each knob, the steps."""
+    cls = get_lesson(name)
+    return [0, *[k.default for k in cls.knobs], cls.steps_by_default()]
 
 
 def held_run(lesson, stop, **_):
@@ -136,7 +138,7 @@ def test_a_400_digit_knob_is_a_sentence(name, knob):
 
 def test_a_400_digit_knob_over_the_api_is_a_sentence(hub):
     knob = get_lesson(LESSON).knobs[0]
-    event, answer = call(hub, f"lesson_{LESSON}", [0, HUGE, *[k.default for k in get_lesson(LESSON).knobs[1:]]])
+    event, answer = call(hub, f"lesson_{LESSON}", [0, HUGE, *defaults(LESSON)[2:]])
     assert event == "error" and knob.label in (answer.get("error") or ""), answer
 
 
@@ -163,7 +165,7 @@ def test_run_slots_keep_places_for_starts_and_give_back_unused_ones(monkeypatch)
 def test_malformed_starts_never_keep_a_place(hub):
     """Bad Starts sent one after another (before: each kept a place for 10 s, so 2 here, 11 on the
     real hub, shut every learner out) are answered with their sentence and leave every place free."""
-    bad = [[None] * (1 + len(get_lesson(LESSON).knobs)), [0], [{"a": 1}], [-5, *[k.default for k in get_lesson(LESSON).knobs]]]
+    bad = [[None] * len(defaults(LESSON)), [0], [{"a": 1}], [-5, *defaults(LESSON)[1:]], [*defaults(LESSON)[:-1], 0]]
     for data in bad * 3:
         event, answer = call(hub, f"lesson_{LESSON}", data)
         assert event in ("error", "refused") and "Busy" not in str(answer), (data, event, answer)

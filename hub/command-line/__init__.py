@@ -227,6 +227,32 @@ def lesson_list(as_json: bool = typer.Option(False, "--json", help="print the le
         print(f"{d['name']:20s} {d['group']:20s} {d['title']}  [knobs: {knobs}]")
 
 
+def parse_knob_options(items: list[str] | None) -> dict[str, str]:
+    """``--knob NAME=VALUE`` options as a dict (the lesson checks the values)."""
+    knobs = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise DigitzooError(f"--knob takes NAME=VALUE, not {item!r}")
+        knobs[key.strip()] = value.strip()
+    return knobs
+
+
+def read_data_option(name: str, data: Optional[Path], label_column: Optional[str]):
+    """The lesson's data from ``--data FILE.csv`` (checked with a sentence), or None for its own."""
+    if data is None:
+        if label_column is not None:
+            raise DigitzooError("--label-column goes with --data FILE.csv")
+        return None
+    from digitzoo.hub.lessons.lesson import get_lesson
+    from digitzoo.hub.lessons.user_data import read_table_file
+
+    return read_table_file(data, get_lesson(name), label_column)
+
+
+DATA_HELP = "your own data as CSV (regression: x,y; classification: x1,x2,label; multi_feature: numbers with a 0/1 label column)"
+
+
 @lesson_app.command("run")
 def lesson_run(
     name: str = typer.Argument(..., help="lesson name (`digitzoo lesson list`)"),
@@ -234,19 +260,18 @@ def lesson_run(
     knob: Optional[list[str]] = typer.Option(None, help="a knob as NAME=VALUE, e.g. --knob lr=0.05 (repeatable)"),
     threads: int = typer.Option(1, help="torch CPU threads"),
     full: bool = typer.Option(False, help="train the whole step budget instead of stopping at the target"),
+    steps: Optional[int] = typer.Option(None, help="train exactly this many steps (what the Playground's page runs)"),
+    data: Optional[Path] = typer.Option(None, help=DATA_HELP),
+    label_column: Optional[str] = typer.Option(None, help="with --data: the column that holds the 0/1 label (multi_feature)"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Train one lesson headless (the code path the Playground streams); exit 1 if it missed its target."""
     require_torch("digitzoo lesson")
     from digitzoo.hub.lessons.run import run_headless
 
-    knobs = {}
-    for item in knob or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise DigitzooError(f"--knob takes NAME=VALUE, not {item!r}")
-        knobs[key.strip()] = value.strip()
-    summary = run_headless(name, seed, knobs, threads=threads, stop_when_reached=not full)
+    knobs = parse_knob_options(knob)
+    table = read_data_option(name, data, label_column)
+    summary = run_headless(name, seed, knobs, threads=threads, stop_when_reached=not full, steps=steps, data=table)
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
@@ -256,6 +281,36 @@ def lesson_run(
             print(f"  {key:24s} {value:.6g}")
     if not summary["reached"]:
         raise typer.Exit(1)
+
+
+EXPORT_FORMATS = ("py", "ipynb")
+
+
+@lesson_app.command("export")
+def lesson_export(
+    name: str = typer.Argument(..., help="lesson name (`digitzoo lesson list`)"),
+    seed: int = typer.Option(0, help="seed: same seed and knobs, same run"),
+    knob: Optional[list[str]] = typer.Option(None, help="a knob as NAME=VALUE, e.g. --knob lr=0.05 (repeatable)"),
+    steps: Optional[int] = typer.Option(None, help="train exactly this many steps (default: until the target, as `lesson run`)"),
+    data: Optional[Path] = typer.Option(None, help=DATA_HELP + "; the file carries it"),
+    label_column: Optional[str] = typer.Option(None, help="with --data: the column that holds the 0/1 label (multi_feature)"),
+    file_format: str = typer.Option("py", "--format", help="py: a Python script; ipynb: a Jupyter notebook"),
+    out: Optional[Path] = typer.Option(None, help="the file to write (default: lesson_NAME.py or .ipynb here)"),
+) -> None:
+    """Write one lesson as a file to take home: torch and matplotlib, no digitzoo; it trains and plots the same run."""
+    if file_format not in EXPORT_FORMATS:
+        raise DigitzooError(f"--format takes {' or '.join(EXPORT_FORMATS)}, not {file_format!r}")
+    require_torch("digitzoo lesson")
+    from digitzoo.hub.lessons.export import lesson_notebook, lesson_script
+    from digitzoo.hub.serving.files import atomic_write_text
+
+    knobs = parse_knob_options(knob)
+    table = read_data_option(name, data, label_column)
+    write = lesson_script if file_format == "py" else lesson_notebook
+    text = write(name, seed, knobs, steps, table)  # checks the knobs and steps before anything is written
+    path = out or Path(f"lesson_{name}.{file_format}")
+    atomic_write_text(path, text)
+    print(path)
 
 
 def main(argv: list[str] | None = None) -> int:

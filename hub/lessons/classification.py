@@ -2,7 +2,8 @@
 
 Morvan Zhou's classification lesson: 100 points around (+d, +d) labelled 1 and 100 around
 (-d, -d) labelled 0, a net with one hidden layer, cross-entropy on two outputs. The learner
-watches the shaded P(class 1) map turn until the white boundary runs between the clouds.
+watches the shaded P(class 1) map turn until the white boundary runs between the clouds. With the
+learner's own points (a CSV of x1,x2,label) the net separates those instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from torch import nn
 
 from digitzoo.hub.lessons import plots
 from digitzoo.hub.lessons.lesson import Knob, Lesson, register_lesson
+from digitzoo.hub.lessons.user_data import DataSpec
 
 GRID = 40  # the boundary picture is GRID x GRID probabilities
 
@@ -44,14 +46,19 @@ class Classification(Lesson):
     max_seconds = 10
     code = ("Net", "__init__", "step")
     exportable = True
+    data_spec = DataSpec(("x1", "x2", "label"), label="label")  # the learner's own points replace the clouds
 
-    def __init__(self, seed: int = 0, **knobs):
-        super().__init__(seed, **knobs)
+    def __init__(self, seed: int = 0, data=None, **knobs):
+        super().__init__(seed, data, **knobs)
         torch.manual_seed(seed)
-        d = self.settings["distance"]
-        ones = torch.ones(100, 2)  # (100, 2)
-        self.x = torch.cat([torch.normal(d * ones, 1), torch.normal(-d * ones, 1)])  # (200, 2)
-        self.y = torch.cat([torch.ones(100), torch.zeros(100)]).long()  # (200,) class labels
+        if data is None:
+            d = self.settings["distance"]
+            ones = torch.ones(100, 2)  # (100, 2)
+            self.x = torch.cat([torch.normal(d * ones, 1), torch.normal(-d * ones, 1)])  # (200, 2)
+            self.y = torch.cat([torch.ones(100), torch.zeros(100)]).long()  # (200,) class labels
+        else:
+            self.x = torch.tensor([[a, b] for a, b in zip(data.column("x1"), data.column("x2"))])  # (N, 2)
+            self.y = torch.tensor(data.column("label")).long()  # (N,) class labels, 0 or 1
         self.net = Net(self.settings["hidden"])
         # Plain SGD as in the original lesson: slow enough that the learner sees the boundary swing into place.
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=self.settings["lr"])
@@ -81,8 +88,10 @@ class Classification(Lesson):
         return {"loss": self.history[-1][0] if self.history else float("nan"), "accuracy": self.accuracy()}
 
     def figure(self):
-        reach = self.settings["distance"] + 3.0
-        ticks = torch.linspace(-reach, reach, GRID)
+        low, high = self.x.min().item() - 1.0, self.x.max().item() + 1.0  # a margin around every point
+        if self.data is None:
+            low, high = -(self.settings["distance"] + 3.0), self.settings["distance"] + 3.0
+        ticks = torch.linspace(low, high, GRID)
         gy, gx = torch.meshgrid(ticks, ticks, indexing="ij")  # rows follow y, columns follow x
         grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)  # (GRID*GRID, 2)
         with torch.no_grad():

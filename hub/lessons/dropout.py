@@ -39,16 +39,15 @@ class Dropout(Lesson):
     knobs = (
         Knob("p", "dropout probability", 0.5, 0.0, 0.9),
         Knob("width", "hidden width", 300, 8, 512, integer=True),
-        Knob("steps", "training steps", 500, 50, 2000, integer=True),
     )
-    max_steps = 2000  # the most the steps knob allows; each run trains settings["steps"]
+    max_steps = 2000
+    default_steps = 500  # a run's own "steps" setting starts here (enough to see both nets settle)
     max_seconds = 10
     # Seeds 0-4 at the defaults, 1 thread: all 5 reach, at step 20-60, in 0.1-0.3 s.
     code = ("make_net", "step")
 
     def __init__(self, seed: int = 0, **knobs):
         super().__init__(seed, **knobs)
-        self.max_steps = self.settings["steps"]  # the loop in run.py reads it from the instance
         torch.manual_seed(seed)
         self.x = torch.linspace(-1, 1, N_POINTS).unsqueeze(1)  # (20, 1)
         self.y = self.x + 0.3 * torch.randn(self.x.size())  # training points

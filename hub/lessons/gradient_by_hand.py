@@ -24,17 +24,16 @@ class GradientByHand(Lesson):
     target = "the three weights agree within 1e-5 and lie within 0.01 of 2"
     knobs = (
         Knob("lr", "learning rate", 0.01, 0.001, 0.2, log=True),
-        Knob("steps", "steps", 100, 10, 500, integer=True),
     )
-    # The class budget is the most the steps knob allows; each run sets its own to the knob (see __init__).
     # Default knobs: seeds 0-4 all reach in 52-59 steps, under 0.03 s on one thread; lr 0.001 needs more than 500.
+    # How many steps a run takes is the run's own setting, as for every lesson (the Playground's "steps").
     max_steps = 500
+    default_steps = 100
     max_seconds = 10
     code = ("__init__", "step_by_hand", "step_by_autograd", "step_by_optimizer")
 
     def __init__(self, seed: int = 0, **knobs):
         super().__init__(seed, **knobs)
-        self.max_steps = self.settings["steps"]  # the run loop reads the instance's budget: it stops right there
         torch.manual_seed(seed)
         self.x = torch.tensor([[1.0], [2.0], [3.0]])  # (3, 1): the inputs as a column
         self.y = 2 * self.x  # (3, 1): the true w is 2

@@ -98,15 +98,22 @@ class Lesson:
     target: ClassVar[str]  # what "reached" means, in words ("test MSE below 0.01")
     knobs: ClassVar[tuple[Knob, ...]] = ()
     max_steps: ClassVar[int]  # the step budget of one run
+    default_steps: ClassVar[int | None] = None  # the steps a run takes unless told (None: max_steps)
     max_seconds: ClassVar[float]  # the time budget of one run (the server enforces it too)
     steps_per_update: ClassVar[int] = 5  # steps between two pictures while streaming
     # The methods (and module-level functions) whose source the page shows beside the plot.
     code: ClassVar[tuple[str, ...]] = ("step",)
     # Lessons whose trained net is useful on its own can be downloaded as ONNX after a run.
     exportable: ClassVar[bool] = False
+    # Lessons that also learn from the learner's own data say what they read (a user_data.DataSpec).
+    data_spec: ClassVar[Any] = None
 
-    def __init__(self, seed: int = 0, **knobs: Any):
+    def __init__(self, seed: int = 0, data: Any = None, **knobs: Any):
+        if data is not None and self.data_spec is None:
+            raise LessonError(f"{self.name} learns from its own data only; regression, classification and "
+                              "multi_feature also take yours")
         self.seed = seed
+        self.data = data  # a user_data.Table, or None for the lesson's own data
         self.settings = self.parse_knobs(knobs)
         self.steps_done = 0
 
@@ -118,6 +125,16 @@ class Lesson:
         if unknown:
             raise LessonError(f"{cls.name} has no knob {unknown[0]!r}; its knobs: {', '.join(known) or 'none'}")
         return {name: knob.parse(given.get(name, knob.default)) for name, knob in known.items()}
+
+    @classmethod
+    def steps_by_default(cls) -> int:
+        """The steps a run in the page (or from a link) takes unless the learner sets them."""
+        return cls.default_steps or cls.max_steps
+
+    @classmethod
+    def parse_steps(cls, value: Any) -> int:
+        """A run's step count: a whole number from 1 to the lesson's budget; a sentence otherwise."""
+        return Knob("steps", "steps", cls.max_steps, 1, cls.max_steps, integer=True).parse(value)
 
     # -- what a lesson implements ------------------------------------------------------------
     def step(self) -> dict[str, float]:
@@ -155,6 +172,7 @@ class Lesson:
     def describe(cls) -> dict[str, Any]:
         return {"name": cls.name, "title": cls.title, "group": cls.group, "summary": cls.summary, "target": cls.target,
                 "max_steps": cls.max_steps, "max_seconds": cls.max_seconds, "exportable": cls.exportable,
+                "data": cls.data_spec.describe() if cls.data_spec else None,
                 "knobs": [{"name": k.name, "label": k.label, "default": k.default, "lo": k.lo, "hi": k.hi,
                            "choices": list(k.choices), "integer": k.integer, "log": k.log} for k in cls.knobs]}
 

@@ -5,6 +5,8 @@ Liu Er's diabetes lesson, on the data set scikit-learn ships (no download): ``lo
 serum values). The label is 1 when the disease progressed more than the median a year later, so
 the two classes are equal in size. A 10-8-6-1 net with a sigmoid output learns it from mini-batches;
 each step is one epoch. The learner sees the training loss fall and the train and test accuracy rise.
+The learner's own table (numeric columns, one of them a 0/1 label) takes the patients' place: the
+same code reads it, a quarter of its rows (at most 100) held out for the test.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from digitzoo.hub.lessons import plots
 from digitzoo.hub.lessons.lesson import Knob, Lesson, register_lesson
+from digitzoo.hub.lessons.user_data import DataSpec, Table
 
 LAYERS = {"8-6": (8, 6), "16-8": (16, 8), "32-16-8": (32, 16, 8)}
 TEST_SIZE = 100  # patients held out; the other 342 train
@@ -32,8 +35,19 @@ class DiabetesDataset(Dataset):
         return self.features[index], self.labels[index]
 
 
-def build_net(widths: tuple[int, ...]) -> nn.Sequential:
-    layers, inputs = [], 10
+def diabetes_table() -> Table:
+    """scikit-learn's diabetes patients as a table: 10 measurements and the 0/1 label ``progressed``."""
+    from sklearn.datasets import load_diabetes  # here, so importing the lesson list stays cheap
+
+    data = load_diabetes()
+    progression = torch.tensor(data.target, dtype=torch.float32)  # (442,)
+    progressed = (progression > progression.median()).float()  # 1 = more than the median a year later
+    rows = tuple((*map(float, features), float(label)) for features, label in zip(data.data, progressed))
+    return Table((*data.feature_names, "progressed"), rows, label="progressed")
+
+
+def build_net(widths: tuple[int, ...], inputs: int = 10) -> nn.Sequential:
+    layers = []
     for width in widths:
         layers += [nn.Linear(inputs, width), nn.ReLU()]  # ReLU, not sigmoid, inside: the deep choice still trains with SGD
         inputs = width
@@ -46,7 +60,7 @@ class MultiFeature(Lesson):
     title = "Many features: diabetes progression"
     group = "basics"
     summary = "A small net reads 10 measurements per patient and predicts whether the disease progresses more than average."
-    target = f"test accuracy at least {TEST_TARGET:.0%} (on {TEST_SIZE} held-out patients)"
+    target = f"test accuracy at least {TEST_TARGET:.0%} (on {TEST_SIZE} held-out patients; on your data, a quarter of its rows)"
     knobs = (
         Knob("layers", "hidden layers", "8-6", choices=tuple(LAYERS)),
         Knob("lr", "learning rate", 0.1, 1e-4, 10.0, log=True),
@@ -57,25 +71,25 @@ class MultiFeature(Lesson):
     max_seconds = 10
     steps_per_update = 1
     code = ("DiabetesDataset", "build_net", "__init__", "step")
+    data_spec = DataSpec()  # any numeric columns, one of them the 0/1 label
 
-    def __init__(self, seed: int = 0, **knobs):
-        super().__init__(seed, **knobs)
-        from sklearn.datasets import load_diabetes  # here, so importing the lesson list stays cheap
-
-        data = load_diabetes()
-        features = torch.tensor(data.data, dtype=torch.float32)  # (442, 10)
-        progression = torch.tensor(data.target, dtype=torch.float32)  # (442,)
-        labels = (progression > progression.median()).float().unsqueeze(1)  # (442, 1): 1 = above the median
+    def __init__(self, seed: int = 0, data=None, **knobs):
+        super().__init__(seed, data, **knobs)
+        table = data if data is not None else diabetes_table()
+        columns = [table.columns.index(name) for name in table.features]
+        features = torch.tensor([[row[i] for i in columns] for row in table.rows], dtype=torch.float32)  # (N, F)
+        labels = torch.tensor(table.column(table.label), dtype=torch.float32).unsqueeze(1)  # (N, 1): 0 or 1
         # The split is the same for every seed and knob, so test accuracies can be compared.
         order = torch.randperm(len(features), generator=torch.Generator().manual_seed(0))
-        train, test = order[TEST_SIZE:], order[:TEST_SIZE]
+        test_size = min(TEST_SIZE, max(2, len(features) // 4))
+        train, test = order[test_size:], order[:test_size]
         mean, std = features[train].mean(0), features[train].std(0)  # from the training part only
-        features = (features - mean) / std  # every feature on the same scale
+        features = (features - mean) / std.where(std > 0, torch.ones_like(std))  # every feature on the same scale
         self.train_set = DiabetesDataset(features[train], labels[train])
         self.test_set = DiabetesDataset(features[test], labels[test])
         torch.manual_seed(seed)
         self.loader = DataLoader(self.train_set, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed))
-        self.net = build_net(LAYERS[self.settings["layers"]])
+        self.net = build_net(LAYERS[self.settings["layers"]], inputs=features.shape[1])
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=self.settings["lr"])
         self.loss_func = nn.BCELoss()
         self.history: list[tuple[float, float, float]] = []  # (train loss, train accuracy, test accuracy) per epoch

@@ -52,23 +52,51 @@ def heatmap(z, x: Iterable[float], y: Iterable[float], name: str = "", colorscal
             "hoverinfo": "skip"}
 
 
+def wrap(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters at spaces (Plotly's ``<br>``): a title
+    written for a desktop plot still fits half a phone's width (Plotly never wraps titles itself)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+TITLE_WIDTH, PANEL_TITLE_WIDTH = 44, 24  # characters per line: a 390-pixel phone's plot is ~350 pixels wide
+
+
 def figure(data: list[dict], title: str, x_title: str = "", y_title: str = "", *, two_panels: tuple[str, str] | None = None,
            second_titles: tuple[str, str] = ("", ""), y_range: tuple[float, float] | None = None,
            log_y2: bool = False, revision: str = "lesson") -> dict[str, Any]:
     """A figure; ``two_panels`` = (left title, right title) puts traces with axis "2" on a right panel."""
+    title = wrap(title, TITLE_WIDTH)
+    panel_titles = tuple(wrap(t, PANEL_TITLE_WIDTH) for t in two_panels) if two_panels else ("", "")
+    panel_lines = max(t.count("<br>") + 1 for t in panel_titles) if two_panels else 0
+    panel_height = 18 * panel_lines + 16  # a 12-pixel line of Plotly text takes ~17 pixels
+    top = 36 + 18 * (title.count("<br>") + 1) + panel_height  # the tool bar, then every line of the titles
+    plot_height = 275  # pixels between the margins, whatever the titles take
     layout: dict[str, Any] = {
-        "title": {"text": title, "font": {"size": 15}}, "margin": {"l": 50, "r": 20, "t": 60, "b": 45},
-        "height": 380, "legend": {"orientation": "h", "y": -0.25}, "uirevision": revision,
+        # The title stands on the panel titles (a height in the plot's units: Plotly's title padding does
+        # not move a title anchored to the plot), so its lines never run into them.
+        "title": {"text": title, "font": {"size": 14}, "y": 1.0 + panel_height / plot_height, "yref": "paper",
+                  "yanchor": "bottom"},
+        "margin": {"l": 50, "r": 20, "t": top, "b": 45},
+        "height": plot_height + top + 45, "legend": {"orientation": "h", "y": -0.25}, "uirevision": revision,
         "xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}},
     }
     if y_range:
         layout["yaxis"]["range"] = list(y_range)
     if two_panels:
-        layout["xaxis"]["domain"] = [0.0, 0.47]
-        layout["xaxis2"] = {"domain": [0.55, 1.0], "anchor": "y2", "title": {"text": second_titles[0]}}
+        # A wide gap between the panels: the right panel's axis title sits in it, clear of the left panel.
+        layout["xaxis"]["domain"] = [0.0, 0.42]
+        layout["xaxis2"] = {"domain": [0.58, 1.0], "anchor": "y2", "title": {"text": second_titles[0]}}
         layout["yaxis2"] = {"anchor": "x2", "title": {"text": second_titles[1]}, **({"type": "log"} if log_y2 else {})}
         layout["annotations"] = [
-            {"text": two_panels[0], "x": 0.22, "y": 1.06, "xref": "paper", "yref": "paper", "showarrow": False},
-            {"text": two_panels[1], "x": 0.78, "y": 1.06, "xref": "paper", "yref": "paper", "showarrow": False},
+            {"text": panel_titles[0], "x": 0.21, "y": 1.02, "yanchor": "bottom", "xref": "paper", "yref": "paper",
+             "showarrow": False, "font": {"size": 12}},
+            {"text": panel_titles[1], "x": 0.79, "y": 1.02, "yanchor": "bottom", "xref": "paper", "yref": "paper",
+             "showarrow": False, "font": {"size": 12}},
         ]
     return {"data": data, "layout": layout}

@@ -105,7 +105,8 @@ class QuickBuild(Lesson):
             two_panels=("the two loss curves", "how far apart their predictions are"), second_titles=("step", "difference"))
         # The two print(net) texts side by side under the plots (the page is wide enough there).
         layout = fig["layout"]
-        layout.update(height=540, margin={**layout["margin"], "b": 190}, legend={"orientation": "h", "y": -0.14})
+        # 145 more pixels of bottom margin (and 15 to spare), so the plots keep their height.
+        layout.update(height=layout["height"] + 160, margin={**layout["margin"], "b": 190}, legend={"orientation": "h", "y": -0.14})
         layout["yaxis2"]["range"] = [-1e-6, 1e-5]  # a flat line at 0 on a scale where 1e-6 would show
         for x, kind in ((0.0, "class"), (0.55, "sequential")):
             layout["annotations"].append({

@@ -1,7 +1,9 @@
 """Regression: a one-hidden-layer net fits y = x^2 + noise, the curve and the loss live.
 
 Morvan Zhou's first PyTorch lesson: 100 noisy points, a net with one hidden layer, SGD on the
-mean squared error. The learner watches the red curve bend onto the points.
+mean squared error. The learner watches the red curve bend onto the points. With the learner's
+own points (a CSV of x,y) the net fits those instead, and "reached" means it explains 95% of
+their spread (there is no true curve to compare with).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from torch import nn
 
 from digitzoo.hub.lessons import plots
 from digitzoo.hub.lessons.lesson import Knob, Lesson, register_lesson
+from digitzoo.hub.lessons.user_data import DataSpec
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softplus": nn.Softplus}
 
@@ -43,12 +46,17 @@ class Regression(Lesson):
     max_seconds = 10
     code = ("Net", "__init__", "step")
     exportable = True
+    data_spec = DataSpec(("x", "y"))  # the learner's own points replace the noisy x² (the noise knob then does nothing)
 
-    def __init__(self, seed: int = 0, **knobs):
-        super().__init__(seed, **knobs)
+    def __init__(self, seed: int = 0, data=None, **knobs):
+        super().__init__(seed, data, **knobs)
         torch.manual_seed(seed)
-        self.x = torch.linspace(-1, 1, 100).unsqueeze(1)  # (100, 1): a column of inputs
-        self.y = self.x.pow(2) + self.settings["noise"] * torch.rand(self.x.size())  # noisy targets
+        if data is None:
+            self.x = torch.linspace(-1, 1, 100).unsqueeze(1)  # (100, 1): a column of inputs
+            self.y = self.x.pow(2) + self.settings["noise"] * torch.rand(self.x.size())  # noisy targets
+        else:
+            points = torch.tensor(sorted(data.rows), dtype=torch.float32)  # (N, 2), sorted by x so the fit draws as a line
+            self.x, self.y = points[:, :1], points[:, 1:]  # (N, 1) each
         self.net = Net(self.settings["hidden"], self.settings["activation"])
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=self.settings["lr"])
         self.loss_func = nn.MSELoss()
@@ -68,11 +76,19 @@ class Regression(Lesson):
         with torch.no_grad():
             return (self.net(self.x) - (self.x.pow(2) + self.settings["noise"] / 2)).pow(2).mean().item()
 
+    def explained(self) -> float:
+        """The share of the points' spread the fit explains (R²): the target on the learner's own data."""
+        with torch.no_grad():
+            return 1 - ((self.net(self.x) - self.y).pow(2).mean() / self.y.var(unbiased=False).clamp_min(1e-12)).item()
+
     def reached(self) -> bool:
-        return self.curve_error() < 0.005
+        return self.curve_error() < 0.005 if self.data is None else self.explained() >= 0.95
 
     def result(self):
-        return {"train_mse": self.losses[-1] if self.losses else float("nan"), "curve_mse": self.curve_error()}
+        last = self.losses[-1] if self.losses else float("nan")
+        if self.data is None:
+            return {"train_mse": last, "curve_mse": self.curve_error()}
+        return {"train_mse": last, "r_squared": self.explained()}
 
     def figure(self):
         with torch.no_grad():

@@ -5,6 +5,11 @@ every few steps (the tab turns each into a new picture); it stops at once when a
 with a sentence when the loss stops being a number. ``run_headless`` consumes it without
 pictures and returns the figures the command line prints.
 
+Same seed, knobs, data and steps: same run, wherever it trains. The lessons draw from torch's
+global random stream, which every thread of a process shares, so a lesson built by ``start``
+keeps a stream of its own: each step runs with it swapped in, under a lock (runs that train at
+once on the server take turns step by step instead of mixing their random numbers).
+
 >>> summary = run_headless("regression", seed=0)
 >>> summary["reached"], summary["status"]
 (True, 'reached')
@@ -12,6 +17,7 @@ pictures and returns the figures the command line prints.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -20,6 +26,45 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from digitzoo.hub.lessons.lesson import Lesson, get_lesson
+
+
+_RANDOM_STREAM = threading.Lock()  # guards torch's global random stream while a lesson's is swapped in
+
+
+def start(cls: type[Lesson], seed: int = 0, data=None, **knobs: Any) -> Lesson:
+    """A lesson built with its own random stream (see the module's docstring)."""
+    import torch
+
+    with _RANDOM_STREAM:
+        outside = torch.get_rng_state()
+        try:
+            lesson = cls(seed=seed, data=data, **knobs) if data is not None else cls(seed=seed, **knobs)
+            lesson.random_state = torch.get_rng_state()
+        finally:
+            torch.set_rng_state(outside)
+    return lesson
+
+
+@contextlib.contextmanager
+def own_random_stream(lesson: Lesson, look_only: bool = False) -> Iterator[None]:
+    """Run the block with ``lesson``'s random stream in place of the process's (a lesson built without
+    ``start`` simply uses the process's). ``look_only``: whatever the block draws is forgotten, so
+    drawing a picture never changes the training (the page draws, a headless run does not)."""
+    state = getattr(lesson, "random_state", None)
+    if state is None:
+        yield
+        return
+    import torch
+
+    with _RANDOM_STREAM:
+        outside = torch.get_rng_state()
+        torch.set_rng_state(state)
+        try:
+            yield
+        finally:
+            if not look_only:
+                lesson.random_state = torch.get_rng_state()
+            torch.set_rng_state(outside)
 
 
 @dataclass
@@ -43,9 +88,14 @@ class Update:
 
 def iterate(lesson: Lesson, stop: threading.Event | None = None, max_seconds: float | None = None,
             every_s: float = 0.15, draw: bool = True, stop_when_reached: bool = False,
-            steps_per_update: int | None = None, pace_s: float = 0.0) -> Iterator[Update]:
+            steps_per_update: int | None = None, pace_s: float = 0.0, steps: int | None = None) -> Iterator[Update]:
     """Train ``lesson`` step by step; yield an Update every ``steps_per_update`` steps (at most one
     per ``every_s`` seconds) and a last one.
+
+    ``steps`` trains exactly that many steps (at most the lesson's budget), whether or not the
+    target is reached on the way: what a shared link or a downloaded script reproduces. Such a run
+    has no wall-time budget unless ``max_seconds`` is given (the server gives one: it bounds what it
+    trains for visitors), so it ends at the same step on any machine.
 
     ``max_seconds`` can only shorten the lesson's own budget, which is wall time. With
     ``draw=False`` no figures are made (headless runs); with ``stop_when_reached`` the run ends as
@@ -53,6 +103,8 @@ def iterate(lesson: Lesson, stop: threading.Event | None = None, max_seconds: fl
     lesson that trains in a blink still plays as an animation a person can follow.
     """
     budget = min(max_seconds or lesson.max_seconds, lesson.max_seconds)
+    if steps is not None and max_seconds is None:
+        budget = math.inf
     every_steps = steps_per_update or lesson.steps_per_update
     began = time.perf_counter()
     last_shown = -math.inf
@@ -62,24 +114,29 @@ def iterate(lesson: Lesson, stop: threading.Event | None = None, max_seconds: fl
     def update(status: str, message: str = "") -> Update:
         elapsed = time.perf_counter() - began
         final = status != "running"
-        return Update(lesson.steps_done, elapsed, metrics, status, message,
-                      lesson.figure() if draw else None,
-                      reached_at[0] if reached_at else None, reached_at[1] if reached_at else None,
-                      lesson.result() if final else {})
+        with own_random_stream(lesson, look_only=True):
+            figure = lesson.figure() if draw else None
+            result = lesson.result() if final else {}
+        return Update(lesson.steps_done, elapsed, metrics, status, message, figure,
+                      reached_at[0] if reached_at else None, reached_at[1] if reached_at else None, result)
 
-    for step in range(lesson.max_steps):
+    if steps is not None:
+        stop_when_reached = False
+    for step in range(lesson.max_steps if steps is None else min(steps, lesson.max_steps)):
         if stop is not None and stop.is_set():
             yield update("stopped", f"stopped after {step} steps")
             return
-        metrics = lesson.step()
-        lesson.steps_done = step + 1
-        bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+        with own_random_stream(lesson):  # the step and the check of its result, as one run always draws them
+            metrics = lesson.step()
+            lesson.steps_done = step + 1
+            bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+            reached_now = not bad and reached_at is None and lesson.reached()
         if bad:
             yield update("diverged", f"diverged at step {step + 1}: {bad[0]} became {metrics[bad[0]]}. "
                                      "Try a smaller learning rate.")
             return
         elapsed = time.perf_counter() - began
-        if reached_at is None and lesson.reached():
+        if reached_now:
             reached_at = (step + 1, elapsed)
             if stop_when_reached:
                 break
@@ -97,16 +154,22 @@ def iterate(lesson: Lesson, stop: threading.Event | None = None, max_seconds: fl
 
 
 def run_headless(name: str, seed: int = 0, knobs: dict[str, Any] | None = None, threads: int | None = None,
-                 stop_when_reached: bool = True) -> dict[str, Any]:
-    """Train one lesson without a browser; the figures `digitzoo lesson run` prints."""
+                 stop_when_reached: bool = True, steps: int | None = None, data=None) -> dict[str, Any]:
+    """Train one lesson without a browser; the figures `digitzoo lesson run` prints.
+
+    By default the run stops when the target is reached; ``stop_when_reached=False`` trains the
+    whole step budget, ``steps`` exactly that many steps (as the page does).
+    """
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     cls = get_lesson(name)
-    lesson = cls(seed=seed, **(knobs or {}))
+    if steps is not None:
+        steps = cls.parse_steps(steps)
+    lesson = start(cls, seed, data, **(knobs or {}))
     updates = 0
-    for last in iterate(lesson, draw=False, stop_when_reached=stop_when_reached):
+    for last in iterate(lesson, draw=False, stop_when_reached=stop_when_reached, steps=steps):
         updates += 1
     return {"lesson": name, "seed": seed, "knobs": lesson.settings, "target": cls.target,
             "reached": last.reached_at_step is not None, "status": last.status, "message": last.message,
