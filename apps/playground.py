@@ -549,12 +549,13 @@ def data_events_of(name: str):
         return f"**Using your data:** {table.summary()}. Press **Start**."
 
     def from_file(request: gr.Request, path, label_column):
+        """(the status, the emptied upload field): the file is read, then deleted, so nothing of it stays on disk."""
         if not path:
-            return gr.skip()
+            return gr.skip(), gr.skip()
         try:
-            return kept(request, lambda: read_table_file(path, cls, label_column or None))
+            return kept(request, lambda: read_table_file(path, cls, label_column or None)), None
         finally:
-            with contextlib.suppress(OSError):  # the upload is read: nothing of it stays on disk
+            with contextlib.suppress(OSError):
                 Path(path).unlink()
 
     def from_text(request: gr.Request, text, label_column):
@@ -625,8 +626,9 @@ def _data_panel(cls) -> None:
     from_file, from_text, lesson_own = data_events_of(cls.name)
     with gr.Accordion("Your own data", open=False, elem_id=f"lesson-data-{cls.name}"):
         gr.Markdown(f"Train on your own CSV: {cls.data_spec.describe()}; {MIN_ROWS} to {MAX_ROWS:,} rows, a header "
-                    "line optional. It stays in this browser session only (nothing is written to disk) and is "
-                    "gone when you close the tab.")
+                    "line optional. The server keeps it in memory for this browser session only (an uploaded file is "
+                    "deleted as soon as it is read) and forgets it when you close the tab.")
+        data_status = gr.Markdown("Using the lesson's own data.", elem_id=f"lesson-data-status-{cls.name}")
         upload = gr.File(label="CSV file", file_types=[".csv", ".txt"], elem_id=f"lesson-data-file-{cls.name}")
         pasted = gr.Textbox(label="or paste it here", lines=3, max_lines=8, elem_id=f"lesson-data-text-{cls.name}")
         label_column = gr.Textbox(visible=False)
@@ -636,7 +638,6 @@ def _data_panel(cls) -> None:
         with gr.Row():
             use = gr.Button("Use the pasted data", size="sm", elem_id=f"lesson-data-use-{cls.name}")
             own = gr.Button("Back to the lesson's data", size="sm", elem_id=f"lesson-data-own-{cls.name}")
-        data_status = gr.Markdown("Using the lesson's own data.", elem_id=f"lesson-data-status-{cls.name}")
-    upload.upload(from_file, [upload, label_column], [data_status], api_name=False, show_progress="hidden")
+    upload.upload(from_file, [upload, label_column], [data_status, upload], api_name=False, show_progress="hidden")
     use.click(from_text, [pasted, label_column], [data_status], api_name=False, show_progress="hidden")
     own.click(lesson_own, None, [data_status], api_name=False, queue=False, show_progress="hidden")
