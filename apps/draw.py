@@ -12,6 +12,7 @@ from digitzoo.apps import parts
 from digitzoo.apps.charts import belief_chart
 from digitzoo.apps.inputs import EmptyCanvas, ImageOrSketch, refuse
 from digitzoo.apps.reading import Reading, read_digit
+from digitzoo.hub.serving.sketch import PAD_SIZE, PEN_WIDTH
 
 DRAW_PROMPT = "Draw a digit (0-9) on the pad."
 TWO, ALL = "two", "all"
@@ -176,8 +177,8 @@ def build(app: gr.Blocks) -> None:
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
             pad = gr.Sketchpad(
-                label="Draw here", type="numpy", image_mode="RGBA", canvas_size=(560, 560), height=440,
-                brush=gr.Brush(default_size=28, colors=["#000000"], color_mode="fixed"),
+                label="Draw here", type="numpy", image_mode="RGBA", canvas_size=(PAD_SIZE, PAD_SIZE), height=440,
+                brush=gr.Brush(default_size=PEN_WIDTH, colors=["#000000"], color_mode="fixed"),
                 layers=False, elem_id="draw-pad", elem_classes=["digit-pad"],
             )
             # Cleared in the page (ClearButton): a server event that returns None to a Sketchpad

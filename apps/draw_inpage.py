@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from digitzoo.apps import draw, parts
 from digitzoo.apps.inputs import MAX_IMAGE_BYTES
-from digitzoo.apps.web_build import ORT_MODULE, ORT_WASM, WEB_SOURCES, runtime_settings, vendored_runtime_files
+from digitzoo.apps.web_build import NPM_HINT, ORT_MODULE, ORT_WASM, WEB_SOURCES, runtime_settings, vendored_runtime_files
 from digitzoo.apps.webserver import REFUSALS
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import read_inside
@@ -84,7 +84,11 @@ def _runtime() -> tuple[dict, dict[str, Path]]:
     try:
         files = vendored_runtime_files()  # the pinned bytes, checked (sha384)
     except DigitzooError:
-        return runtime_settings(vendor=False), {}
+        runtime = runtime_settings(vendor=False)
+        # The static site's advice (`web build --vendor`) means nothing to someone running the hub.
+        runtime["missing_hint"] = ("The page loads it from the jsDelivr CDN: check the internet connection, or give the "
+                                   f"hub its own copy and restart it: {NPM_HINT}")
+        return runtime, {}
     runtime = runtime_settings(vendor=True)
     runtime.update(module=f"{PREFIX}/ort/{ORT_MODULE}", wasm=f"{PREFIX}/ort/{ORT_WASM}",
                    missing_hint="The hub's copy of onnxruntime-web (apps/web/node_modules) could not be read.")

@@ -489,7 +489,7 @@ def open_links(app: gr.Blocks, playground: Playground, top: gr.Tabs | None = Non
             answer.append(gr.Tabs(selected=top_id))
         return answer
 
-    app.load(opened, None, outputs, queue=False, show_progress="hidden")
+    app.load(opened, None, outputs, queue=False, show_progress="hidden", api_name=False)
 
 
 def tab_label(cls) -> str:

@@ -20,13 +20,15 @@ import os
 import shutil
 from pathlib import Path
 
+from digitzoo.apps.reading import NOT_A_DIGIT_ABOVE
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path
+from digitzoo.hub.serving.sketch import PAD_SIZE, PEN_WIDTH
 from digitzoo.hub.serving.manifest import (Artifact, DemoData, Manifest, Tensor, artifact, demo_models, part_with_role,
                                            parts_with_role, read_manifest, verified_path)
 
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
-PAGE_FILES = ["index.html", "main.js", "runtime.js", "sketch.js", "style.css"]
+PAGE_FILES = ["index.html", "main.js", "pad.js", "runtime.js", "sketch.js", "style.css"]
 SITE_FORMAT = "digitzoo-web/1"
 MODELS_DIR = "models"
 VENDOR_DIR = "vendor/onnxruntime-web"
@@ -128,6 +130,11 @@ def site_models(root: Path, manifest: Manifest, site: Path) -> dict:
     return {"draw": draw, "detector": detector, "latent": latent, "gan": gan}
 
 
+def pad_settings() -> dict:
+    """The pad's size and pen, and the detector's threshold: the numbers the server's pages use (one copy)."""
+    return {"size": PAD_SIZE, "pen_width": PEN_WIDTH, "not_a_digit_above": NOT_A_DIGIT_ABOVE}
+
+
 def build_site(out_dir: str | os.PathLike, root: str | os.PathLike, vendor: bool = False) -> Path:
     """Write the static site into ``out_dir`` (new or empty); returns its path.
 
@@ -148,6 +155,6 @@ def build_site(out_dir: str | os.PathLike, root: str | os.PathLike, vendor: bool
             shutil.copyfile(path, work / VENDOR_DIR / name)
         if runtime_files and (ORT_NPM_DIST.parent / "LICENSE").is_file():
             shutil.copyfile(ORT_NPM_DIST.parent / "LICENSE", work / VENDOR_DIR / "LICENSE")
-        site = {"format": SITE_FORMAT, "runtime": runtime, **site_models(Path(root), manifest, work)}
+        site = {"format": SITE_FORMAT, "runtime": runtime, "pad": pad_settings(), **site_models(Path(root), manifest, work)}
         (work / "models.json").write_text(json.dumps(site, indent=2) + "\n", encoding="utf-8")
     return out

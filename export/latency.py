@@ -4,7 +4,9 @@ warm-up, through the same runtime wrapper the apps use. No torch needed.
 
 ``batch1_latency`` times one file (`digitzoo export` stores it as the manifest entry's ``latency``);
 ``measure_manifest`` re-measures every classifier of a manifest (`digitzoo bench leaderboard`) and
-``report`` prints the leaderboard with the new figures.
+``report`` prints the leaderboard with the new figures. The shipped manifest is package data and
+is never rewritten: figures measured on its files go to the user's store
+(``leaderboard.write_local_latency``), and the leaderboard shows them from there.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import numpy as np
 
 from digitzoo.hub.benchmarking import Machine, Result
 from digitzoo.hub.serving import leaderboard
-from digitzoo.hub.serving.manifest import Artifact, Manifest, ModelEntry, read_manifest, verified_path, write_manifest
+from digitzoo.hub.serving import paths
+from digitzoo.hub.serving.leaderboard import classifier_onnx, with_local_latency, write_local_latency
+from digitzoo.hub.serving.manifest import Manifest, read_manifest, verified_path, write_manifest
 from digitzoo.hub.serving.runtime import open_file
 
 RUNS = 200
@@ -61,40 +65,50 @@ def batch1_latency(path: str | Path, runs: int = RUNS, image: np.ndarray | None 
                          time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
 
-def classifier_onnx(entry: ModelEntry) -> Artifact | None:
-    """The manifest item of an entry's classifier ONNX file, if it has one."""
-    return next((a for a in entry.artifacts if a.format == "onnx" and a.role == "classifier"), None)
-
-
 @dataclass
 class LeaderboardResult(Result):
     """`digitzoo bench leaderboard`: the exports folder, each re-measured classifier's ``Batch1Latency``,
-    the machine. ``manifest`` (as written, what ``report`` prints) is left out of the JSON."""
+    the machine. ``manifest`` (with the new figures, what ``report`` prints) and ``written_to`` (the
+    file the figures went to) are left out of the JSON, whose keys stay as they were."""
 
     root: str
     latency: dict[str, Batch1Latency]
     machine: Machine
     manifest: Manifest = field(repr=False)
+    written_to: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in super().to_json().items() if k != "manifest"}
+        return {k: v for k, v in super().to_json().items() if k not in ("manifest", "written_to")}
+
+
+def shipped(root: Path) -> bool:
+    """Whether ``root`` is the exports folder inside the installed package (read-only package data)."""
+    return root.resolve() == paths.pretrained_exports_dir().resolve()
 
 
 def measure_manifest(root: str | Path, names: list[str] | None = None, runs: int = RUNS, log=print) -> LeaderboardResult:
-    """Re-measure every classifier of the manifest in ``root`` (or ``names``) and store it there."""
+    """Re-measure every classifier of the manifest in ``root`` (or ``names``): into that manifest when
+    it is yours, into your store's figures when it is the shipped one."""
     root = Path(root)
     manifest = read_manifest(root)
     image = _digit()
-    measured = {}
+    measured, timed_files = {}, {}
     for name, entry in manifest.models.items():
         item = classifier_onnx(entry)
         if item is None or (names and name not in names):
             continue
         measured[name] = batch1_latency(verified_path(root, item), runs, image)
+        timed_files[name] = (item.sha256, measured[name].to_json())
         manifest = manifest.with_model(name, replace(entry, latency=measured[name].to_json()))
         log(f"{name:20s} {measured[name].onnx_batch1_ms:8.3f} ms (median of {runs}, ONNX Runtime CPU, 1 thread)")
-    write_manifest(root, manifest)
-    return LeaderboardResult(str(root), measured, Machine.now(threads=1), manifest)
+    if shipped(root):
+        written = write_local_latency(timed_files)
+        manifest = with_local_latency(read_manifest(root))  # earlier figures of the other models too
+    else:
+        write_manifest(root, manifest)
+        written = root / "manifest.json"
+    log(f"figures written to {written}")
+    return LeaderboardResult(str(root), measured, Machine.now(threads=1), manifest, str(written))
 
 
 def report(result: LeaderboardResult) -> str:

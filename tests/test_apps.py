@@ -368,3 +368,18 @@ def test_gan_page_keeps_the_last_grid_on_bad_input():
     assert info.startswith("Not sampled:") and "seed must be" in info
     good, _ = gan.sample_in_page("4", 3, 4)
     assert isinstance(good, np.ndarray)
+
+
+def test_a_hub_without_its_copy_of_onnxruntime_web_says_npm_ci(monkeypatch):
+    """The hub falls back to the CDN when apps/web/node_modules lacks onnxruntime-web; its note then
+    says how to give the hub its own copy (`npm ci`), not the static site's `web build --vendor`."""
+    from digitzoo.apps import draw_inpage
+    from digitzoo.hub.serving.errors import DigitzooError
+
+    def missing():
+        raise DigitzooError("no node_modules")
+
+    monkeypatch.setattr(draw_inpage, "vendored_runtime_files", missing)
+    runtime, files = draw_inpage._runtime()
+    assert runtime["source"] == "cdn" and files == {}
+    assert "npm ci" in runtime["missing_hint"] and "--vendor" not in runtime["missing_hint"]

@@ -121,3 +121,28 @@ def test_playground_result_prints_the_json_of_before():
                    "the same crowd again: 8 served", "935 MB before, 941 MB after the crowd, 945 MB after the second",
                    f"{machine.cpus} cores"):
         assert figure in text, (figure, text)
+
+
+def test_bench_leaderboard_never_rewrites_the_shipped_manifest(tmp_path, monkeypatch, capsys):
+    """Without exports of your own, the figures go to your store and the leaderboard shows them from
+    there; the package's manifest stays byte for byte as shipped (before: it was rewritten)."""
+    from digitzoo.export.latency import classifier_onnx
+    from digitzoo.hub.serving import leaderboard, paths
+
+    monkeypatch.setenv("DIGITZOO_HOME", str(tmp_path / "home"))
+    shipped_file = paths.pretrained_exports_dir() / "manifest.json"
+    before = shipped_file.read_bytes()
+    shipped = read_manifest(paths.pretrained_exports_dir())
+    name = next(n for n, entry in shipped.models.items() if classifier_onnx(entry))
+    assert main(["bench", "leaderboard", "--model", name, "--runs", "5"]) == 0
+    assert shipped_file.read_bytes() == before
+    stored = json.loads(leaderboard.local_latency_path().read_text())["models"][name]
+    assert stored["sha256"] == classifier_onnx(shipped.models[name]).sha256 and stored["latency"]["runs"] == 5
+    capsys.readouterr()
+    assert main(["list", "--table"]) == 0
+    shown = leaderboard.with_local_latency(shipped)
+    assert shown.models[name].latency == stored["latency"] != shipped.models[name].latency
+    assert capsys.readouterr().out.strip() == leaderboard.text(shown).strip()
+    # Figures measured on another file (a re-export since) are not shown for this one.
+    leaderboard.write_local_latency({name: ("0" * 64, {"onnx_batch1_ms": 99.0})})
+    assert leaderboard.with_local_latency(shipped).models[name].latency == shipped.models[name].latency

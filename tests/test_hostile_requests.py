@@ -33,11 +33,12 @@ from gradio_client import Client, handle_file  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "DIGITZOO-HOSTILE-TEST-SECRET-7f3a"
 ENDPOINTS = {"/classify": 1, "/encode": 1, "/decode": 3, "/interpolate": 2, "/sample": 3, "/sample_interpolate": 3}
-# The Playground's endpoints, one set per lesson: Start (seed + knobs), Stop, Reset.
+# The Playground's endpoints, one set per lesson: Start (seed, knobs, steps), Stop, Reset, and the code
+# download (seed, steps, knobs: the lesson as a script and a notebook).
 LESSON_ENDPOINTS = {}
 for _name in list_lessons():
-    LESSON_ENDPOINTS |= {f"/lesson_{_name}": 1 + len(get_lesson(_name).knobs), f"/lesson_{_name}_stop": 0,
-                         f"/lesson_{_name}_reset": 0}
+    LESSON_ENDPOINTS |= {f"/lesson_{_name}": 2 + len(get_lesson(_name).knobs), f"/lesson_{_name}_stop": 0,
+                         f"/lesson_{_name}_reset": 0, f"/lesson_{_name}_code": 2 + len(get_lesson(_name).knobs)}
 ENDPOINTS |= LESSON_ENDPOINTS
 FILE_DATA = {"_type": "gradio.FileData"}
 
@@ -339,8 +340,8 @@ SENTENCES = {
 }
 # A lesson's Start refuses a seed that is not a whole number before anything trains (a number
 # sent for a knob with choices is refused by Gradio's dropdown first).
-SENTENCES |= {(f"/lesson_{name}", case): "seed must be a whole number"
-              for name in list_lessons() for case in ("nulls", "a 400-digit number")
+SENTENCES |= {(f"/lesson_{name}{endpoint}", case): "seed must be a whole number"
+              for name in list_lessons() for endpoint in ("", "_code") for case in ("nulls", "a 400-digit number")
               if case == "nulls" or not any(k.choices for k in get_lesson(name).knobs)}
 # Valid on purpose: a missing digit means "any" and a missing seed a random one. Stop and Reset
 # take no input: Gradio ignores whatever data comes with them, and they only stop this session's run.

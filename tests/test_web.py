@@ -7,6 +7,7 @@ tampered file) is tests/test_web_browser.py.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -36,6 +37,14 @@ def test_the_site_holds_the_page_the_checked_models_and_their_description(tmp_pa
     assert web_build.ORT_CDN + web_build.ORT_MODULE in page and web_build.ORT_SHA384[web_build.ORT_MODULE] in page
     assert described["runtime"]["wasm_integrity"] == web_build.ORT_SHA384[web_build.ORT_WASM]
     assert not (site / "vendor").exists()
+    # The pad and the detector's threshold are the server's numbers, not copies in the page's code.
+    from digitzoo.apps.reading import NOT_A_DIGIT_ABOVE
+    from digitzoo.hub.serving.sketch import PAD_SIZE, PEN_WIDTH
+
+    assert described["pad"] == {"size": PAD_SIZE, "pen_width": PEN_WIDTH, "not_a_digit_above": NOT_A_DIGIT_ABOVE}
+    for name in ("main.js", "pad.js"):  # the page and its pad (sketch.js's 0.5s are its own: paper vs ink)
+        code = (site / name).read_text()
+        assert not re.search(r"\b560\b|[Ww]idth = 28\b|doubt > 0\.5", code), f"{name} keeps its own copy of a pad or threshold number"
 
 
 def test_vendor_without_npm_says_how_to_get_it(tmp_path, monkeypatch, capsys):

@@ -4,13 +4,12 @@
 // files to open and how to call them -> runtime.js checks and opens them -> the tabs below read the
 // pad / sliders / seed, run a model, and draw its answer. Nothing is sent anywhere.
 
+import { attachPad } from "./pad.js";
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
 import { RefusedFile, fetchVerified, loadRuntime, mulberry32, normals, openModel, softmax, throttled as throttledBy } from "./runtime.js";
 
 const $ = (selector) => document.querySelector(selector);
 const DRAW_PROMPT = "Draw a digit (0-9) on the pad.";
-const PAD_SIZE = 560;      // the pad's pixels, whatever its size on screen (what the Gradio app's pad uses)
-const PEN_WIDTH = 28;      // at PAD_SIZE: the Gradio app's brush
 const GAN_GRID = 16;       // digits per GAN sample, shown 4x4
 const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
@@ -51,47 +50,18 @@ function setupTabs() {
 
 // ---- Draw ---------------------------------------------------------------------------------------
 
-const pad = $("#pad");
-pad.width = pad.height = PAD_SIZE;
-const padContext = pad.getContext("2d", { willReadFrequently: true });
-let padHasInk = false;
+let drawPad = null; // pad.js's pad on #pad, attached once models.json says its size and pen
+let notADigitAbove = null; // the detector's threshold, from models.json (the server's number: one copy)
 
-function setupPad() {
-  let last = null;
-  const at = (event) => {
-    const rect = pad.getBoundingClientRect();
-    return [(event.clientX - rect.left) * (pad.width / rect.width), (event.clientY - rect.top) * (pad.height / rect.height)];
-  };
-  const line = (from, to) => {
-    padContext.lineCap = padContext.lineJoin = "round";
-    padContext.lineWidth = PEN_WIDTH;
-    padContext.strokeStyle = "#000";
-    padContext.beginPath();
-    padContext.moveTo(...from);
-    padContext.lineTo(...to);
-    padContext.stroke();
-    padHasInk = true;
-    requestClassify();
-  };
-  pad.addEventListener("pointerdown", (event) => {
-    pad.setPointerCapture(event.pointerId);
-    last = at(event);
-    line(last, last); // a tap leaves a dot
+function setupPad(settings) {
+  notADigitAbove = settings.not_a_digit_above;
+  drawPad = attachPad($("#pad"), { size: settings.size, penWidth: settings.pen_width }, (strokes) => {
+    if (strokes.empty) showNoAnswer(DRAW_PROMPT);
+    else requestClassify();
   });
-  pad.addEventListener("pointermove", (event) => {
-    if (last === null) return;
-    const next = at(event);
-    line(last, next);
-    last = next;
-  });
-  const lift = () => { last = null; };
-  pad.addEventListener("pointerup", lift);
-  pad.addEventListener("pointercancel", lift);
-  $("#clear").addEventListener("click", () => {
-    padContext.clearRect(0, 0, pad.width, pad.height);
-    padHasInk = false;
-    showNoAnswer(DRAW_PROMPT);
-  });
+  $("#clear").addEventListener("click", drawPad.clear);
+  $("#undo").addEventListener("click", drawPad.undo);
+  $("#redo").addEventListener("click", drawPad.redo);
 }
 
 function answerPanels(entries) {
@@ -151,9 +121,10 @@ function paintBelief(rows, classes) {
 }
 
 async function classifyPad() {
-  if (!padHasInk) return;
+  if (drawPad === null || drawPad.strokes.empty) return;
   const began = performance.now();
-  const { data, width, height } = padContext.getImageData(0, 0, pad.width, pad.height);
+  const { width, height } = drawPad.context.canvas;
+  const { data } = drawPad.context.getImageData(0, 0, width, height);
   let x;
   try {
     x = preprocess(data, width, height);
@@ -170,7 +141,7 @@ async function classifyPad() {
   }
   const input = new models.ort.Tensor("float32", x, [1, 1, 28, 28]);
   const ran = performance.now();
-  let doubt = 0; // the detector's confidence that this is not a digit; over 0.5 the panels say "not sure"
+  let doubt = 0; // the detector's confidence that this is not a digit; over the threshold the panels say "not sure"
   if (models.detector) {
     const { entry, session } = models.detector;
     doubt = softmax((await session.run({ [entry.inputs[0].name]: input }))[entry.outputs[0].name].data)[1];
@@ -178,7 +149,7 @@ async function classifyPad() {
   for (const { entry, session } of ready) {
     const outputs = await session.run({ [entry.inputs[0].name]: input });
     const panel = document.querySelector(`.answer[data-label="${entry.label}"]`);
-    showAnswer(panel, softmax(outputs[entry.outputs[0].name].data), entry.classes, doubt > 0.5);
+    showAnswer(panel, softmax(outputs[entry.outputs[0].name].data), entry.classes, doubt > notADigitAbove);
     if (entry.belief_by_row && entry.outputs.length > 1) {
       const steps = outputs[entry.outputs[1].name].data; // (1, rows, classes): the belief after each row
       const count = entry.classes.length;
@@ -186,7 +157,7 @@ async function classifyPad() {
     }
   }
   const done = performance.now();
-  $("#draw-timing").textContent = (doubt > 0.5 ? `Not sure this is a digit (${(doubt * 100).toFixed(0)}% it is a letter, ` +
+  $("#draw-timing").textContent = (doubt > notADigitAbove ? `Not sure this is a digit (${(doubt * 100).toFixed(0)}% it is a letter, ` +
     "a shape or a scribble): draw one digit, 0-9. " : "") + `in your browser (wasm): ${(done - ran).toFixed(1)} ms ` +
     `(${ready.map(({ entry }) => entry.label).join(" + ")}; preprocessing ${(ran - began).toFixed(1)} ms)`;
   if (timings.firstAnswerMs === null) timings.firstAnswerMs = done;
@@ -295,7 +266,6 @@ async function open(entry, panel) {
 
 async function start() {
   setupTabs();
-  setupPad();
   let site;
   try {
     const response = await fetch("models.json");
@@ -306,6 +276,7 @@ async function start() {
     $("#status").textContent = "No models.";
     return;
   }
+  setupPad(site.pad);
   answerPanels(site.draw);
   try {
     models.ort = await loadRuntime(site.runtime);

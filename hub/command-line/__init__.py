@@ -166,9 +166,12 @@ def list_(
         print(json.dumps({"root": str(root), **manifest.to_json()}, indent=2))
         return
     if table:
-        if readme:
+        if readme:  # the README shows the shipped figures, not this machine's
             changed = leaderboard.update_readme(readme, manifest)
             print(f"{readme}: leaderboard block {'updated' if changed else 'already up to date'}", file=sys.stderr)
+            print(leaderboard.markdown(manifest) if markdown else leaderboard.text(manifest))
+            return
+        manifest = leaderboard.with_local_latency(manifest)  # latency re-measured here (`digitzoo bench leaderboard`)
         print(leaderboard.markdown(manifest) if markdown else leaderboard.text(manifest))
         return
     print(f"exports in {root}")

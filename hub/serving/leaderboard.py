@@ -1,19 +1,28 @@
 """The classifier leaderboard: one row per classifier in a manifest, rendered for the CLI, the
 Models tab and the README. Stdlib only, and only from the manifest: nothing here is measured.
 
-Batch-1 latency is what ``digitzoo export`` (and ``digitzoo bench leaderboard``, which
-re-measures every classifier of a manifest in one session) stored in each entry's
-``latency``: ONNX Runtime on the CPU, 1 thread, median of 200 calls.
+Batch-1 latency is what ``digitzoo export`` stored in each entry's ``latency``: ONNX Runtime on
+the CPU, 1 thread, median of 200 calls. ``digitzoo bench leaderboard`` re-measures every
+classifier in one session; for your own exports it writes the manifest, for the shipped ones
+(package data, never rewritten) your store's ``leaderboard-latency.json``, which
+``with_local_latency`` lays over a manifest for the files it was measured on (same sha256).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from digitzoo.hub.serving import paths
 from digitzoo.hub.serving.errors import DigitzooError
-from digitzoo.hub.serving.manifest import Manifest
+from digitzoo.hub.serving.files import atomic_write_text
+from digitzoo.hub.serving.manifest import Artifact, Manifest, ModelEntry
+
+LOCAL_LATENCY_FILE = "leaderboard-latency.json"  # in the store: latency measured here for the shipped files
+LOCAL_LATENCY_FORMAT = "digitzoo-local-latency/1"
 
 README_START = "<!-- leaderboard:start -->"
 README_END = "<!-- leaderboard:end -->"
@@ -37,6 +46,46 @@ def classifiers(manifest: Manifest) -> list[str]:
     return sorted(names, key=lambda n: (-(manifest.models[n].metrics.get("test_accuracy") or 0), n))
 
 
+def classifier_onnx(entry: ModelEntry) -> Artifact | None:
+    """The manifest item of an entry's classifier ONNX file, if it has one."""
+    return next((a for a in entry.artifacts if a.format == "onnx" and a.role == "classifier"), None)
+
+
+def local_latency_path() -> Path:
+    return paths.store_dir() / LOCAL_LATENCY_FILE
+
+
+def read_local_latency() -> dict[str, dict]:
+    """model -> {"sha256": of the ONNX file timed, "latency": its figures}; empty when none or unreadable."""
+    try:
+        data = json.loads(local_latency_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != LOCAL_LATENCY_FORMAT or not isinstance(data.get("models"), dict):
+        return {}
+    return {k: v for k, v in data["models"].items() if isinstance(v, dict) and isinstance(v.get("latency"), dict)}
+
+
+def write_local_latency(measured: dict[str, tuple[str, dict]]) -> Path:
+    """Add ``measured`` (model -> (sha256, latency)) to the store's figures (atomically); the file's path."""
+    kept = read_local_latency()
+    kept.update({name: {"sha256": sha256, "latency": latency} for name, (sha256, latency) in measured.items()})
+    path = local_latency_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"format": LOCAL_LATENCY_FORMAT, "models": kept}, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def with_local_latency(manifest: Manifest) -> Manifest:
+    """``manifest`` with the latency measured on this machine where it was measured on the same files."""
+    for name, mine in read_local_latency().items():
+        entry = manifest.models.get(name)
+        onnx = classifier_onnx(entry) if entry else None
+        if onnx is not None and onnx.sha256 == mine.get("sha256"):
+            manifest = manifest.with_model(name, replace(entry, latency=mine["latency"]))
+    return manifest
+
+
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
@@ -47,7 +96,7 @@ def rows(manifest: Manifest) -> list[dict[str, Any]]:
     for name in classifiers(manifest):
         entry = manifest.models[name]
         metrics, ck = entry.metrics, entry.checkpoint
-        onnx = next((a for a in entry.artifacts if a.format == "onnx" and a.role == "classifier"), None)
+        onnx = classifier_onnx(entry)
         test, sketch = metrics.get("test_accuracy"), metrics.get("sketch_accuracy")
         wall = ck.get("wall_time_s")
         out.append({

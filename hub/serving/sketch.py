@@ -18,6 +18,10 @@ from PIL import Image, ImageFilter
 
 from digitzoo.hub.serving.errors import EmptySketch, SketchError
 
+# The drawing pad, the same in every page (the hub's and the static site's, via models.json): 560
+# pixels a side and a 28-pixel pen draw like MNIST's writers, whose strokes were ~1/20 of the digit.
+PAD_SIZE = 560
+PEN_WIDTH = 28
 MAX_PIXELS = 4096 * 4096  # refuse larger uploads before doing any work on them
 WORK_SIZE = 80  # the ink is normalised at 4x the 20 px box
 TARGET_STROKE = 10.0  # MNIST strokes are ~2.5 px of the 20 px box, i.e. ~10 px at WORK_SIZE
