@@ -192,6 +192,12 @@ class SessionData:
             while len(self.tables) > self.sessions:
                 self.tables.popitem(last=False)
 
+    def has(self, session: str, lesson: str) -> bool:
+        """Whether the session keeps a table for ``lesson`` (without reading it back)."""
+        with self.lock:
+            when, kept = self.tables.get(session, (0.0, {}))
+            return lesson in kept and time.monotonic() - when <= self.ttl_s
+
     def get(self, session: str, lesson: str):
         """The session's table for ``lesson``, or None (none brought, or dropped since)."""
         from digitzoo.hub.lessons.lesson import get_lesson
@@ -505,7 +511,7 @@ def link_query_of(name: str):
 
         cls = get_lesson(name)
         seed_value, knobs, steps_value = parse_start(cls, seed, knob_values, steps)
-        own_data = SESSION_DATA.get(_session(request), name) is not None
+        own_data = SESSION_DATA.has(_session(request), name)
         return link_query(cls, seed_value, steps_value, knobs, own_data), gr.update(visible=True)
     return query
 
@@ -569,7 +575,7 @@ def data_events_of(name: str):
 
 
 def _data_in_use(request, name: str) -> str:
-    return "your earlier data" if SESSION_DATA.get(_session(request), name) is not None else "the lesson's own data"
+    return "your earlier data" if SESSION_DATA.has(_session(request), name) else "the lesson's own data"
 
 
 def _lesson_panel(app: gr.Blocks, cls) -> LessonPanel:

@@ -224,7 +224,7 @@ def test_session_data_is_bounded_and_dropped():
     for session in ("a", "b", "c"):
         kept.put(session, "regression", table)
     assert kept.get("a", "regression") is None  # the oldest session made room
-    assert kept.get("c", "regression").rows == table.rows
+    assert kept.get("c", "regression").rows == table.rows and kept.has("c", "regression") and not kept.has("a", "regression")
     kept.drop("c")
     assert kept.get("c", "regression") is None
     stale = SessionData(ttl_s=0.0)

@@ -104,6 +104,16 @@ def stroke_points(box, points, steps=15):
             yield at(ax + (bx - ax) * i / steps, ay + (by - ay) * i / steps)
 
 
+def draw_stroke(page, points) -> None:
+    """One mouse stroke through ``points`` (page coordinates): press, move, release."""
+    points = list(points)
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x, y)
+    page.mouse.up()
+
+
 def canvas_pixels(page, selector: str) -> str:
     return page.evaluate("(s) => document.querySelector(s).toDataURL()", selector)
 
@@ -195,13 +205,7 @@ def test_clear_undo_and_redo_sit_above_the_fold_and_change_the_answer(browser, u
     read = "(l) => document.querySelector(`.answer[data-label=\"${l}\"] .top-digit`).textContent === '7'"
     asks = "() => document.querySelector('#draw-timing').textContent === 'Draw a digit (0-9) on the pad.'"
     page.wait_for_function("() => window.digitzoo.readyMs !== null", timeout=60_000)
-    box = page.locator("#pad").bounding_box()
-    points = list(stroke_points(box, SEVEN))
-    page.mouse.move(*points[0])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(x, y)
-    page.mouse.up()
+    draw_stroke(page, stroke_points(page.locator("#pad").bounding_box(), SEVEN))
     def shows(what: str, predicate: str, arg=None) -> None:
         try:
             page.wait_for_function(predicate, arg=arg, timeout=30_000)
@@ -238,13 +242,7 @@ def test_a_star_is_answered_not_sure_in_the_page(page, url):
     page.goto(url)
     page.wait_for_function("() => document.querySelector('#status').textContent.includes('not-a-digit detector')",
                            timeout=60_000)  # checked (sha256) and opened beside the draw models
-    box = page.locator("#pad").bounding_box()
-    points = list(stroke_points(box, STAR))
-    page.mouse.move(*points[0])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(x, y)
-    page.mouse.up()
+    draw_stroke(page, stroke_points(page.locator("#pad").bounding_box(), STAR))
     page.wait_for_function("(l) => document.querySelector(`.answer[data-label=\"${l}\"] .top-digit`).textContent"
                            ".startsWith('not sure: looks most like ')", arg=label, timeout=30_000)
     assert page.locator("#draw-timing").inner_text().startswith("Not sure this is a digit")
