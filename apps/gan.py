@@ -8,10 +8,11 @@ import time
 import gradio as gr
 import numpy as np
 
-from digitzoo.apps import parts
+from digitzoo.apps import pages, parts
 from digitzoo.apps.inputs import integer
 
 MAX_GRID = 64
+WALK_STEPS = 8  # apps/web/gan.js walks in as many
 MAX_SEED = 2**31 - 1
 
 
@@ -92,67 +93,51 @@ def sample(digit="any", seed=-1, grid=16):
     return image, f"seed {seed}: {drawn} in {total_ms:.1f} ms on {generator.device}"
 
 
-def interpolate(digit="3", seed_a=0, seed_b=1, steps=8):
-    """A strip of images between the noise of two seeds, same digit."""
-    steps = integer(steps, "steps", 2, 16)
-    a, b = _seed(seed_a), _seed(seed_b)
+def _walk(digit, a: int, b: int, steps: int) -> np.ndarray:
+    """(steps, 1, 28, 28): from seed a's noise to seed b's, one digit along the walk."""
     generator = _generator()
     z_dim = generator.entry.inputs[0].shape[1]
     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
-    z = (1 - t) * _noise(a, 1, z_dim) + t * _noise(b, 1, z_dim)
-    (images,) = generator(z, np.repeat(_labels(digit, 1, a), steps))  # one digit along the walk
+    (images,) = generator((1 - t) * _noise(a, 1, z_dim) + t * _noise(b, 1, z_dim), np.repeat(_labels(digit, 1, a), steps))
+    return images
+
+
+def interpolate(digit="3", seed_a=0, seed_b=1, steps=8):
+    """A strip of images between the noise of two seeds, same digit."""
+    images = _walk(digit, _seed(seed_a), _seed(seed_b), integer(steps, "steps", 2, 16))
     return (np.kron(np.hstack(images[:, 0]), np.ones((4, 4))) * 255).astype(np.uint8)
 
 
-def sample_in_page(digit="any", seed=-1, grid=16):
-    """The Sample button: like /sample, but bad input keeps the last grid on screen (a toast and a
-    sentence say what to change) instead of replacing it with an error badge."""
-    try:
-        return sample(digit, seed, grid)
-    except gr.Error as exc:
-        gr.Warning(exc.message)
-        return gr.skip(), f"Not sampled: {exc.message}"
+def _images(images: np.ndarray) -> list[float]:
+    return np.round(np.clip(images[:, 0], 0, 1), 3).ravel().tolist()
 
 
-def interpolate_in_page(digit="3", seed_a=0, seed_b=1):
-    """The walk's events: bad input keeps the last strip on screen, with a toast saying what to change."""
-    try:
-        return interpolate(digit, seed_a, seed_b)
-    except gr.Error as exc:
-        gr.Warning(exc.message)
-        return gr.skip()
+def sample_for_page(request: dict) -> dict:
+    """The page's server path for a grid (apps/web/gan.js when the generator cannot run in the
+    browser): ``{"digit", "seed", "grid"}`` -> the 28x28 images, row by row, as the page draws them."""
+    count = integer(request.get("grid"), "grid size", 1, MAX_GRID)
+    seed = integer(request.get("seed"), "seed", 0, MAX_SEED)
+    generator = _generator()
+    (images,) = generator(_noise(seed, count, generator.entry.inputs[0].shape[1]), _labels(request.get("digit"), count, seed))
+    return {"images": _images(images)}
+
+
+def walk_for_page(request: dict) -> dict:
+    """The walk's server path: ``{"digit", "seed_a", "seed_b"}`` -> the 8 steps' images."""
+    a, b = integer(request.get("seed_a"), "from seed", 0, MAX_SEED), integer(request.get("seed_b"), "to seed", 0, MAX_SEED)
+    return {"images": _images(_walk(request.get("digit"), a, b, WALK_STEPS))}
 
 
 def build(app: gr.Blocks) -> None:
-    """Add the tab's components and events to ``app`` (inside its context)."""
-    gr.Markdown("A class-conditional GAN draws the digit you ask for. Same seed, same digits.")
-    with gr.Row():
-        digit = gr.Dropdown(["any"] + [str(d) for d in range(10)], value="any", label="digit")
-        seed = gr.Number(value=-1, precision=0, label="seed (-1: random)")
-        grid = gr.Slider(1, MAX_GRID, value=16, step=1, label="how many")
-        run = gr.Button("Sample", variant="primary")
-    image = gr.Image(label="samples", interactive=False, elem_id="gan-grid")
-    info = gr.Markdown(elem_id="gan-info")
-    with gr.Row():
-        # The walk has a digit of its own: the grid's "any" would pick one the page never names.
-        walk_digit = gr.Dropdown([str(d) for d in range(10)], value="3", label="digit of the walk")
-        seed_a = gr.Number(value=0, precision=0, label="seed A")
-        seed_b = gr.Number(value=1, precision=0, label="seed B")
-        walk = gr.Button("Interpolate A → B")
-    strip = gr.Image(label="interpolation", interactive=False, elem_id="gan-walk")
-    # The page draws the digits itself where it can (apps/web/gradio_gan.js): these hooks hand it the
-    # controls' values, and pass on the seed it picks for -1, so that the server draws the same.
-    draw_in_page = "(d, s, g) => window.digitzooGan ? window.digitzooGan.sample(d, s, g) : [d, s, g]"
-    walk_in_page = "(d, a, b) => window.digitzooGan ? window.digitzooGan.walk(d, a, b) : [d, a, b]"
-    run.click(sample_in_page, [digit, seed, grid], [image, info], api_visibility="private", js=draw_in_page)
-    # The API endpoint refuses bad input with the sentence as an error, as every endpoint does.
-    gr.Button("Sample (API)", visible=False).click(sample, [digit, seed, grid], [image, info], api_name="sample")
-    walk.click(interpolate, [walk_digit, seed_a, seed_b], strip, api_name="sample_interpolate", js=walk_in_page)
-    # A new digit, seed or size regenerates at once, as a press of the button would; while a number
-    # is being typed or the slider dragged, one sample at a time runs and the newest values are next.
-    for control in (digit, seed, grid):
-        control.change(sample_in_page, [digit, seed, grid], [image, info], api_visibility="private",
-                       trigger_mode="always_last", show_progress="hidden", js=draw_in_page)
-    for control in (walk_digit, seed_a, seed_b):
-        control.change(interpolate_in_page, [walk_digit, seed_a, seed_b], strip, api_visibility="private",
-                       trigger_mode="always_last", show_progress="hidden", js=walk_in_page)
+    """Add the tab's page and its API endpoints to ``app`` (inside its context)."""
+    gr.Markdown("A class-conditional GAN draws the digit you ask for. Same seed, same digits, in the page and from the API.")
+    pages.component("gan")
+    # The API: bad input is refused with the sentence as an error, as every endpoint does.
+    digit = gr.Dropdown(["any"] + [str(d) for d in range(10)], value="any", label="digit", visible=False)
+    seed = gr.Number(value=-1, precision=0, label="seed (-1: random)", visible=False)
+    grid = gr.Slider(1, MAX_GRID, value=16, step=1, label="how many", visible=False)
+    image, info = gr.Image(label="samples", visible=False), gr.Markdown(visible=False)
+    gr.Button("Sample", visible=False).click(sample, [digit, seed, grid], [image, info], api_name="sample")
+    seeds = [gr.Number(value=v, precision=0, label=f"seed {n}", visible=False) for v, n in ((0, "A"), (1, "B"))]
+    gr.Button("Interpolate", visible=False).click(interpolate, [digit, *seeds], gr.Image(label="interpolation", visible=False),
+                                                  api_name="sample_interpolate")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import gradio as gr
 from fastapi import FastAPI
 
-from digitzoo.apps import draw, draw_inpage, gan, latent, mcp_tools, models, parts, playground
+from digitzoo.apps import draw, gan, latent, mcp_tools, models, pages, parts, playground
 from digitzoo.apps.inputs import bound_pillow_decoding
 from digitzoo.apps.limits import MAX_REQUEST_BYTES, PublicApiOnly, RequestBodyLimit
 from digitzoo.apps.playground_gate import PlaygroundGate
@@ -33,39 +33,7 @@ MAX_FILE_SIZE = "10mb"
 SESSION_CAPACITY = 256
 # Uploaded images and result images are files in Gradio's cache: clean them up as they age.
 CACHE_CLEANUP = (1800, 3600)  # every 30 min, delete files older than 1 h
-# Gradio's Sketchpad opens (and returns after "Clear canvas") with no tool selected: "select
-# the draw tool to start". A digit pad should take the first stroke as ink, so whenever a
-# .digit-pad shows that prompt, select its brush.
-ARM_BRUSH_JS = """
-() => {
-  let queued = false;
-  const arm = () => {
-    queued = false;
-    document.querySelectorAll('.digit-pad').forEach((pad) => {
-      if (pad.innerText.includes('select the draw tool')) {
-        const brush = pad.querySelector('button[aria-label="Brush"]');
-        if (brush) brush.click();
-      }
-    });
-  };
-  new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(arm); } })
-    .observe(document.body, { childList: true, subtree: true, characterData: true });
-  arm();
-}
-"""
-
-
-# Small model inputs (28x28) are shown scaled up with crisp pixels by the browser.
 CSS = """
-.pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
-/* A picture the page shows (not a pad, not an upload box) starts under its label and buttons,
-   which Gradio lays over its top edge: they hid the GAN grid's first row of digits, the top rows
-   of the 28x28 view (the ones the LSTM chart starts with) and most of a strip on a phone. */
-.image-container:has(> button > .image-frame) { padding-top: 26px; box-sizing: border-box; }
-/* The 28x28 view without full-screen/download/share buttons, which pushed its label onto two
-   lines: it is a view, not a file to share. */
-.pixelated .image-container .icon-button-wrapper { display: none; }
-.pixelated label { white-space: nowrap; max-width: 100%; overflow: hidden; text-overflow: ellipsis; }
 /* Model cards: no word is broken inside a table (a phone showed one letter per line). A label
    (first column) wraps between words, a value stays on one line, and a table still wider than
    the screen scrolls sideways inside the card. */
@@ -85,14 +53,6 @@ CSS = """
    fit into a "more" menu, measuring them with these same rules, so tighter tabs keep all five. */
 @media (max-width: 480px) {
   .tab-container button { padding: 4px 5px !important; font-size: 13px !important; }
-  /* A digit pad fills the phone's width. Gradio fits the canvas into its <canvas> element less a
-     30 px border on every side: in a 324 px wide pad (32 px page margins) the 560 px canvas showed
-     at 47%, a 264 px square. With 8 px margins the pad is 374 px wide, and its <canvas> reaches
-     over them to the screen's edges (clipped by the pad, so no wider than the screen): a 328 px
-     square, 59%, 84% of the screen's width. */
-  .digit-pad { overflow: hidden !important; }
-  .digit-pad .pixi-target, .digit-pad .pixi-target-crop { left: -8px !important; right: -8px !important;
-                                                          width: auto !important; }
 }
 """
 
@@ -169,13 +129,13 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     # an API call names lies in the upload folder (tests/test_hostile_requests.py fails without it).
     blocks.state_session_capacity = SESSION_CAPACITY
     blocks.has_launched = True
-    app_kwargs, head = {}, None
-    if {"draw", "latent", "gan"} & set(tabs or TABS):  # these tabs run their models in the page too (apps.draw_inpage)
-        app_kwargs["routes"], head = draw_inpage.routes(), draw_inpage.HEAD
+    app_kwargs = {}
+    if set(pages.KINDS) & set(tabs or TABS):  # these tabs are page modules: their files, models.json and server path
+        app_kwargs["routes"] = pages.routes()
     if mcp:
         app_kwargs["lifespan"] = mcp_tools.only_the_tools(blocks)  # the four tools, not every endpoint
     site = gr.mount_gradio_app(FastAPI(), blocks, path="", app_kwargs=app_kwargs, max_file_size=MAX_FILE_SIZE,
-                               show_error=False, js=ARM_BRUSH_JS, css=CSS, head=head, mcp_server=mcp,
+                               show_error=False, css=CSS, mcp_server=mcp,
                                server_name=host, server_port=port)
     # Outermost first: the body limit and deadline see every request before Gradio does; uploads are
     # counted over the time Gradio's cache keeps them (its cleanup interval plus the age it deletes at).

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from digitzoo.hub.benchmarking import Result, ServerMemory, serving
 
-INPAGE = "/digitzoo/inpage/classify"
+INPAGE = "/digitzoo/pages/ask/classify"
 GOALS = {"bomb_rss_growth_mb": "< 100", "burst_busy": ">= 20 of 40", "burst_rss_growth_mb": "< 500",
          "half_open_normal_request_s": "< 1", "half_open_closed_within_s": "<= 30",
          "crowd_busy_within_s": "<= 2", "crowd_other_tab_503": "0", "export_failures": "0", "export_tmp_left": "0"}

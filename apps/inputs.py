@@ -155,6 +155,10 @@ def sketch_to_input(value: Any) -> np.ndarray:
         if picture is None:
             raise EmptyCanvas("The canvas is empty: draw a digit first.", print_exception=False)
         value = picture
+    elif isinstance(value, dict) and "strokes" in value:  # the Draw page's value (apps/web/hub.js): strokes and a PNG
+        if not isinstance(value.get("png"), str):
+            raise EmptyCanvas("The canvas is empty: draw a digit first.", print_exception=False)
+        value = {"url": value["png"]}
     if isinstance(value, dict):  # an unprocessed Gradio file payload
         value = image_from_payload(value)
     elif isinstance(value, str):  # an uploaded file path (Gradio hands us a temp file it owns)

@@ -18,6 +18,10 @@ from digitzoo.apps.inputs import sketch_to_input
 
 # Over this, the detector's probability that a drawing is no digit makes the answers "not sure".
 NOT_A_DIGIT_ABOVE = 0.5
+DRAW_PROMPT = "Draw a digit (0-9) on the pad."
+# What the pages and the API say about a reading (the pages fill in {percent} and {digit} themselves).
+SENTENCES = {"not_sure": "Not sure this is a digit ({percent}% it is a letter, a shape or a scribble): draw one digit, 0-9.",
+             "looks_like": "not sure: looks most like {digit}"}
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -39,6 +43,15 @@ class Reading:
     @property
     def not_sure(self) -> bool:
         return self.not_digit is not None and self.not_digit > NOT_A_DIGIT_ABOVE
+
+    def verdict(self) -> str:
+        """The one sentence about the drawing itself: empty for a digit."""
+        return SENTENCES["not_sure"].format(percent=f"{100 * self.not_digit:.0f}") if self.not_sure else ""
+
+    def headline(self, model: str) -> str:
+        """What ``model`` reads: "7", or "not sure: looks most like 4"."""
+        digit = str(self.digit(model))
+        return SENTENCES["looks_like"].format(digit=digit) if self.not_sure else digit
 
     def digit(self, model: str) -> int:
         return int(np.argmax(self.probs[model]))

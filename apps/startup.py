@@ -12,7 +12,7 @@ is 2.1 s of the 4.4 s `import gradio` takes, and `digitzoo serve` should answer 
 the module runs, its `create_or_modify_pyi` becomes a no-op. It must run before the first
 `import gradio` (the `apps` package does it on import); afterwards it does nothing. Nothing
 else in Gradio changes. It reaches into Gradio's internals, so it runs only on the Gradio
-releases it was written and tested for (`TESTED_GRADIO`, the range pyproject.toml pins too);
+releases it was written and tested for (`TESTED_GRADIO`: the Gradio releases CI runs on);
 on any other the app starts without it (about 2 s slower) and logs one line saying so.
 
 2. Bound the queue's analytics (`limit_gradio_analytics`). Gradio records every event for its
@@ -31,7 +31,7 @@ import sys
 
 STUB_WRITER_MODULE = "gradio.component_meta"
 # [lowest, highest): the Gradio releases the stub-writer patch was written and tested on.
-TESTED_GRADIO = ((6, 31), (6, 32))
+TESTED_GRADIO = ((6, 29), (6, 32))  # CI's oldest (6.29.1) and newest (6.31.0)
 
 log = logging.getLogger("digitzoo.apps")
 

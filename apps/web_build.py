@@ -16,20 +16,28 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
-from digitzoo.apps.reading import NOT_A_DIGIT_ABOVE
+import numpy as np
+
+from digitzoo.apps.inputs import FORMATS_HINT, MAX_IMAGE_BYTES
+from digitzoo.apps.reading import DRAW_PROMPT, NOT_A_DIGIT_ABOVE, SENTENCES
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path
-from digitzoo.hub.serving.sketch import PAD_SIZE, PEN_WIDTH
 from digitzoo.hub.serving.manifest import (Artifact, DemoData, Manifest, Tensor, artifact, demo_models, part_with_role,
                                            parts_with_role, read_manifest, verified_path)
+from digitzoo.hub.serving.sketch import PAD_SIZE, PEN_WIDTH
 
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
-PAGE_FILES = ["index.html", "main.js", "pad.js", "runtime.js", "sketch.js", "style.css"]
-SITE_FORMAT = "digitzoo-web/1"
+# The pages' modules (the hub serves the same ones, apps/pages.py) and the static site's frame.
+PAGE_MODULES = ["page.js", "draw.js", "latent.js", "gan.js", "reader.js", "render.js", "pad.js", "runtime.js", "sketch.js",
+                "pages.css"]
+PAGE_FILES = ["index.html", "main.js", "style.css", *PAGE_MODULES]
+SITE_FORMAT = "digitzoo-web/2"  # apps/web/page.js reads this one
 MODELS_DIR = "models"
 VENDOR_DIR = "vendor/onnxruntime-web"
 
@@ -46,7 +54,6 @@ ORT_SHA384 = {
 ORT_CDN = f"https://cdn.jsdelivr.net/npm/onnxruntime-web@{ORT_VERSION}/dist/"
 ORT_NPM_DIST = WEB_SOURCES / "node_modules" / "onnxruntime-web" / "dist"
 NPM_HINT = f"cd {WEB_SOURCES} && npm ci   (Node.js 18+; installs onnxruntime-web {ORT_VERSION} into node_modules/)"
-IMPORT_MAP_PLACEHOLDER = "<!--ORT_IMPORT_MAP-->"
 
 
 def sri(path: Path) -> str:
@@ -77,62 +84,70 @@ def runtime_settings(vendor: bool) -> dict:
             "missing_hint": hint}
 
 
-def import_map(runtime: dict) -> str:
-    """index.html's import map: `import("onnxruntime-web")` resolves to the pinned file, checked by its sha384."""
-    mapping = {"imports": {"onnxruntime-web": runtime["module"]},
-               "integrity": {runtime["module"]: runtime["module_integrity"]}}
-    return f'<script type="importmap">{json.dumps(mapping)}</script>'
-
-
 def _io(specs: tuple[Tensor, ...]) -> list[dict]:
     return [{"name": s.name, "shape": s.shape, "dtype": s.dtype} for s in specs]
 
 
-def _copy_model(root: Path, manifest: Manifest, model: str, role: str, site: Path, label: str) -> dict:
-    """Copy ``model``'s ONNX part with ``role`` into the site (after its sha256 check); its models.json entry."""
-    item = artifact(manifest, model, part_with_role(manifest, model, role), "onnx")
-    return {"label": label, **_copy_checked(root, item, site),
-            "inputs": _io(item.inputs), "outputs": _io(item.outputs)}
+# Where a page's file lives: `place(root, item)` makes the verified file reachable (copied into a
+# static site, or served by the hub) and returns its URL.
+Place = Callable[[Path, Artifact | DemoData], str]
 
 
-def _copy_checked(root: Path, item: Artifact | DemoData, site: Path) -> dict:
-    source = verified_path(root, item)  # inside the exports folder and matching the manifest's sha256
-    target = site / MODELS_DIR / item.file
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return {"file": f"{MODELS_DIR}/{item.file}", "sha256": item.sha256, "bytes": target.stat().st_size}
+def latent_ranges(points: dict) -> list[tuple[float, float]]:
+    """(min, max) of the latent page's x, y and z sliders, two decimals, outward: the test digits'
+    1st to 99th percentiles widened by a quarter, and wide enough for every code and the origin."""
+    codes = np.asarray(points["codes"])
+    lo, hi = np.asarray(points["p01"]), np.asarray(points["p99"])
+    pad = (hi - lo) * 0.25
+    lo, hi = np.minimum(np.minimum(lo - pad, codes.min(axis=0)), 0), np.maximum(np.maximum(hi + pad, codes.max(axis=0)), 0)
+    return [(math.floor(a * 100) / 100, math.ceil(b * 100) / 100) for a, b in zip(lo, hi)]
 
 
-def site_models(root: Path, manifest: Manifest, site: Path) -> dict:
-    """Copy what each tab runs into ``site``; returns models.json's tabs (None for a tab no model is shown on)."""
+def page_config(root: Path, manifest: Manifest, place: Place, runtime: dict) -> dict:
+    """models.json: what the pages (apps/web/page.js) run and how, the same for the static site and
+    the hub. Each model file's URL (from ``place``), sha256, input/output names and label; the pad's
+    numbers and the sentences the server's answers use (one copy); None for a tab no model is shown on."""
+    from digitzoo.apps import gan as gan_tab  # the GAN tab's limits (gan imports this module's caller, apps.pages)
+
     entries = manifest.models
-    draw = []
-    for model in demo_models(manifest, "draw"):
-        demo = entries[model].demo_settings
-        draw.append({**_copy_model(root, manifest, model, "classifier", site, demo["label"]),
-                     "belief_by_row": bool(demo.get("belief_by_row")), "classes": entries[model].labels})
+
+    def model(name: str, role: str, label: str) -> dict:
+        item = artifact(manifest, name, part_with_role(manifest, name, role), "onnx")
+        return {"model": name, "label": label, "file": place(root, item), "sha256": item.sha256,
+                "inputs": _io(item.inputs), "outputs": _io(item.outputs)}
+
+    classifiers = {name for name, _ in parts_with_role(manifest, "classifier")}
+    draw = [{**model(name, "classifier", entries[name].demo_settings["label"]), "classes": entries[name].labels,
+             "belief_by_row": bool(entries[name].demo_settings.get("belief_by_row"))}
+            for name in demo_models(manifest, "draw") if name in classifiers]
     if not draw:
         raise DigitzooError("no exported model is shown on the draw tab: run `digitzoo export all` first")
     # The not-a-digit detector runs beside the draw models when the exports have one.
     detectors = parts_with_role(manifest, "detector")
-    detector = _copy_model(root, manifest, detectors[0][0], "detector", site, "not-a-digit detector") if detectors else None
+    detector = model(detectors[0][0], "detector", "not-a-digit detector") if detectors else None
     latent = gan = None
     if shown := demo_models(manifest, "latent"):
-        model, label = shown[0], entries[shown[0]].demo_settings["label"]
-        if entries[model].demo_data is None:
-            raise DigitzooError(f"{model} has no latent points (demo_data) in the manifest: export it again")
-        latent = {"label": label, "decoder": _copy_model(root, manifest, model, "decoder", site, f"{label} decoder"),
-                  "points": _copy_checked(root, entries[model].demo_data, site)}
+        name, label = shown[0], entries[shown[0]].demo_settings["label"]
+        if entries[name].demo_data is None:
+            raise DigitzooError(f"{name} has no latent points (demo_data) in the manifest: export it again")
+        points = json.loads(verified_path(root, entries[name].demo_data).read_text())
+        latent = {"label": label, "decoder": model(name, "decoder", f"{label} decoder"),
+                  "encoder": model(name, "encoder", f"{label} encoder"), "ranges": latent_ranges(points),
+                  "points": {"file": place(root, entries[name].demo_data), "sha256": entries[name].demo_data.sha256}}
     if shown := demo_models(manifest, "gan"):
-        model, label = shown[0], entries[shown[0]].demo_settings["label"]
-        gan = {"label": label, "classes": entries[model].labels,
-               "generator": _copy_model(root, manifest, model, "generator", site, f"{label} generator")}
-    return {"draw": draw, "detector": detector, "latent": latent, "gan": gan}
+        name, label = shown[0], entries[shown[0]].demo_settings["label"]
+        generator = model(name, "generator", f"{label} generator")
+        gan = {"label": label, "classes": entries[name].labels, "generator": generator,
+               "z_dim": generator["inputs"][0]["shape"][1], "max_grid": gan_tab.MAX_GRID, "max_seed": gan_tab.MAX_SEED}
+    return {"format": SITE_FORMAT, "runtime": runtime, "pad": pad_settings(), "sentences": SENTENCES,
+            "draw": draw, "detector": detector, "latent": latent, "gan": gan}
 
 
 def pad_settings() -> dict:
-    """The pad's size and pen, and the detector's threshold: the numbers the server's pages use (one copy)."""
-    return {"size": PAD_SIZE, "pen_width": PEN_WIDTH, "not_a_digit_above": NOT_A_DIGIT_ABOVE}
+    """The pad's size and pen, the detector's threshold and what an upload may be: the numbers the
+    server's pages use (one copy)."""
+    return {"size": PAD_SIZE, "pen_width": PEN_WIDTH, "not_a_digit_above": NOT_A_DIGIT_ABOVE, "prompt": DRAW_PROMPT,
+            "max_image_bytes": MAX_IMAGE_BYTES, "formats_hint": FORMATS_HINT}
 
 
 def build_site(out_dir: str | os.PathLike, root: str | os.PathLike, vendor: bool = False) -> Path:
@@ -148,13 +163,18 @@ def build_site(out_dir: str | os.PathLike, root: str | os.PathLike, vendor: bool
         runtime = runtime_settings(vendor)
         for name in PAGE_FILES:
             shutil.copyfile(WEB_SOURCES / name, work / name)
-        page = (work / "index.html").read_text(encoding="utf-8")
-        (work / "index.html").write_text(page.replace(IMPORT_MAP_PLACEHOLDER, import_map(runtime)), encoding="utf-8")
         for name, path in runtime_files.items():
             (work / VENDOR_DIR).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, work / VENDOR_DIR / name)
         if runtime_files and (ORT_NPM_DIST.parent / "LICENSE").is_file():
             shutil.copyfile(ORT_NPM_DIST.parent / "LICENSE", work / VENDOR_DIR / "LICENSE")
-        site = {"format": SITE_FORMAT, "runtime": runtime, "pad": pad_settings(), **site_models(Path(root), manifest, work)}
+
+        def copy_into_site(root: Path, item: Artifact | DemoData) -> str:
+            target = work / MODELS_DIR / item.file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(verified_path(root, item), target)  # inside the exports folder, matching the manifest's sha256
+            return f"{MODELS_DIR}/{item.file}"
+
+        site = page_config(Path(root), manifest, copy_into_site, runtime)
         (work / "models.json").write_text(json.dumps(site, indent=2) + "\n", encoding="utf-8")
     return out

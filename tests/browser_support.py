@@ -43,3 +43,39 @@ def start_server(*serve_args: str):
         print(f"digitzoo serve {' '.join(serve_args)} answered after {server.answered_s:.1f} s")
         yield server.url
     server.log_path.unlink(missing_ok=True)
+
+
+# The pages' own markup (apps/web/draw.js, latent.js, gan.js): the same in the hub and the static site.
+DRAW, LATENT, GAN = ".dz-draw", ".dz-latent", ".dz-gan"
+
+
+def state(page, root: str = DRAW) -> dict:
+    """A page's state as it keeps it in its root's data-* attributes (strings; absent = not yet)."""
+    return page.evaluate("(sel) => ({...(document.querySelector(sel)?.dataset ?? {})})", root)
+
+
+def pad_points(page, points, pad: str = f"{DRAW} .dz-pad") -> list[tuple[float, float]]:
+    """Fractions of the pad (0..1 across and down) as points on screen."""
+    box = page.locator(pad).bounding_box()
+    return [(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy) for fx, fy in points]
+
+
+def draw_stroke(page, points, pad: str = f"{DRAW} .dz-pad", steps: int = 8, release: bool = True, touch: bool = False) -> None:
+    """One stroke through ``points`` (fractions of the pad) with the mouse, in small moves; or, with
+    ``touch``, as a finger (pointer events of type touch, dispatched on the pad)."""
+    at = pad_points(page, points, pad)
+    path = [at[0]] + [(ax + (bx - ax) * i / steps, ay + (by - ay) * i / steps)
+                      for (ax, ay), (bx, by) in zip(at, at[1:]) for i in range(1, steps + 1)]
+    if touch:  # a finger through Chromium's own touch input (it becomes pointer events of type "touch")
+        cdp = page.context.new_cdp_session(page)
+        for kind, (x, y) in [("touchStart", path[0]), *(("touchMove", p) for p in path[1:])]:
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        cdp.detach()
+        return
+    page.mouse.move(*path[0])
+    page.mouse.down()
+    for point in path[1:]:
+        page.mouse.move(*point)
+    if release:
+        page.mouse.up()

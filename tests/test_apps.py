@@ -99,23 +99,37 @@ def test_classify_takes_the_sketchpads_own_value(client, tmp_path, mnist_test, c
 
 
 def page_classify(client, body, **kwargs):
-    """POST to the hub page's server path (apps/draw_inpage.py), as apps/web/gradio_draw.js does."""
+    """POST to the pages' server path (apps/pages.py), as apps/web/hub.js does."""
     import httpx
 
-    return httpx.post(client.src.rstrip("/") + "/digitzoo/inpage/classify", content=body, timeout=30, **kwargs)
+    from digitzoo.apps.pages import PREFIX
+
+    return httpx.post(client.src.rstrip("/") + PREFIX + "/ask/classify", content=body, timeout=30, **kwargs)
+
+
+def parts_classifiers() -> list[str]:
+    from digitzoo.apps import parts
+
+    return parts.classifiers()
 
 
 def test_the_pages_server_path_reads_the_picked_pair(client, tmp_path, mnist_test):
     images, labels = mnist_test
-    body = json.dumps({"image": data_url(canvas_png(tmp_path, images[7].numpy()))["url"],
-                       "left": "mnist_mlp", "right": "no such model"})
-    response = page_classify(client, body)
+    image = data_url(canvas_png(tmp_path, images[7].numpy()))["url"]
+    response = page_classify(client, json.dumps({"image": image, "left": "mnist_mlp", "right": "mnist_lstm"}))
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert [a["model"] for a in answer["answers"]] == ["mnist_mlp", "mnist_lstm"]  # unknown -> the default
-    for a in answer["answers"]:
-        assert str(int(np.argmax(a["probs"]))) == str(int(labels[7])) and abs(sum(a["probs"]) - 1) < 1e-3
+    assert list(answer["probs"]) == ["mnist_mlp", "mnist_lstm"]
+    for probs in answer["probs"].values():
+        assert str(int(np.argmax(probs))) == str(int(labels[7])) and abs(sum(probs) - 1) < 1e-3
     assert 0 <= answer["doubt"] < 0.5 and "onnxruntime" in answer["answered_by"]
+    beliefs = np.array(answer["beliefs"])  # the LSTM's belief after each row, for the page's chart
+    assert beliefs.shape == (28, 10) and int(np.argmax(beliefs[-1])) == int(labels[7])
+    every = page_classify(client, json.dumps({"image": image, "left": "mnist_cnn", "right": "mnist_lstm",
+                                              "models": parts_classifiers()})).json()  # "all classifiers"
+    assert list(every["probs"]) == parts_classifiers()
+    unknown = page_classify(client, json.dumps({"image": image, "left": "no such model", "right": "mnist_lstm"}))
+    assert unknown.status_code == 400 and "mnist_cnn" in unknown.json()["error"]  # names the models there are
     seen = np.array(answer["seen"]).reshape(28, 28)  # the 28x28 it read, as /classify shows it
     _, _, shown, _, _ = client.predict(data_url(canvas_png(tmp_path, images[7].numpy())), api_name="/classify")
     difference = np.abs(seen * 255 - np.asarray(Image.open(shown).convert("L")))  # Gradio sends its picture as lossy WebP
@@ -138,21 +152,21 @@ def test_the_pages_server_path_refuses_bad_requests_with_a_sentence(client, body
 def test_the_pages_server_path_says_busy_when_full(client, tmp_path, monkeypatch):
     import threading
 
-    from digitzoo.apps import draw, draw_inpage
+    from digitzoo.apps import draw, pages
 
     release, started = threading.Event(), threading.Semaphore(0)
 
     def slow(payload):
         started.release()
         release.wait(20)
-        return {"answers": [], "doubt": None, "answered_by": "test"}
+        return {"probs": {}, "doubt": None, "answered_by": "test"}
 
     monkeypatch.setattr(draw, "classify_for_page", slow)
-    monkeypatch.setattr(draw_inpage, "PAGE_WAITING", 0)
+    monkeypatch.setattr(pages, "PAGE_WAITING", 0)
     body = json.dumps({"image": "data:image/png;base64,AAAA"})
     answers = []
     working = [threading.Thread(target=lambda: answers.append(page_classify(client, body).status_code))
-               for _ in range(draw_inpage.PAGE_CONCURRENCY)]
+               for _ in range(pages.PAGE_CONCURRENCY)]
     for thread in working:
         thread.start()
     for _ in working:
@@ -162,7 +176,7 @@ def test_the_pages_server_path_says_busy_when_full(client, tmp_path, monkeypatch
     for thread in working:
         thread.join(20)
     assert busy.status_code == 503 and "busy" in busy.json()["error"]
-    assert answers == [200] * draw_inpage.PAGE_CONCURRENCY
+    assert answers == [200] * pages.PAGE_CONCURRENCY
 
 
 def test_classify_says_not_sure_of_a_star_and_still_names_the_closest_digit(client, tmp_path):
@@ -344,42 +358,50 @@ def test_model_cards_read_well():
         assert checksums(entry).splitlines() == [f"{a.sha256}  {a.file.split('/')[-1]}" for a in entry.artifacts]
 
 
-def test_latent_view_keeps_the_camera_marks_the_sliders_point_and_rounds():
+def test_the_latent_pages_server_path_decodes_and_encodes_as_the_api_does(tmp_path, mnist_test):
+    """What the page draws when the server decodes (?inpage=0) is the /decode API's picture at 28x28."""
     from digitzoo.apps import latent, parts
 
     parts.configure("onnx", "cpu")
-    plain = json.loads(latent.scatter_figure().plot)
-    image, info = latent.decode_with_timing(0.123456, -1.5, 2.0)
-    marked = json.loads(latent.scatter_figure([0.12, -1.5, 2.0], latent.SLIDERS_POINT).plot)
-    # The same uirevision in every figure the tab sends: Plotly keeps the visitor's rotation and zoom.
-    assert plain["layout"]["uirevision"] == marked["layout"]["uirevision"]
-    point = marked["data"][-1]
-    assert point["name"] == "the sliders' point" and (point["x"], point["y"], point["z"]) == ([0.12], [-1.5], [2.0])
-    assert "%{x:.2f}" in plain["data"][0]["hovertemplate"]  # hover says where, not only which digit
-    assert image.shape == (168, 168) and "Decoded by" in info
+    images = np.array(latent.decode_for_page({"codes": [[0.5, -1.5, 2.0], [3.0, 1.0, -2.0]]})["images"]).reshape(2, 28, 28)
+    shown = latent.decode(3.0, 1.0, -2.0)  # 168x168, each pixel 6x6
+    assert np.abs(images[1] * 255 - shown[::6, ::6]).max() < 1.5  # 3 decimals, and the picture's uint8 floor
+    assert not np.allclose(images[0], images[1])
+    digits, labels = mnist_test
+    code = latent.encode_for_page({"image": data_url(canvas_png(tmp_path, digits[3].numpy()))["url"]})["code"]
+    assert code == latent.encode(data_url(canvas_png(tmp_path, digits[3].numpy())))
+    for bad in ({"codes": []}, {"codes": [[1, 2]]}, {"codes": [[0, 0, 0]] * 17}, {"codes": [["x", 0, 0]]}, {"image": 3}):
+        with pytest.raises(Exception, match="Send|must be a number"):
+            (latent.decode_for_page if "codes" in bad else latent.encode_for_page)(bad)
 
 
-def test_gan_page_keeps_the_last_grid_on_bad_input():
+def test_the_gans_server_path_draws_the_apis_digits_and_refuses_a_bad_seed():
+    """A seed gives the same digits from the page's server path as from /sample (and in the page: the
+    noise is the same mulberry32, tests/test_js.py)."""
     from digitzoo.apps import gan, parts
 
     parts.configure("onnx", "cpu")
-    image, info = gan.sample_in_page("4", "-5", 4)
-    assert image is not None and not isinstance(image, np.ndarray)  # gr.skip(): the shown grid stays
-    assert info.startswith("Not sampled:") and "seed must be" in info
-    good, _ = gan.sample_in_page("4", 3, 4)
-    assert isinstance(good, np.ndarray)
+    images = np.array(gan.sample_for_page({"digit": "4", "seed": 3, "grid": 4})["images"]).reshape(4, 28, 28)
+    grid, _ = gan.sample("4", 3, 4)  # 2x2 digits, 30 px a cell with 2 px gaps, scaled up
+    scale = grid.shape[0] // 60
+    first = grid[scale:29 * scale:scale, scale:29 * scale:scale]  # the grid's first cell, one pixel per digit pixel
+    assert np.abs(images[0] * 255 - first).max() < 1.5  # 3 decimals, and the picture's uint8 floor
+    walk = np.array(gan.walk_for_page({"digit": "any", "seed_a": 0, "seed_b": 1})["images"]).reshape(gan.WALK_STEPS, 28, 28)
+    assert not np.allclose(walk[0], walk[-1])
+    with pytest.raises(Exception, match="seed must be"):
+        gan.sample_for_page({"digit": "4", "seed": -5, "grid": 4})
 
 
 def test_a_hub_without_its_copy_of_onnxruntime_web_says_npm_ci(monkeypatch):
     """The hub falls back to the CDN when apps/web/node_modules lacks onnxruntime-web; its note then
     says how to give the hub its own copy (`npm ci`), not the static site's `web build --vendor`."""
-    from digitzoo.apps import draw_inpage
+    from digitzoo.apps import pages
     from digitzoo.hub.serving.errors import DigitzooError
 
     def missing():
         raise DigitzooError("no node_modules")
 
-    monkeypatch.setattr(draw_inpage, "vendored_runtime_files", missing)
-    runtime, files = draw_inpage._runtime()
+    monkeypatch.setattr(pages, "vendored_runtime_files", missing)
+    runtime, files = pages._runtime()
     assert runtime["source"] == "cdn" and files == {}
     assert "npm ci" in runtime["missing_hint"] and "--vendor" not in runtime["missing_hint"]

@@ -7,8 +7,8 @@ Screenshots of every tab are kept in test-artifacts/ (the README shows copies of
 from __future__ import annotations
 
 import hashlib
-import io
-import time
+import json
+import re
 import urllib.request
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import ARTIFACTS, CHROMIUM, start_server
+from browser_support import ARTIFACTS, CHROMIUM, DRAW, GAN, LATENT, draw_stroke, start_server, state
 
 
 @pytest.fixture(scope="module")
@@ -36,39 +36,41 @@ def page(server):
             "--no-first-run", "--disable-sync"])
         page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
         page.goto(server)
-        page.wait_for_selector("#draw-pad canvas", timeout=60_000)
+        page.wait_for_selector(f"{DRAW} .dz-pad", timeout=60_000)
+        page.wait_for_function("(sel) => document.querySelector(sel)?.dataset.readyMs !== undefined", arg=DRAW,
+                               timeout=60_000)
         yield page
         browser.close()
 
 
 SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.45, 0.80)]
 ONE = [(0.52, 0.15), (0.48, 0.85)]
+PAD = f"{DRAW} .dz-pad"
+ASK = "/digitzoo/pages/ask/"
 
 
 def stroke(page, selector: str, points) -> None:
     """Press, move through the points in small steps, release: what a hand does."""
-    box = page.locator(selector).first.bounding_box()
-    at = lambda fx, fy: (box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)  # noqa: E731
-    page.mouse.move(*at(*points[0]))
-    page.mouse.down()
-    for (ax, ay), (bx, by) in zip(points, points[1:]):
-        for i in range(1, 16):
-            page.mouse.move(*at(ax + (bx - ax) * i / 15, ay + (by - ay) * i / 15))
-    page.mouse.up()
+    draw_stroke(page, points, pad=selector, steps=15)
 
 
-LEFT_HEADLINE = "() => document.querySelector('#draw-left h2, #draw-left .output-class')?.textContent.trim() ?? ''"
+def top(page, side: str = "left") -> str:
+    """The headline of the left or right answer panel ("" when nothing is read)."""
+    return page.locator(f"{DRAW} .dz-answer[data-side={side}] .dz-top").inner_text().strip()
+
+
+def timing(page) -> str:
+    return page.locator(f"{DRAW} .dz-timing").inner_text()
+
+
+def verdict(page) -> str:
+    return page.locator(f"{DRAW} .dz-verdict").inner_text()
 
 
 def clear_the_pad(page) -> None:
-    """Clear, and wait until the page says so before the next stroke.
-
-    Stroking at once after a click on Clear raced the pad's own reset once in CI (the "1" after the
-    "7" never read as 1); the answer to the empty pad is the sign that the reset is done.
-    """
-    page.click("#draw-clear")
-    page.wait_for_function("() => document.querySelector('#draw-info')?.innerText.includes('Draw a digit')",
-                           timeout=30_000)
+    """Clear, and wait until the page says so (its state: nothing shown) before the next stroke."""
+    page.click(f"{DRAW} [data-do=clear]")
+    page.wait_for_function("(sel) => document.querySelector(sel).dataset.shown === ''", arg=DRAW, timeout=30_000)
 
 
 def wait_for_headline(page, digit: str) -> None:
@@ -76,12 +78,15 @@ def wait_for_headline(page, digit: str) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
-        page.wait_for_function(f"(d) => ({LEFT_HEADLINE})() === d", arg=digit, timeout=30_000)
+        page.wait_for_function("([sel, d]) => document.querySelector(sel).dataset.shown === d", arg=[DRAW, digit],
+                               timeout=30_000)
     except PlaywrightTimeout:
         page.screenshot(path=str(ARTIFACTS / f"draw-{digit}-not-read.png"), full_page=True)
-        read = page.evaluate(LEFT_HEADLINE)
-        info = page.locator("#draw-info").inner_text()
-        pytest.fail(f"drew a {digit}; after 30 s the left answer reads {read!r}, the info line {info!r}")
+        pytest.fail(f"drew a {digit}; after 30 s the left answer reads {top(page)!r}, the page says {timing(page)!r}")
+
+
+# Who answered: the page itself (onnxruntime-web) or the server's onnxruntime.
+ANSWERED = re.compile(r"^Answered (in your browser \(wasm\)|on the server \(onnxruntime)")
 
 
 @pytest.mark.parametrize("points, digit", [(SEVEN, "7"), (ONE, "1")])
@@ -89,12 +94,15 @@ def test_draw_a_digit_and_the_cnn_reads_it(page, points, digit):
     """By default the left answer is the CNN's (the right one the LSTM's)."""
     page.get_by_role("tab", name="Draw").click()
     clear_the_pad(page)
-    stroke(page, "#draw-pad canvas", points)
-    # The label's headline is the top class; wait until it shows the intended digit.
+    stroke(page, PAD, points)
+    # The panel's headline is the top class; wait until it shows the intended digit.
     wait_for_headline(page, digit)
-    assert "onnxruntime" in page.locator("#draw-info").inner_text()
-    # The LSTM's belief chart: one line per digit, drawn by plotly.js in the page.
-    page.wait_for_function("() => document.querySelectorAll('#lstm-belief .scatterlayer .trace').length === 10",
+    assert top(page) == digit
+    default = [name for name, _ in _classifiers()[:2]]
+    assert [page.locator(f"{DRAW} .dz-answer[data-side={s}]").get_attribute("data-model") for s in ("left", "right")] == default
+    assert ANSWERED.match(timing(page)), timing(page)
+    # The LSTM's belief chart, drawn in the page: its leading line is a digit.
+    page.wait_for_function(f"() => /^[0-9]$/.test(document.querySelector('{DRAW} .dz-belief').dataset.top)",
                            timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / f"draw-{digit}.png"), full_page=True)
 
@@ -103,134 +111,176 @@ def test_clear_leaves_the_pad_ready_for_the_next_digit(page):
     """Clear empties pad and answers at once, and the next stroke is read (no pad stuck on "processing")."""
     page.get_by_role("tab", name="Draw").click()
     clear_the_pad(page)
-    stroke(page, "#draw-pad canvas", SEVEN)
+    stroke(page, PAD, SEVEN)
     wait_for_headline(page, "7")
     clear_the_pad(page)
-    assert "processing" not in page.locator("#draw-pad").inner_text()
-    stroke(page, "#draw-pad canvas", ONE)
+    assert top(page, "left") == top(page, "right") == "" and "Draw a digit" in timing(page)
+    stroke(page, PAD, ONE)
     wait_for_headline(page, "1")
 
 
-def test_uploading_a_file_that_is_not_an_image_says_so_in_the_page(page, tmp_path):
-    """A sentence under the answers (and a toast), no "Error" badges, no traceback; the last answers stay."""
+def write_seven(path: Path) -> Path:
+    """A picture of a hand-drawn 7: black ink on white paper, as a phone photo of paper would be."""
+    from PIL import ImageDraw
+
+    picture = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(picture).line([(84, 70), (196, 70), (126, 224)], fill="black", width=22, joint="curve")
+    picture.save(path)
+    return path
+
+
+def upload(page, path: Path) -> None:
+    page.locator(f"{DRAW} .dz-upload input[type=file]").set_input_files(str(path))
+
+
+def test_an_uploaded_picture_is_answered_in_the_same_panels(page, tmp_path):
     page.get_by_role("tab", name="Draw").click()
-    before = page.locator("#draw-left").inner_text()
+    clear_the_pad(page)
+    upload(page, write_seven(tmp_path / "seven.png"))
+    wait_for_headline(page, "7")
+    assert page.locator(f"{DRAW} .dz-answers").is_visible()  # the panels a drawing is answered in, not hidden
+    assert page.locator(f"{DRAW} .dz-answer[data-side=left] .dz-top").inner_text() == "7"
+    assert "(your picture, seven.png)" in timing(page) and ANSWERED.match(timing(page)), timing(page)
+    page.screenshot(path=str(ARTIFACTS / "draw-upload-seven.png"), full_page=True)
+    clear_the_pad(page)  # Clear takes the picture's answers too (the pad was already empty)
+    assert top(page, "left") == top(page, "right") == ""
+
+
+def test_uploading_a_file_that_is_not_an_image_says_so_in_the_page(page, tmp_path):
+    """A sentence under the answers, no traceback; the last answers stay."""
+    page.get_by_role("tab", name="Draw").click()
+    upload(page, write_seven(tmp_path / "seven.png"))  # answers to keep
+    wait_for_headline(page, "7")
+    before = page.locator(f"{DRAW} .dz-answers").inner_text()
     notes = tmp_path / "notes.png"
     notes.write_text("these are my notes, not a picture")  # named .png: only the bytes tell
-    page.locator("#draw-upload input[type=file]").set_input_files(str(notes))
-    page.wait_for_function("() => document.querySelector('#draw-info')?.innerText.startsWith('Not read:')",
+    upload(page, notes)
+    page.wait_for_function(f"() => document.querySelector('{DRAW} .dz-verdict').textContent.startsWith('Not read:')",
                            timeout=30_000)
-    info = page.locator("#draw-info").inner_text()
-    assert "image" in info.lower() and "Traceback" not in info, info
-    assert page.locator("#draw-left").inner_text() == before
+    said = verdict(page)
+    assert "notes.png" in said and "picture" in said.lower() and "Traceback" not in said, said
+    assert page.locator(f"{DRAW} .dz-answers").inner_text() == before
+    assert top(page) == "7"
     page.screenshot(path=str(ARTIFACTS / "draw-upload-not-an-image.png"), full_page=True)
+    clear_the_pad(page)
 
 
 def test_latent_tab_shows_the_3d_plot(page):
     page.get_by_role("tab", name="Latent space").click()
-    page.wait_for_selector("#latent-plot .js-plotly-plot .gl-container canvas, #latent-plot .js-plotly-plot",
-                           timeout=60_000)
-    assert page.locator("#latent-plot .js-plotly-plot").count() >= 1
+    page.wait_for_selector(f"{LATENT} .dz-scatter", state="visible", timeout=60_000)
+    # The scatter of the test digits' codes is drawn (the page knows where a dot is) and a point decoded.
+    page.wait_for_function("(sel) => { const s = document.querySelector(sel).dataset;"
+                           " return s.probe !== undefined && Number(s.decodes) > 0; }", arg=LATENT, timeout=60_000)
+    coloured = page.evaluate(f"""() => {{ const c = document.querySelector('{LATENT} .dz-scatter');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] !== d[i + 1] || d[i + 1] !== d[i + 2])) n++;
+      return n; }}""")
+    assert coloured > 1000, f"the scatter has {coloured} coloured pixels"
     page.screenshot(path=str(ARTIFACTS / "latent.png"), full_page=True)
+
+
+def gan(page) -> dict:
+    return state(page, GAN)
+
+
+def grid_picture(page, selector: str = f"{GAN} .dz-gan-grid") -> str:
+    return page.evaluate("(sel) => document.querySelector(sel).toDataURL()", selector)
+
+
+def gan_timing(page) -> str:
+    return page.locator(f"{GAN} .dz-gan-timing").inner_text()
+
+
+def wait_gan(page, condition: str, arg=None, timeout: int = 30_000) -> None:
+    """Wait until ``condition`` (JS over ``s``, the GAN root's data-*, ``t``, its timing line, and ``arg``) holds."""
+    page.wait_for_function(
+        f"([sel, arg]) => {{ const r = document.querySelector(sel); if (!r) return false; const s = r.dataset;"
+        f" const t = r.querySelector('.dz-gan-timing').textContent; return {condition}; }}", arg=[GAN, arg], timeout=timeout)
 
 
 def test_gan_sampler_shows_a_grid(page):
     page.get_by_role("tab", name="GAN sampler").click()
-    page.get_by_role("button", name="Sample").click()
-    page.wait_for_selector("#gan-grid img", timeout=30_000)
-    page.wait_for_function("() => /16 digits \\(([0-9] ){15}[0-9]\\) in .* ms/.test(document.querySelector('#gan-info')?.innerText)")
+    wait_gan(page, "Number(s.grids) > 0", timeout=60_000)  # sampled as the page opens: no button to press
+    wait_gan(page, r"/16 digits \(([0-9] ){15}[0-9]\) in .* ms/.test(t)")
     page.screenshot(path=str(ARTIFACTS / "gan.png"), full_page=True)
-    grid = page.locator("#gan-grid img").get_attribute("src")
-    seed = page.get_by_label("seed (-1: random)")
+    grid, grids = grid_picture(page), gan(page)["grids"]
+    seed = page.locator(f"{GAN} [data-in=seed]")
+    before = seed.input_value()
     seed.fill("-5")  # bad input: a sentence, and the last grid stays on screen
-    page.get_by_role("button", name="Sample", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#gan-info')?.innerText.startsWith('Not sampled: seed must be')")
-    assert page.locator("#gan-grid img").get_attribute("src") == grid
-    seed.fill("-1")
+    wait_gan(page, "t.startsWith('Not sampled: seed must be')")
+    assert grid_picture(page) == grid and gan(page)["grids"] == grids
+    seed.fill(before)
+    wait_gan(page, "t.startsWith(`seed ${arg}: `)", before)
 
 
 def test_gan_regenerates_as_the_digit_or_a_seed_changes(page):
     page.get_by_role("tab", name="GAN sampler").click()
-    seed = page.get_by_label("seed (-1: random)")
+    seed = page.locator(f"{GAN} [data-in=seed]")
     seed.fill("7")
-    seed.press("Enter")
-    page.wait_for_function("() => /^seed 7: 16 digits \\(/.test(document.querySelector('#gan-info')?.innerText)",
-                           timeout=30_000)
-    grid = page.locator("#gan-grid img").get_attribute("src")
+    wait_gan(page, r"/^seed 7: 16 digits \(/.test(t)")
+    grid = grid_picture(page)
     # A digit picked: a new grid of that digit, with no button pressed.
-    page.get_by_label("digit", exact=True).click()
-    page.get_by_role("option", name="5", exact=True).click()
-    page.wait_for_function("() => /^seed 7: 16 digits in /.test(document.querySelector('#gan-info')?.innerText)",
-                           timeout=30_000)
-    page.wait_for_function("(old) => document.querySelector('#gan-grid img')?.getAttribute('src') !== old",
-                           arg=grid, timeout=30_000)
+    page.locator(f"{GAN} [data-in=digit]").select_option("5")
+    wait_gan(page, "/^seed 7: 16 digits in /.test(t)")
+    page.wait_for_function(f"(old) => ({GRID_URL})() !== old", arg=grid, timeout=30_000)
     # The walk follows its seeds the same way.
-    seed_b = page.get_by_label("seed B")
+    walks = int(gan(page)["walks"])
+    seed_b = page.locator(f"{GAN} [data-in=walk-b]")
     seed_b.fill("4")
-    seed_b.press("Enter")
-    page.wait_for_selector("#gan-walk img", timeout=30_000)
-    first = page.locator("#gan-walk img").get_attribute("src")
+    wait_gan(page, "Number(s.walks) > arg", walks)
+    first = grid_picture(page, f"{GAN} .dz-gan-walk")
     seed_b.fill("9")
-    seed_b.press("Enter")
-    page.wait_for_function("(old) => document.querySelector('#gan-walk img')?.getAttribute('src') !== old",
+    page.wait_for_function(f"(old) => document.querySelector('{GAN} .dz-gan-walk').toDataURL() !== old",
                            arg=first, timeout=30_000)
-    seed.fill("-1")
-    seed.press("Enter")
+    page.locator(f"{GAN} [data-in=digit]").select_option("any")
+    wait_gan(page, r"/^seed 7: 16 digits \(/.test(t)")
 
 
-OVERLAY = """(id) => { const c = document.getElementById(id);
-  return [c.width, c.height, [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data].filter((_, i) => i % 4 === 0)]; }"""
+GRID_URL = f"() => document.querySelector('{GAN} .dz-gan-grid').toDataURL()"
+# The digits of a grid canvas (gan.js paintGrid: 28x28 cells 30 px apart, 1 px in), grey levels 0..255.
+CELLS = """([sel, count]) => { const c = document.querySelector(sel), columns = c.width / 30;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, out = [];
+  for (let i = 0; i < count; i++) for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++)
+    out.push(d[4 * ((Math.floor(i / columns) * 30 + 1 + y) * c.width + (i % columns) * 30 + 1 + x)]);
+  return out; }"""
 
 
-def served_picture(page, selector: str) -> np.ndarray:
-    src = page.locator(selector).get_attribute("src")
-    with urllib.request.urlopen(src, timeout=10) as answer:
-        return np.asarray(Image.open(io.BytesIO(answer.read())).convert("L"), float)
+def ask_server(server: str, kind: str, body: dict) -> dict:
+    """The hub's server path for the pages (what the page asks with ?inpage=0)."""
+    request = urllib.request.Request(server.rstrip("/") + ASK + kind, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.load(answer)
 
 
-def picture_difference(page, canvas_id: str, served_selector: str) -> float:
-    """Mean absolute difference between the page's canvas and the server's picture (scaled up k times)."""
-    width, height, mine = page.evaluate(OVERLAY, canvas_id)
-    served = served_picture(page, served_selector)
-    k = max(1, served.shape[1] // width)
-    return float(np.abs(np.array(mine, float).reshape(height, width) - served[::k, ::k][:height, :width]).mean())
+def picture_difference(page, selector: str, count: int, served: list[float]) -> float:
+    """Mean absolute difference (grey levels) between the page's canvas and the server's images."""
+    mine = np.array(page.evaluate(CELLS, [selector, count]), float)
+    return float(np.abs(mine - np.round(np.array(served, float) * 255)).mean())
 
 
-def until_alike(page, canvas_id: str, served_selector: str, seconds: float = 30) -> float:
-    """Poll until the two pictures agree (or time runs out): the server's picture may still be the last one."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            difference = picture_difference(page, canvas_id, served_selector)
-        except (ValueError, OSError):  # a picture still loading or being swapped
-            difference = float("inf")
-        if difference < 4 or time.monotonic() > deadline:
-            return difference
-        page.wait_for_timeout(100)
-
-
-def test_gan_is_drawn_in_the_page_with_the_servers_digits(page):
+def test_gan_is_drawn_in_the_page_with_the_servers_digits(page, server):
     page.get_by_role("tab", name="GAN sampler").click()
-    page.wait_for_function("() => window.digitzooGanPage?.path === 'inpage'", timeout=30_000)
-    # Seed -1: the page picks the seed, draws the grid, and the server draws the same one.
-    page.get_by_label("digit", exact=True).click()
-    page.get_by_role("option", name="any", exact=True).click()
-    page.get_by_role("button", name="Sample", exact=True).click()
-    page.wait_for_function("() => window.digitzooGanPage.grids > 0", timeout=30_000)
-    seed = page.evaluate("() => window.digitzooGanPage.seed")
-    digits = page.evaluate("() => window.digitzooGanPage.digits")
-    assert "drawn in your browser (wasm)" in page.locator("#gan-inpage-note").inner_text()
-    page.wait_for_function("(s) => document.querySelector('#gan-info')?.innerText.startsWith(`seed ${s}: `)", arg=seed,
-                           timeout=30_000)
-    assert f"({' '.join(map(str, digits))})" in page.locator("#gan-info").inner_text()
-    difference = until_alike(page, "gan-inpage-grid", "#gan-grid img")
+    wait_gan(page, "s.path === 'inpage'")
+    # A new seed: the page picks it, draws the grid, and the server draws the same one.
+    page.locator(f"{GAN} [data-in=digit]").select_option("any")
+    grids = int(gan(page)["grids"])
+    page.click(f"{GAN} [data-do=new-seed]")
+    wait_gan(page, "Number(s.grids) > arg", grids)
+    seed, digits = int(gan(page)["seed"]), gan(page)["digits"]
+    assert "runs in your browser (wasm)" in page.locator("#gan-page .dz-note").inner_text()
+    wait_gan(page, "t.startsWith(`seed ${arg}: `)", seed)
+    assert f"({digits})" in gan_timing(page) and "in your browser (wasm)" in gan_timing(page), gan_timing(page)
+    served = ask_server(server, "sample", {"kind": "sample", "digit": "any", "seed": seed, "grid": 16})["images"]
+    difference = picture_difference(page, f"{GAN} .dz-gan-grid", 16, served)
     assert difference < 4, f"the page's grid differs from the server's by {difference:.1f} on average"
     # The walk too.
-    seed_b = page.get_by_label("seed B")
-    seed_b.fill("5")
-    seed_b.press("Enter")
-    page.wait_for_function("() => window.digitzooGanPage.walks > 0", timeout=30_000)
-    difference = until_alike(page, "gan-inpage-walk", "#gan-walk img")
+    walks = int(gan(page)["walks"])
+    page.locator(f"{GAN} [data-in=walk-b]").fill("5")
+    wait_gan(page, "Number(s.walks) > arg", walks)
+    seed_a = int(page.locator(f"{GAN} [data-in=walk-a]").input_value())
+    served = ask_server(server, "walk", {"kind": "walk", "digit": "any", "seed_a": seed_a, "seed_b": 5})["images"]
+    difference = picture_difference(page, f"{GAN} .dz-gan-walk", 8, served)
     assert difference < 4, f"the page's walk differs from the server's by {difference:.1f} on average"
     page.screenshot(path=str(ARTIFACTS / "gan-inpage.png"), full_page=True)
 
@@ -248,10 +298,6 @@ def test_download_an_onnx_file_and_check_its_sha256(page):
     page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
 
 
-HEADLINE = "(sel) => { const el = document.querySelector(sel + ' h2, ' + sel + ' .output-class');" \
-           " return el ? el.textContent.trim() : ''; }"
-
-
 def _classifiers() -> list[tuple[str, str]]:
     """(model, label on screen) of every classifier in the served manifest, the draw tab's first."""
     from digitzoo.hub.serving.manifest import demo_models, read_manifest
@@ -261,9 +307,8 @@ def _classifiers() -> list[tuple[str, str]]:
     return [(n, manifest.models[n].demo["label"]) for n in names if manifest.models[n].task == "classifier"]
 
 
-def _pick(page, dropdown: str, option: str) -> None:
-    page.locator(f"#{dropdown} input").click()
-    page.locator(f"#{dropdown}").get_by_role("option", name=option, exact=True).click()
+def _pick(page, side: str, model: str) -> None:
+    page.locator(f"{DRAW} select[data-side={side}]").select_option(model)
 
 
 def test_pick_two_other_classifiers_and_see_both_answers(page):
@@ -271,42 +316,51 @@ def test_pick_two_other_classifiers_and_see_both_answers(page):
     assert len(classifiers) >= 4, classifiers
     (left, left_label), (right, right_label) = classifiers[2], classifiers[-1]  # neither the CNN nor the LSTM
     page.get_by_role("tab", name="Draw").click()
-    page.locator("#draw-pad button[aria-label='Clear canvas']").first.click()
-    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') === '' && ({HEADLINE})('#draw-right') === ''",
-                           timeout=30_000)  # the last test's answers are gone
-    _pick(page, "pick-left", f"{left_label} ({left})")
-    _pick(page, "pick-right", f"{right_label} ({right})")
-    page.wait_for_function("(t) => document.querySelector('#draw-left').innerText.includes(t[0])"
-                           " && document.querySelector('#draw-right').innerText.includes(t[1])",
+    clear_the_pad(page)
+    assert top(page, "left") == top(page, "right") == ""  # the last test's answers are gone
+    _pick(page, "left", left)
+    _pick(page, "right", right)
+    page.wait_for_function(f"(t) => document.querySelector('{DRAW} .dz-answer[data-side=left]').innerText.includes(t[0])"
+                           f" && document.querySelector('{DRAW} .dz-answer[data-side=right]').innerText.includes(t[1])",
                            arg=[f"{left_label} reads", f"{right_label} reads"], timeout=30_000)
-    stroke(page, "#draw-pad canvas", SEVEN)
-    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') !== '' && ({HEADLINE})('#draw-right') !== ''",
-                           timeout=30_000)
-    answers = [page.evaluate(f"({HEADLINE})('#draw-{side}')") for side in ("left", "right")]
+    stroke(page, PAD, SEVEN)
+    page.wait_for_function(f"() => [...document.querySelectorAll('{DRAW} .dz-answer .dz-top')]"
+                           ".every(e => e.textContent !== '')", timeout=30_000)
+    answers = [top(page, side) for side in ("left", "right")]
     assert all(a in "0123456789" and len(a) == 1 for a in answers), answers
     assert "7" in answers, answers  # two good classifiers read a clear 7 (at least one of them must)
-    assert f"{left_label} reads" in page.locator("#draw-left").inner_text()
-    assert f"{right_label} reads" in page.locator("#draw-right").inner_text()
-    info = page.locator("#draw-info").inner_text()
-    assert left in info and right in info, info  # the answers came from the picked models' files
+    assert f"{left_label} reads" in page.locator(f"{DRAW} .dz-answer[data-side=left]").inner_text()
+    assert f"{right_label} reads" in page.locator(f"{DRAW} .dz-answer[data-side=right]").inner_text()
+    assert [page.locator(f"{DRAW} .dz-answer[data-side={s}]").get_attribute("data-model") for s in ("left", "right")] \
+        == [left, right]
+    info = timing(page)
+    # The answers came from the picked models (the page names them by label, the server by file).
+    assert f"({left_label} + {right_label})" in info or (left in info and right in info), info
     page.screenshot(path=str(ARTIFACTS / "draw-picked.png"), full_page=True)
+    _pick(page, "left", classifiers[0][0])  # back to the default pair for whatever runs next
+    _pick(page, "right", classifiers[1][0])
 
 
 def test_pick_all_and_see_a_row_per_classifier(page):
     classifiers = _classifiers()
     page.get_by_role("tab", name="Draw").click()
-    page.locator("#draw-pad button[aria-label='Clear canvas']").first.click()
-    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') === ''", timeout=30_000)  # the last drawing is gone
-    page.get_by_label("all classifiers").check()
-    stroke(page, "#draw-pad canvas", ONE)
-    # Gradio's table draws its data rows as div[role=row] of [role=gridcell]s (the header is a <tr>).
-    # Wait for a row per classifier, (nearly) all of them reading the 1 just drawn.
+    clear_the_pad(page)  # the last drawing is gone
+    assert state(page)["path"] == "inpage"
+    asked = []
+    listen = lambda request: asked.append(request.url) if ASK in request.url else None  # noqa: E731
+    page.on("request", listen)
+    page.check(f"{DRAW} input[name=dz-view][value=all]")
+    stroke(page, PAD, ONE)
+    # A row per classifier, (nearly) all of them reading the 1 just drawn.
     page.wait_for_function(
-        "(n) => { const rows = [...document.querySelectorAll('#draw-all div[role=row]')];"
-        " const ones = rows.filter(r => r.querySelectorAll('[role=gridcell]')[1]?.innerText.trim() === '1');"
-        " return rows.length === n && ones.length >= n - 1; }", arg=len(classifiers), timeout=30_000)
-    rows = [row.locator("[role=gridcell]").all_inner_texts() for row in page.locator("#draw-all div[role=row]").all()]
+        "([sel, n]) => { const rows = [...document.querySelectorAll(sel + ' table.dz-all tbody tr')];"
+        " const ones = rows.filter(r => r.cells[1]?.textContent.trim() === '1');"
+        " return rows.length === n && ones.length >= n - 1; }", arg=[DRAW, len(classifiers)], timeout=30_000)
+    assert page.locator(f"{DRAW} table.dz-all").is_visible() and page.locator(f"{DRAW} .dz-answers").is_hidden()
+    rows = [row.locator("td").all_inner_texts() for row in page.locator(f"{DRAW} table.dz-all tbody tr").all()]
     assert [row[0].strip() for row in rows] == [label for _, label in classifiers]  # in the draw tab's order
     assert sum(row[1].strip() == "1" for row in rows) >= len(rows) - 1, rows  # (nearly) all read the 1
+    page.remove_listener("request", listen)
+    assert asked == [], f"'all classifiers' asked the server: {asked}"  # filled in the page
     page.screenshot(path=str(ARTIFACTS / "draw-all.png"), full_page=True)
-    page.get_by_label("two side by side").check()  # back to the default view for whatever runs next
+    page.check(f"{DRAW} input[name=dz-view][value=two]")  # back to the default view for whatever runs next

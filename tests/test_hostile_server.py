@@ -24,13 +24,13 @@ from PIL import Image, ImageDraw
 
 from digitzoo.hub.benchmarking import ServerMemory, free_port
 
-INPAGE = "/digitzoo/inpage/classify"
+INPAGE = "/digitzoo/pages/ask/classify"
 MB = 2**20
 
 
 @pytest.fixture(scope="module")
 def hub():
-    from digitzoo.apps import draw_inpage, limits, parts, webserver
+    from digitzoo.apps import pages, limits, parts, webserver
     from digitzoo.apps.gradio_app import serve
 
     with pytest.MonkeyPatch.context() as patch:
@@ -40,7 +40,7 @@ def hub():
         patch.setattr(webserver, "MAX_CONNECTIONS", 60)
         patch.setattr(limits, "BODY_GRACE_S", 2.0)
         patch.setattr(limits, "BODY_IDLE_S", 2.0)
-        patch.setattr(draw_inpage, "PAGE_WAITING", 4)
+        patch.setattr(pages, "PAGE_WAITING", 4)
         app = serve(port=free_port(), block=False, tabs=["draw", "latent"])
         try:
             yield {"url": f"http://127.0.0.1:{app.server_port}", "port": app.server_port}
@@ -110,25 +110,12 @@ def test_bomb_png_as_the_pad_composite_costs_no_memory(http, bomb_png):
     assert memory.growth < 100 * MB, f"the server grew by {memory.growth / MB:.0f} MB"
 
 
-def test_bomb_png_through_the_pages_own_pad_event_is_refused_from_its_header(http, bomb_png):
-    """The page's private pad event, reached as the page reaches it (the queue, by index): Gradio
-    decodes the pad's value there, and Pillow now refuses the picture from its header."""
-    config = http.get("/config").json()
-    (fn_index,) = [d["id"] for d in config["dependencies"] if d.get("api_name") == "classify_while_drawing"]
-    composite = upload(http, bomb_png)
-    sketch = {"background": composite, "layers": [composite, composite], "composite": composite}
-    session = "hostile-pad-event"
+def test_bomb_png_to_the_latent_pages_encoder_is_one_sentence(http, bomb_png):
+    """The latent page's server path (a drawing placed by the encoder, ?inpage=0) refuses the
+    picture from its header, as the draw page's does."""
     with ServerMemory() as memory:
-        r = http.post("/gradio_api/queue/join", json={"data": [sketch, None, None, "two"], "fn_index": fn_index,
-                                                      "session_hash": session, "event_data": None, "trigger_id": None})
-        assert r.status_code == 200, r.text
-        outcome = None
-        with http.stream("GET", f"/gradio_api/queue/data?session_hash={session}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("data: ") and '"process_completed"' in line:
-                    outcome = json.loads(line[6:])
-                    break
-    assert outcome is not None and outcome["success"] is False, outcome
+        r = http.post(INPAGE.replace("/classify", "/encode"), json={"image": data_url(bomb_png)})
+    assert r.status_code == 400 and "is too large" in r.json()["error"], r.text
     assert memory.growth < 100 * MB, f"the server grew by {memory.growth / MB:.0f} MB"
 
 
@@ -347,7 +334,7 @@ def test_page_route_serves_no_model_file_swapped_for_a_link_after_start(tmp_path
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
-    from digitzoo.apps import draw_inpage, parts
+    from digitzoo.apps import pages, parts
     from digitzoo.hub.serving import paths
 
     root = tmp_path / "exports"
@@ -356,10 +343,10 @@ def test_page_route_serves_no_model_file_swapped_for_a_link_after_start(tmp_path
     secret.write_text("DIGITZOO-SECRET-BEHIND-A-LINK")
     parts.configure("onnx", "cpu", str(root))
     try:
-        client = TestClient(Starlette(routes=draw_inpage.routes()))
-        url = client.get(f"{draw_inpage.PREFIX}/config.json").json()["draw"][0]["file"]
+        client = TestClient(Starlette(routes=pages.routes()))
+        url = client.get(f"{pages.PREFIX}/models.json").json()["draw"][0]["file"]
         assert client.get(url).status_code == 200
-        served = root / url.removeprefix(f"{draw_inpage.PREFIX}/models/")
+        served = root / url.removeprefix(f"{pages.PREFIX}/models/")
         served.unlink()
         served.symlink_to(secret)
         answer = client.get(url)
@@ -371,9 +358,9 @@ def test_page_route_serves_no_model_file_swapped_for_a_link_after_start(tmp_path
 def test_busy_is_read_by_a_client_still_sending_its_body(hub, monkeypatch):
     """A client still sending its body when the page route refuses it reads the whole "busy" answer
     (no reset of a connection closed with unread bytes in it)."""
-    from digitzoo.apps import draw_inpage
+    from digitzoo.apps import pages
 
-    monkeypatch.setattr(draw_inpage, "PAGE_WAITING", -draw_inpage.PAGE_CONCURRENCY)  # every request is over the bound
+    monkeypatch.setattr(pages, "PAGE_WAITING", -pages.PAGE_CONCURRENCY)  # every request is over the bound
     body = json.dumps({"image": data_url(b"\0" * (2 * MB))}).encode()
     with raw_socket(hub["port"]) as sock:
         sock.sendall(f"POST {INPAGE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -1,26 +1,39 @@
-"""The Latent space tab in Chromium, used the way a newcomer does: click a dot, type a number into a
-slider's box, drag a slider, on a projector (1280x720) and on a phone (390x844, touch).
+"""The Latent space tab in Chromium, used the way a newcomer does: turn the scatter, click a dot,
+type a number into a slider's box, drag a slider, draw a digit to place it, on a projector
+(1280x720) and on a phone (390x844, touch).
 
-The image shown is checked against the decoder run here: it must be the decoding of the point the
-sliders show. Screenshots land in test-artifacts/.
+The page is apps/web/latent.js (a canvas scatter, sliders, the decoded 28x28). The image shown is
+checked against the decoder run here: it must be the decoding of the point the sliders show. The
+page's state is read from its root's data-* attributes (path, decodes, point, probe). Screenshots
+land in test-artifacts/.
 """
 
 from __future__ import annotations
 
-import io
+import json
 import time
+import urllib.parse
 import urllib.request
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from browser_support import ARTIFACTS, start_server  # skips this module without a browser
+from browser_support import ARTIFACTS, LATENT, draw_stroke, start_server, state  # skips this module without a browser
 
-MARKER = "() => { const gd = document.querySelector('#latent-plot .js-plotly-plot');" \
-         " const t = gd.data.find((t) => t.name === \"the sliders' point\"); return [t.x[0], t.y[0], t.z[0]]; }"
-CAMERA = "() => { const eye = document.querySelector('#latent-plot .js-plotly-plot')._fullLayout.scene._scene.getCamera().eye;" \
-         " return [eye.x, eye.y, eye.z]; }"
+SCATTER = f"{LATENT} .dz-scatter"
+TIMING = f"{LATENT} .dz-latent-timing"
+SMALL_PAD = f"{LATENT} .dz-small-pad"
+SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.45, 0.80)]
+SLIDERS_ARE = ("(p) => ['x', 'y', 'z'].every((a, i) =>"
+               " Number(document.querySelector(`.dz-latent input[type=number][data-axis=${a}]`).value) === p[i])")
+
+
+def box_of(axis: str) -> str:
+    return f"{LATENT} input[type=number][data-axis={axis}]"
+
+
+def range_of(axis: str) -> str:
+    return f"{LATENT} .dz-sliders label:has(input[data-axis={axis}]) input[type=range]"
 
 
 @pytest.fixture(scope="module")
@@ -37,258 +50,262 @@ def latent():
     return latent
 
 
-def open_latent(browser, url: str, width: int = 1280, height: int = 720, touch: bool = False):
+@pytest.fixture(scope="module")
+def ranges(server) -> list[tuple[float, float]]:
+    """The sliders' (min, max) as the hub gives them to the page (models.json)."""
+    with urllib.request.urlopen(urllib.parse.urljoin(server, "/digitzoo/pages/models.json"), timeout=30) as answer:
+        return [tuple(r) for r in json.load(answer)["latent"]["ranges"]]
+
+
+def open_latent(browser, url: str, width: int = 1280, height: int = 720, touch: bool = False, query: str = ""):
     context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch)
     page = context.new_page()
-    page.goto(url)
+    page.goto(url + query)
     page.get_by_role("tab", name="Latent space").click()
-    page.wait_for_selector("#latent-plot .js-plotly-plot #scene", timeout=60_000)
-    page.wait_for_function("() => window.digitzooLatent && document.querySelector('#latent-info')?.innerText.includes('Point (')",
-                           timeout=60_000)
+    # Mounted, the first point decoded, and the scatter painted where it is shown (its probe dot).
+    page.wait_for_function("() => { const d = document.querySelector('.dz-latent')?.dataset;"
+                           " return d && Number(d.decodes) > 0 && d.probe && document.querySelector('.dz-latent .dz-scatter')"
+                           ".getBoundingClientRect().width > 0; }", timeout=90_000)
     return page
 
 
 def sliders(page) -> list[float]:
-    return [float(page.locator(f"#latent-{axis} input[type=number]").input_value()) for axis in "xyz"]
+    return [float(page.locator(box_of(axis)).input_value()) for axis in "xyz"]
+
+
+def probe(page) -> dict:
+    return json.loads(state(page, LATENT)["probe"])
+
+
+def on_slider(code, ranges) -> list[float]:
+    """A code as the sliders show it: within their range, two decimals."""
+    return [float(f"{min(max(v, lo), hi):.2f}") for v, (lo, hi) in zip(code, ranges)]
 
 
 def shown_image(page) -> np.ndarray:
-    src = page.locator("#latent-decoded img").get_attribute("src")
-    with urllib.request.urlopen(src, timeout=10) as answer:
-        return np.asarray(Image.open(io.BytesIO(answer.read())).convert("L"), float)
+    """The decoded 28x28 the page shows, 0..255."""
+    pixels = page.evaluate("(s) => [...document.querySelector(s).getContext('2d').getImageData(0, 0, 28, 28).data]"
+                           ".filter((_, i) => i % 4 === 0)", f"{LATENT} .dz-decoded")
+    return np.asarray(pixels, float).reshape(28, 28)
 
 
-def wait_for_image_of(page, latent, point, timeout: float = 20) -> None:
-    """Until the decoded image is the decoder's image of ``point`` (up to WebP's small loss)."""
-    want = latent.decode(*point).astype(float)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            diff = np.abs(shown_image(page) - want).mean()
-        except (OSError, ValueError):  # caught while Gradio swaps the picture: its old file, half there or gone
-            diff = float("inf")
-        if diff < 4:  # the same point: ~1 (WebP); another point, even 1.5 units away: 10 or more
-            return
-        assert time.monotonic() < deadline, f"the image shown is not the decoding of {point} (mean difference {diff:.1f})"
-        time.sleep(0.2)
+def decoder_image(latent, point) -> np.ndarray:
+    return np.asarray(latent.decode_for_page({"codes": [list(point)]})["images"], float).reshape(28, 28) * 255
 
 
-def wait_for_marker_at(page, point) -> None:
-    page.wait_for_function(f"(p) => ({MARKER})().every((v, i) => Math.abs(v - p[i]) < 1e-6)", arg=list(point),
-                           timeout=10_000)
+def wait_for_image_of(page, latent, point, timeout: float = 30_000) -> None:
+    """Until the page has decoded ``point`` (its data-point), then: the image shown is the decoder's image
+    of that point, as run here (the page paints it in the same step that sets data-point)."""
+    page.wait_for_function("(p) => document.querySelector('.dz-latent').dataset.point === p",
+                           arg=",".join(f"{v:.2f}" for v in point), timeout=timeout)
+    diff = np.abs(shown_image(page) - decoder_image(latent, point)).mean()
+    # The same point: under 1 (rounding); another point, even 1.5 units away: 10 or more.
+    assert diff < 4, f"the image shown is not the decoding of {point} (mean difference {diff:.1f})"
 
 
-def rotate(page) -> list[float]:
-    """Drag across the scene, as a hand does, and return the camera it leaves."""
-    box = page.locator("#latent-plot .js-plotly-plot").bounding_box()
+def rotate(page) -> dict:
+    """Drag across the scatter, as a hand does, and return the probe it leaves (a dot's place on screen)."""
+    box = page.locator(SCATTER).bounding_box()
     x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.75
-    before = page.evaluate(CAMERA)
+    before = probe(page)
     page.mouse.move(x, y)
     page.mouse.down()
     for i in range(1, 16):
         page.mouse.move(x + 8 * i, y - 2 * i, steps=2)
-        time.sleep(0.03)
     page.mouse.up()
-    page.wait_for_function(f"(b) => ({CAMERA})().some((v, i) => Math.abs(v - b[i]) > 0.1)", arg=before, timeout=10_000)
-    return page.evaluate(CAMERA)
+    page.wait_for_function("(b) => { const p = JSON.parse(document.querySelector('.dz-latent').dataset.probe);"
+                           " return Math.hypot(p.x - b.x, p.y - b.y) > 1 || p.code.some((v, i) => v !== b.code[i]); }",
+                           arg=before, timeout=10_000)
+    return probe(page)
 
 
-def same_camera(page, camera) -> bool:
-    return np.allclose(page.evaluate(CAMERA), camera, atol=1e-6)
+def same_view(page, view: dict) -> bool:
+    now = probe(page)
+    return abs(now["x"] - view["x"]) < 1e-6 and abs(now["y"] - view["y"]) < 1e-6 and now["code"] == view["code"]
 
 
-def find_dot(page) -> tuple[float, float, dict]:
-    """Screen coordinates where the mouse hovers a test digit's dot (searched around the cloud's middle)."""
-    page.evaluate("() => { window.hovered = null; const gd = document.querySelector('#latent-plot .js-plotly-plot');"
-                  " gd.on('plotly_hover', (e) => { const p = e.points[0]; window.hovered = {x: p.x, y: p.y, z: p.z, name: p.data.name}; });"
-                  " gd.on('plotly_unhover', () => { window.hovered = null; }); }")
-    box = page.locator("#latent-plot .js-plotly-plot").bounding_box()
-    cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45
-    for r in range(0, 200, 5):
-        for dx, dy in [(r, 0), (-r, 0), (0, r), (0, -r), (r, r), (-r, -r), (r, -r), (-r, r)]:
-            page.mouse.move(cx + dx, cy + dy)
-            time.sleep(0.05)
-            hovered = page.evaluate("() => window.hovered")
-            if hovered and hovered["name"] in "0123456789":
-                return cx + dx, cy + dy, hovered
-    raise AssertionError("no test digit under the mouse anywhere near the middle of the plot")
-
-
-# A hand holds the button for a frame or so; a quick click (mouse down and up in the same task)
-# is shorter than a frame in software WebGL, where Plotly's own click event never fires.
-@pytest.mark.parametrize("hold_s", [0.15, 0.0], ids=["hand-click", "quick-click"])
-def test_clicking_a_dot_sets_the_sliders_to_its_code_and_decodes_it(server, browser, latent, hold_s):
-    page = open_latent(browser, server)
-    camera = rotate(page)
-    plot = page.evaluate_handle("() => document.querySelector('#latent-plot .js-plotly-plot')")
-    x, y, dot = find_dot(page)
-    # The hover names the digit and where it is, and says what a click does.
-    label = f"a test {dot['name']} at ({dot['x']:.2f}, {dot['y']:.2f}, {dot['z']:.2f})click to decode it"
-    page.wait_for_function("(t) => [...document.querySelectorAll('#latent-plot .hovertext')].some((e) => e.textContent.includes(t))",
-                           arg=label, timeout=10_000)
-    before = shown_image(page)
+def click_probe(page, view: dict, hold_s: float = 0.0) -> None:
+    box = page.locator(SCATTER).bounding_box()
+    page.mouse.move(box["x"] + view["x"], box["y"] + view["y"])
     page.mouse.down()
-    time.sleep(hold_s)
+    time.sleep(hold_s)  # a hand holding the button, not a wait for the page
     page.mouse.up()
-    point = [round(dot[axis], 2) for axis in "xyz"]
-    page.wait_for_function("(p) => ['x', 'y', 'z'].every((a, i) =>"
-                           " Number(document.querySelector(`#latent-${a} input[type=number]`).value) === p[i])",
-                           arg=point, timeout=10_000)
+
+
+def test_dragging_the_scatter_turns_it_and_picks_no_dot(server, browser, latent):
+    page = open_latent(browser, server)
+    before, point = sliders(page), state(page, LATENT)["point"]
+    first = probe(page)
+    view = rotate(page)
+    assert (view["x"], view["y"]) != (first["x"], first["y"]) or view["code"] != first["code"]
+    # A drag is not a click: the sliders (moved at once by a pick) and the decoded point stay.
+    assert sliders(page) == before
+    assert state(page, LATENT)["point"] == point
+    page.screenshot(path=str(ARTIFACTS / "latent-turned.png"))
+    page.context.close()
+
+
+# A hand holds the button a moment; a quick click presses and releases in one go. Both pick the dot.
+@pytest.mark.parametrize("hold_s", [0.3, 0.0], ids=["hand-click", "quick-click"])
+def test_clicking_a_dot_sets_the_sliders_to_its_code_and_decodes_it(server, browser, latent, ranges, hold_s):
+    page = open_latent(browser, server)
+    view = rotate(page)
+    canvas = page.evaluate_handle("(s) => document.querySelector(s)", SCATTER)
+    before, image_before = state(page, LATENT), shown_image(page)
+    click_probe(page, view, hold_s)
+    point = on_slider(view["code"], ranges)
+    page.wait_for_function(SLIDERS_ARE, arg=point, timeout=10_000)
     assert sliders(page) == point
     wait_for_image_of(page, latent, point)
-    assert np.abs(shown_image(page) - before).mean() > 4, "the image did not change"
-    page.wait_for_function("(t) => document.querySelector('#latent-info').innerText.includes(t)",
-                           arg="Point ({:.2f}, {:.2f}, {:.2f})".format(*point), timeout=10_000)
-    wait_for_marker_at(page, point)
-    # The visitor's camera stays: the same plot, not redrawn from the figure's default view.
-    assert page.evaluate("(p) => p === document.querySelector('#latent-plot .js-plotly-plot')", plot)
-    assert same_camera(page, camera)
+    after = state(page, LATENT)
+    assert after["point"] != before["point"] and int(after["decodes"]) > int(before["decodes"])
+    assert np.abs(shown_image(page) - image_before).mean() > 4, "the image did not change"
+    assert "Point ({:.2f}, {:.2f}, {:.2f})".format(*point) in page.locator(TIMING).inner_text()
+    # The visitor's view stays: the same canvas, not turned back to the first view.
+    assert page.evaluate("([c, s]) => c === document.querySelector(s)", [canvas, SCATTER])
+    assert same_view(page, view)
     page.screenshot(path=str(ARTIFACTS / "latent-clicked.png"))
     page.context.close()
 
 
-def test_a_number_out_of_range_is_clamped_and_the_box_shows_the_point_decoded(server, browser, latent):
+def test_a_number_out_of_range_is_clamped_and_the_box_shows_the_point_decoded(server, browser, latent, ranges):
     page = open_latent(browser, server)
-    (x_lo, x_hi), _, (z_lo, _) = latent.slider_ranges()
-    box = page.locator("#latent-x input[type=number]")
+    (x_lo, x_hi), _, (z_lo, _) = ranges
+    box = page.locator(box_of("x"))
     box.click()
     box.press("Control+a")
     box.press_sequentially("999", delay=50)
     # While the box still shows 999, the page says which point it decoded instead.
-    page.wait_for_function("(t) => document.querySelector('#latent-info').innerText.includes(t)",
-                           arg=f"x = 999 is outside the slider ({x_lo:.2f} to {x_hi:.2f}): decoded at x = {x_hi:.2f}.",
+    page.wait_for_function("([s, t]) => document.querySelector(s).textContent.includes(t)",
+                           arg=[TIMING, f"x = 999 is outside the slider ({x_lo:.2f} to {x_hi:.2f}): decoded at x = {x_hi:.2f}."],
                            timeout=10_000)
+    assert box.input_value() == "999"
     _, y, z = sliders(page)
-    wait_for_image_of(page, latent, (x_hi, y, z))
-    wait_for_marker_at(page, (x_hi, y, z))  # the marker too, not 999 (off the axes)
+    wait_for_image_of(page, latent, (x_hi, y, z))  # data-point too: the clamped point, not 999
     box.press("Enter")
-    # Once typed, the box shows the value decoded, the note is gone, and no error.
-    page.wait_for_function(f"() => Number(document.querySelector('#latent-x input[type=number]').value) === {x_hi}",
-                           timeout=10_000)
-    page.wait_for_function("(t) => document.querySelector('#latent-info').innerText.startsWith(t)",
-                           arg=f"Point ({x_hi:.2f}, {y:.2f}, {z:.2f}).", timeout=10_000)
+    # Once typed, the box shows the value decoded, and no error.
+    page.wait_for_function(f"(s) => Number(document.querySelector(s).value) === {x_hi}", arg=box_of("x"), timeout=10_000)
+    assert f"Point ({x_hi:.2f}, {y:.2f}, {z:.2f})." in page.locator(TIMING).inner_text()
     wait_for_image_of(page, latent, (x_hi, y, z))
     # Below the minimum, and left by a click elsewhere rather than Enter.
-    box = page.locator("#latent-z input[type=number]")
+    box = page.locator(box_of("z"))
     box.click()
     box.press("Control+a")
     box.press_sequentially("-999", delay=50)
-    page.locator("#latent-info").click()
-    page.wait_for_function(f"() => Number(document.querySelector('#latent-z input[type=number]').value) === {z_lo}",
-                           timeout=10_000)
+    page.wait_for_function("([s, t]) => document.querySelector(s).textContent.includes(t)",
+                           arg=[TIMING, f"decoded at z = {z_lo:.2f}."], timeout=10_000)
+    page.locator(TIMING).click()
+    page.wait_for_function(f"(s) => Number(document.querySelector(s).value) === {z_lo}", arg=box_of("z"), timeout=10_000)
     wait_for_image_of(page, latent, (x_hi, y, z_lo))
-    wait_for_marker_at(page, (x_hi, y, z_lo))
     assert sliders(page) == [x_hi, y, z_lo]
-    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    assert "Not decoded" not in page.locator(TIMING).inner_text()
     page.context.close()
+
+
+def drag_slider(page, axis: str, start: float, step: float, moves: int) -> tuple[int, float]:
+    """Drag the ``axis`` range slider in ``moves`` steps, waiting after each for the page to decode
+    the value it shows; returns the decodes counted before the mouse is released, and the seconds."""
+    track = page.locator(range_of(axis)).bounding_box()
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + track["width"] * start, y)
+    page.mouse.down()
+    before, began = int(state(page, LATENT)["decodes"]), time.monotonic()
+    index = "xyz".index(axis)
+    for i in range(1, moves + 1):
+        page.mouse.move(track["x"] + track["width"] * (start + step * i), y)
+        # The value under the mouse decoded while the button is still down (data-point follows the slider).
+        page.wait_for_function("([s, i]) => { const d = document.querySelector('.dz-latent').dataset;"
+                               " return d.point && d.point.split(',')[i] === Number(document.querySelector(s).value).toFixed(2); }",
+                               arg=[range_of(axis), index], timeout=10_000)
+    during = int(state(page, LATENT)["decodes"]) - before
+    seconds = time.monotonic() - began
+    page.mouse.up()
+    return during, seconds
 
 
 def test_dragging_a_slider_decodes_all_the_way_not_only_on_release(server, browser, latent):
     page = open_latent(browser, server)
-    camera = rotate(page)
-    # Each new image shown, with when: counted while the mouse button is still down.
-    page.evaluate("() => { window.shown = []; const root = document.querySelector('#latent-decoded'); let last = null;"
-                  " new MutationObserver(() => { const src = root.querySelector('img')?.src;"
-                  "   if (src && src !== last) { last = src; window.shown.push(performance.now()); } })"
-                  " .observe(root, {subtree: true, childList: true, attributes: true}); }")
-    track = page.locator("#latent-y input[type=range]").bounding_box()
-    y = track["y"] + track["height"] / 2
-    page.mouse.move(track["x"] + track["width"] * 0.2, y)
-    page.mouse.down()
-    began = page.evaluate("() => performance.now()")
-    for i in range(1, 41):
-        page.mouse.move(track["x"] + track["width"] * (0.2 + 0.015 * i), y)
-        time.sleep(0.03)
-    ended = page.evaluate("() => performance.now()")
-    during = [t for t in page.evaluate("() => window.shown") if began <= t <= ended]
-    page.mouse.up()
-    seconds = (ended - began) / 1000
-    print(f"drag: {len(during)} decoded images shown in {seconds:.2f} s before mouse-up ({len(during) / seconds:.1f}/s)")
-    assert len(during) >= 5, f"only {len(during)} decodes while dragging for {seconds:.1f} s"
+    view = rotate(page)
+    during, seconds = drag_slider(page, "y", 0.2, 0.015, 40)
+    print(f"drag: {during} decoded images shown in {seconds:.2f} s before mouse-up ({during / seconds:.1f}/s)")
+    assert during >= 5, f"only {during} decodes while dragging for {seconds:.1f} s"
     point = sliders(page)
     wait_for_image_of(page, latent, point)  # and the last one is where the slider stopped
-    wait_for_marker_at(page, point)
-    assert same_camera(page, camera)
+    assert same_view(page, view)
     page.context.close()
 
 
 def test_the_page_decodes_the_point_itself_while_a_slider_is_dragged(server, browser, latent):
     page = open_latent(browser, server)
-    page.wait_for_function("() => window.digitzooLatentPage?.path === 'inpage'", timeout=30_000)
-    track = page.locator("#latent-x input[type=range]").bounding_box()
-    y = track["y"] + track["height"] / 2
-    page.mouse.move(track["x"] + track["width"] * 0.3, y)
-    page.mouse.down()
-    before = page.evaluate("() => window.digitzooLatentPage.decodes")
-    for i in range(1, 21):
-        page.mouse.move(track["x"] + track["width"] * (0.3 + 0.02 * i), y)
-        time.sleep(0.03)
-    during = page.evaluate("() => window.digitzooLatentPage.decodes") - before
+    assert state(page, LATENT)["path"] == "inpage"
+    during, _ = drag_slider(page, "x", 0.3, 0.02, 20)
     assert during >= 5, f"only {during} decodes in the page while dragging"
-    assert "decoded in your browser (wasm)" in page.locator("#latent-inpage-note").inner_text()
-    page.mouse.up()
+    assert "Decoded by the autoencoder decoder in your browser (wasm)" in page.locator(TIMING).inner_text()
     point = sliders(page)
-    wait_for_image_of(page, latent, point)  # the server's picture of where the slider stopped...
-    page.wait_for_function("(p) => { const s = window.digitzooLatentPage.point;"
-                           " return s && s.every((v, i) => Math.abs(v - p[i]) < 1e-6); }", arg=point, timeout=10_000)
-    # ...and the page's, laid over it: the same digit, in the same place.
-    mine = np.array(page.evaluate("""() => { const c = document.querySelector('#latent-inpage-decoded');
-        return [...c.getContext('2d').getImageData(0, 0, 28, 28).data].filter((_, i) => i % 4 === 0); }""")).reshape(28, 28)
-    server_image = shown_image(page)[::6, ::6][:28, :28]  # the server's 168x168 is the 28x28 at 6x
-    assert np.abs(mine - server_image).mean() < 6, np.abs(mine - server_image).mean()
-    overlay, picture = page.locator("#latent-inpage-decoded").bounding_box(), page.locator("#latent-decoded img").bounding_box()
-    assert abs(overlay["y"] - picture["y"]) < 4 and abs(overlay["height"] - min(picture["width"], picture["height"])) < 4
+    # The page's picture of where the slider stopped is the server's decoder's (run here).
+    wait_for_image_of(page, latent, point)
     page.screenshot(path=str(ARTIFACTS / "latent-inpage.png"))
     page.context.close()
 
 
 def test_with_inpage_off_the_server_decodes_and_the_page_says_so(server, browser, latent):
-    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-    page.goto(server + "?inpage=0")
-    page.get_by_role("tab", name="Latent space").click()
-    page.wait_for_function("() => window.digitzooLatentPage?.path === 'server'", timeout=30_000)
-    assert "The server decodes" in page.locator("#latent-inpage-note").inner_text()
-    assert page.evaluate("() => window.digitzooLatentPage.decodes") == 0
+    page = open_latent(browser, server, query="?inpage=0")
+    assert state(page, LATENT)["path"] == "server"
+    assert page.locator("#latent-page .dz-note").inner_text() == \
+        "The server decodes. Running the models in the page is off (?inpage=0 in the address)."
+    timing = page.locator(TIMING).inner_text()
+    assert "on the server" in timing and "wasm" not in timing, timing
+    wait_for_image_of(page, latent, sliders(page))
+    page.context.close()
+
+
+@pytest.mark.parametrize("query", ["", "?inpage=0"], ids=["inpage", "server"])
+def test_drawing_a_digit_places_it(server, browser, latent, ranges, query):
+    page = open_latent(browser, server, query=query)
+    page.locator(SMALL_PAD).scroll_into_view_if_needed()
+    before = sliders(page)
+    draw_stroke(page, SEVEN, pad=SMALL_PAD)
+    page.wait_for_function("(s) => document.querySelector(s).textContent.startsWith(\"Your drawing's code: (\")",
+                           arg=f"{LATENT} .dz-code", timeout=30_000)
+    shown = page.locator(f"{LATENT} .dz-code").inner_text()
+    code = [float(v) for v in shown.split("(", 1)[1].rstrip(")").split(",")]
+    point = on_slider(code, ranges)
+    page.wait_for_function(SLIDERS_ARE, arg=point, timeout=10_000)
+    assert sliders(page) != before
+    wait_for_image_of(page, latent, point)
+    # The encoder run here places the same drawing at the same code.
+    drawing = page.evaluate("(s) => document.querySelector(s).toDataURL('image/png')", SMALL_PAD)
+    here = latent.encode_for_page({"image": drawing})["code"]
+    assert np.allclose(code, here, atol=0.02), (code, here)
+    assert state(page, LATENT)["path"] == ("server" if query else "inpage")
     page.context.close()
 
 
 @pytest.mark.parametrize("width, height, touch", [(1280, 720, False), (390, 844, True)])
-def test_the_tab_fits_a_projector_and_a_phone(server, browser, latent, width, height, touch):
+def test_the_tab_fits_a_projector_and_a_phone(server, browser, latent, ranges, width, height, touch):
     page = open_latent(browser, server, width, height, touch)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
-    plot = page.locator("#latent-plot").bounding_box()
-    scene = page.locator("#latent-plot #scene").bounding_box()
-    # The scene has the plot's width (the legend is under it, not beside it).
-    assert scene["width"] >= 0.95 * plot["width"], (scene, plot)
-    # Plotly's toolbar does not hide under the component's label.
-    label = page.locator("#latent-plot [data-testid=block-label]").bounding_box()
-    tools = page.locator("#latent-plot .modebar").bounding_box()
-    assert tools["x"] >= label["x"] + label["width"] or tools["y"] >= label["y"] + label["height"], (label, tools)
     if not touch:
-        # A projector: the whole plot, the sliders and the decoded digit without scrolling.
-        for selector in ("#latent-plot", "#latent-x", "#latent-z", "#latent-decoded"):
+        # A projector: the whole scatter, the sliders and the decoded digit without scrolling.
+        for selector in (SCATTER, f"{LATENT} .dz-sliders label:first-child", f"{LATENT} .dz-sliders label:last-child",
+                         f"{LATENT} .dz-decoded"):
             box = page.locator(selector).bounding_box()
             assert 0 <= box["y"] and box["y"] + box["height"] <= height, f"{selector} ends at {box['y'] + box['height']:.0f} px"
+            assert 0 <= box["x"] and box["x"] + box["width"] <= width, f"{selector} ends at x {box['x'] + box['width']:.0f} px"
     else:
-        # A phone: the sliders start on the first screen, under the plot; a tapped dot is decoded.
-        assert page.locator("#latent-x").bounding_box()["y"] < height
+        # A phone: the sliders start on the first screen, under the scatter; a tapped dot is decoded.
+        scatter, sliders_box = page.locator(SCATTER).bounding_box(), page.locator(f"{LATENT} .dz-sliders").bounding_box()
+        assert scatter["y"] + scatter["height"] <= sliders_box["y"] < height, (scatter, sliders_box)
         before = sliders(page)
-        page.evaluate("() => { window.tapped = null; document.querySelector('#latent-plot .js-plotly-plot')"
-                      ".on('plotly_click', (e) => { const p = e.points[0]; window.tapped = [p.x, p.y, p.z, p.data.name]; }); }")
-        for dx in range(0, 200, 6):  # tap along the middle of the cloud until a test digit's dot is hit
-            page.touchscreen.tap(scene["x"] + scene["width"] * 0.25 + dx, scene["y"] + scene["height"] * 0.5)
-            time.sleep(0.2)
-            tapped = page.evaluate("() => window.tapped")
-            if tapped and tapped[3] in "0123456789":
-                break
-        else:
-            raise AssertionError("no test digit's dot answered a tap")
-        point = [round(v, 2) for v in tapped[:3]]
-        page.wait_for_function("(p) => ['x', 'y', 'z'].every((a, i) =>"
-                               " Number(document.querySelector(`#latent-${a} input[type=number]`).value) === p[i])",
-                               arg=point, timeout=10_000)
+        view = probe(page)
+        page.touchscreen.tap(scatter["x"] + view["x"], scatter["y"] + view["y"])
+        point = on_slider(view["code"], ranges)
+        page.wait_for_function(SLIDERS_ARE, arg=point, timeout=10_000)
         assert sliders(page) != before
         wait_for_image_of(page, latent, point)
+        page.evaluate("(s) => document.querySelector(s).scrollIntoView({block: 'center'})", f"{LATENT} .dz-decoded")  # reachable
+        decoded = page.locator(f"{LATENT} .dz-decoded").bounding_box()
+        assert 0 <= decoded["y"] and decoded["y"] + decoded["height"] <= height
     page.screenshot(path=str(ARTIFACTS / f"layout-latent-{width}x{height}.png"))
     page.screenshot(path=str(ARTIFACTS / f"layout-latent-{width}x{height}-full.png"), full_page=True)
     page.context.close()

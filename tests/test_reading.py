@@ -49,9 +49,10 @@ def test_the_ways_of_asking_agree_with_the_reading():
     tool = json.loads(mcp_tools.classify(image["url"]))
     for side, model in zip((left, right), pair):
         assert side == {str(d): float(p) for d, p in enumerate(reading.probs[model])}
-    assert [a["model"] for a in page["answers"]] == pair
-    for answer in page["answers"]:
-        assert np.allclose(answer["probs"], reading.probs[answer["model"]], atol=1e-6)
+    assert list(page["probs"]) == pair
+    for model, probs in page["probs"].items():
+        assert np.allclose(probs, reading.probs[model], atol=1e-6)
+    assert np.allclose(page["beliefs"], reading.beliefs, atol=1e-5)
     assert [m["digit"] for m in tool["models"]] == [reading.digit(m) for m in pair] and tool["verdict"] == "digit"
     assert np.array_equal(seen, (np.clip(reading.x[0, 0], 0, 1) * 255).astype(np.uint8))
     assert page["doubt"] == pytest.approx(reading.not_digit) and tool["not_a_digit"] == round(reading.not_digit, 4)

@@ -3,6 +3,11 @@ projector (1280x720, mouse): the main action of each tab, then the whole page ch
 defects a new user met (issue "A page a teacher can project"). Screenshots of every step land in
 test-artifacts/walk/.
 
+The Draw, Latent space and GAN tabs are the project's own page modules (apps/web/draw.js,
+latent.js, gan.js in a gr.HTML each): the walk drives their markup (tests/browser_support.py's
+DRAW, LATENT, GAN) and reads their state from the root's data-* attributes; on the phone every
+drawing is a finger (touch input through Chromium's DevTools protocol).
+
 What one tab's own tests already assert (the Draw tab's fit in test_layout_browser, a bad upload
 and a bad GAN seed in test_browser, the Playground's bounds in test_playground_browser, the
 figures' and cards' content in test_apps) is not asserted again; this walk checks what a visitor
@@ -11,11 +16,12 @@ sees on the whole page after doing something on it.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from browser_support import ARTIFACTS, start_server  # skips this module without a browser
+from browser_support import ARTIFACTS, DRAW, GAN, LATENT, draw_stroke, start_server, state  # skips without a browser
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402 (after the skip)
 
 WALK = ARTIFACTS / "walk"
@@ -24,8 +30,6 @@ TABS = ["Draw", "Latent space", "GAN sampler", "Models", "Playground"]
 SEVEN = [(0.30, 0.28), (0.70, 0.28), (0.45, 0.78)]
 # Not a digit: a zigzag over the whole pad and back across it, nothing like any of the ten.
 SCRIBBLE = [(0.15, 0.15), (0.85, 0.35), (0.15, 0.6), (0.85, 0.85), (0.15, 0.85), (0.85, 0.15)]
-HEADLINE = ("(sel) => { const el = document.querySelector(sel + ' h2, ' + sel + ' .output-class');"
-            " return el ? el.textContent.trim() : ''; }")
 
 # Every defect of the list that the page itself shows, as sentences naming what is wrong.
 DEFECTS_JS = r"""
@@ -122,6 +126,8 @@ def shot(page, screen: str, step: str) -> None:
     page.screenshot(path=str(WALK / f"{screen}-{step}.png"), full_page=True)
 
 
+
+
 @pytest.fixture(scope="module")
 def server():
     WALK.mkdir(parents=True, exist_ok=True)
@@ -136,7 +142,8 @@ def screen(request, browser, server):
     context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch)
     page = context.new_page()
     page.goto(server)
-    page.wait_for_selector("#draw-pad canvas", timeout=60_000)
+    page.wait_for_selector(f"{DRAW} .dz-pad", timeout=120_000)
+    page.wait_for_function("(sel) => document.querySelector(sel)?.dataset.readyMs", arg=DRAW, timeout=120_000)
     for tab in TABS:  # every tab one tap away (none in a "more" menu: DEFECTS_JS)
         assert page.get_by_role("tab", name=tab, exact=True).first.is_visible(), tab
     yield request.param, page
@@ -168,50 +175,23 @@ def steady(page, probe: str = LAYOUT) -> None:
 
 def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).first.click()
-    steady(page)  # the tab's first layout (plots size themselves)
+    steady(page)  # the tab's first layout
 
 
-# The drawing square of a Sketchpad block: its canvas (canvas_size) as Gradio scaled it to fit
-# ("47%" in its toolbar), centred in the block's <canvas>.
-SQUARE_JS = """(block) => {
-  const label = block.querySelector('label')?.textContent.trim();
-  const config = window.gradio_config.components.find(c => c.type === 'imageeditor' && c.props.label === label);
-  const zoom = parseFloat(block.querySelector('.zoom-number').textContent) / 100;
-  const canvas = [...block.querySelectorAll('canvas')].find(c => c.getBoundingClientRect().width > 0);
-  const r = canvas.getBoundingClientRect(), side = config.props.canvas_size[0] * zoom;
-  return {x: r.left + (r.width - side) / 2, y: r.top + (r.height - side) / 2, width: side, height: side, zoom};
-}"""
+def wait_state(page, root: str, condition: str, arg=None, timeout: int = 60_000) -> None:
+    """Wait until ``condition`` (a JS expression of ``s``, the root's data-*, and ``arg``) holds."""
+    page.wait_for_function(f"([sel, arg]) => {{ const s = document.querySelector(sel)?.dataset; return !!s && ({condition}); }}",
+                           arg=[root, arg], timeout=timeout)
 
 
-def pad_square(block) -> dict:
-    block.scroll_into_view_if_needed()
-    return block.evaluate(SQUARE_JS)
+def draw(page, points, touch: bool, pad: str = f"{DRAW} .dz-pad") -> None:
+    """A stroke through ``points`` (fractions of the pad), by a finger (touch input) or the mouse."""
+    page.locator(pad).scroll_into_view_if_needed()
+    draw_stroke(page, points, pad=pad, touch=touch)
 
 
-def draw(page, block, points, touch: bool) -> None:
-    """A stroke through ``points`` (fractions of the pad's drawing square), by a finger (touch events) or the mouse."""
-    box = pad_square(block)
-    path = []
-    for (ax, ay), (bx, by) in zip(points, points[1:]):
-        # Two moves a segment (the pad joins them with straight lines): each move waits for the
-        # page to draw a frame, 0.1-0.4 s on a busy machine without a GPU.
-        path += [(box["x"] + box["width"] * (ax + (bx - ax) * i / 2), box["y"] + box["height"] * (ay + (by - ay) * i / 2))
-                 for i in range(1 if path else 0, 3)]
-    if touch:
-        cdp = page.context.new_cdp_session(page)
-        send = lambda kind, pts: cdp.send("Input.dispatchTouchEvent", {  # noqa: E731
-            "type": kind, "touchPoints": [{"x": x, "y": y} for x, y in pts]})
-        send("touchStart", path[:1])
-        for point in path[1:]:
-            send("touchMove", [point])
-        send("touchEnd", [])
-        cdp.detach()
-    else:
-        page.mouse.move(*path[0])
-        page.mouse.down()
-        for point in path[1:]:
-            page.mouse.move(*point)
-        page.mouse.up()
+def pixels(page, canvas: str) -> str:
+    return page.evaluate("(sel) => document.querySelector(sel).toDataURL()", canvas)
 
 
 def test_draw(screen):
@@ -219,36 +199,37 @@ def test_draw(screen):
     width, height, touch = SCREENS[name]
     open_tab(page, "Draw")
     assert_no_defects(page, "Draw, on opening")
-    # The pad is shown at a scale a finger or a mouse can draw on: the drawing square (the canvas
-    # scaled to fit, as Gradio's zoom figure says) is most of a phone's width.
-    square = pad_square(page.locator("#draw-pad"))
-    assert square["width"] >= (0.8 * width if touch else 300), \
-        f"the drawing square is {square['width']:.0f} px ({square['zoom']:.0%}) on a {width} px screen"
-    draw(page, page.locator("#draw-pad"), SEVEN, touch)
-    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') === '7'", timeout=30_000)
-    page.wait_for_function("() => document.querySelectorAll('#lstm-belief .scatterlayer .trace').length === 10",
-                           timeout=30_000)
-    pad = page.locator("#draw-pad").bounding_box()
-    answer = page.locator("#draw-left").bounding_box()
+    # The pad is shown at a scale a finger or a mouse can draw on: the pad (its box is the drawing)
+    # is most of a phone's width, and square.
+    pad = page.locator(f"{DRAW} .dz-pad")
+    pad.scroll_into_view_if_needed()
+    square = pad.bounding_box()
+    assert square["width"] >= (0.8 * width if touch else 300), f"the pad is {square['width']:.0f} px on a {width} px screen"
+    assert abs(square["width"] - square["height"]) <= 2, f"the pad is not square: {square}"
+    draw(page, SEVEN, touch)
+    # The answer read after the finger (or the mouse) lifted, and the chart of that reading.
+    wait_state(page, DRAW, "s.upAnswerMs")
+    assert state(page, DRAW)["shown"] == "7", f"a 7 read as {state(page, DRAW)['shown']!r}"
+    page.wait_for_function("(sel) => document.querySelector(sel).dataset.top", arg=f"{DRAW} .dz-belief", timeout=30_000)
+    pad = page.locator(f"{DRAW} .dz-pad").bounding_box()
+    answer = page.locator(f"{DRAW} .dz-answer[data-side=left]").bounding_box()
     if touch:  # the answers within one short scroll under the pad
         assert answer["y"] - (pad["y"] + pad["height"]) <= height / 2, "the answers are far below the pad"
     else:  # the projector shows pad, answers and Clear at once
         page.evaluate("() => window.scrollTo(0, 0)")
-        clear = page.locator("#draw-clear").bounding_box()
-        assert clear["y"] + clear["height"] <= height and answer["y"] + answer["height"] <= height
-    # The LSTM chart: all ten digits in its legend, inside the chart; the answer's line in colour.
-    legend = page.evaluate("""() => { const plot = document.querySelector('#lstm-belief .js-plotly-plot').getBoundingClientRect();
-        return [...document.querySelectorAll('#lstm-belief .legend .traces')].map(t => {
-          const r = t.getBoundingClientRect(); return [t.textContent.trim(), r.left >= plot.left - 1 && r.right <= plot.right + 1
-            && r.top >= plot.top - 1 && r.bottom <= plot.bottom + 1]; }); }""")
-    assert [entry for entry, _ in legend] == [str(d) for d in range(10)], legend
-    assert all(inside for _, inside in legend), f"legend entries outside the chart: {legend}"
-    colours = page.evaluate("() => [...document.querySelectorAll('#lstm-belief .scatterlayer .trace path.js-line')]"
-                            ".map(p => getComputedStyle(p).stroke)")
-    assert "rgb(214, 39, 40)" in colours, colours  # the answer's line, red (charts.WINNER_COLOR)
-    # The chart's rows are the rows of the 28x28 picture beside it.
-    chart_text = page.locator("#lstm-belief").inner_text()
-    assert "28x28" in chart_text, chart_text
+        steady(page, f"() => document.querySelector('{DRAW} .dz-pad').getBoundingClientRect().top")
+        pad = page.locator(f"{DRAW} .dz-pad").bounding_box()
+        clear = page.locator(f"{DRAW} [data-do=clear]").bounding_box()
+        answers = page.locator(f"{DRAW} .dz-answers").bounding_box()
+        assert clear["y"] >= 0 and clear["y"] + clear["height"] <= height, f"Clear off the first screen: {clear}"
+        assert answers["y"] + answers["height"] <= height, f"the answers off the first screen: {answers}"
+        assert pad["y"] + pad["height"] <= height, f"the pad runs off the first screen: {pad}"
+    # The LSTM chart: drawn for this reading, its leading line (drawn thick and named at its end) is
+    # the answer's digit; its rows are the rows of the 28x28 picture beside it.
+    belief = page.locator(f"{DRAW} .dz-belief")
+    assert belief.get_attribute("data-top") == "7", f"the chart leads with {belief.get_attribute('data-top')!r}"
+    caption = page.locator(f"{DRAW} .dz-belief-caption").inner_text()
+    assert "28x28" in caption, caption
     assert_no_defects(page, "Draw, a 7 drawn")
     shot(page, name, "draw")
 
@@ -256,20 +237,16 @@ def test_draw(screen):
 def test_draw_says_when_a_drawing_is_not_a_digit(screen):
     name, page = screen
     open_tab(page, "Draw")
-    page.click("#draw-clear")
-    page.wait_for_function("() => document.querySelector('#draw-info')?.innerText.includes('Draw a digit')", timeout=30_000)
-    draw(page, page.locator("#draw-pad"), SCRIBBLE, SCREENS[name][2])
-    page.wait_for_function(f"() => ({HEADLINE})('#draw-left') !== ''", timeout=30_000)
-    said_js = "() => ['#draw-left', '#draw-right', '#draw-info'].map((s) => document.querySelector(s).innerText).join(' ')"
-    try:  # the last stroke's answer (earlier strokes of the zigzag may be answered first)
-        page.wait_for_function(f"() => ({said_js})().includes('Not sure this is a digit')", timeout=30_000)
-    except PlaywrightTimeout:  # the assertions below say what the page said instead
-        pass
+    page.locator(f"{DRAW} [data-do=clear]").click()
+    wait_state(page, DRAW, "s.shown === '' && document.querySelector(arg).innerText.includes('Draw a digit')",
+               arg=f"{DRAW} .dz-timing", timeout=30_000)
+    draw(page, SCRIBBLE, SCREENS[name][2])
+    wait_state(page, DRAW, "s.upAnswerMs && s.shown !== ''")  # the answer read after the stroke was whole
     steady(page)
     assert_no_defects(page, "Draw, a scribble")
     shot(page, name, "draw-scribble")
-    said = " ".join(page.locator(sel).inner_text() for sel in ("#draw-left", "#draw-right", "#draw-info"))
-    page.click("#draw-clear")
+    said = " ".join(page.locator(f"{DRAW} {part}").inner_text() for part in (".dz-answers", ".dz-verdict"))
+    page.locator(f"{DRAW} [data-do=clear]").click()
     assert re.search(r"not sure: looks most like \d", said), f"a scribble read as a digit: {said!r}"
     assert "Not sure this is a digit" in said, said
 
@@ -278,33 +255,30 @@ def test_gan(screen):
     name, page = screen
     width = SCREENS[name][0]
     open_tab(page, "GAN sampler")
+    wait_state(page, GAN, "Number(s.grids) >= 1 && Number(s.walks) >= 1")
     assert_no_defects(page, "GAN, on opening")
     grids = [16] if width < 600 else [16, 64]  # a phone shows 16 at a readable size; a projector 64 too
     for count in grids:
-        slider_box = page.locator("input[aria-label='number input for how many']")
-        slider_box.fill(str(count))
-        slider_box.press("Enter")
-        page.get_by_role("button", name="Sample", exact=True).click()
-        page.wait_for_function(f"() => new RegExp('^seed [0-9]+: {count} digits \\\\(([0-9] ){{{count - 1}}}[0-9]\\\\)')"
-                               ".test(document.querySelector('#gan-info')?.innerText)", timeout=30_000)
-        page.wait_for_function("() => document.querySelector('#gan-grid img')?.complete", timeout=30_000)
-        columns = int(count ** 0.5)
-        img = page.locator("#gan-grid img").bounding_box()
-        # The picture as drawn (object-fit: contain): the smaller of its box's scales.
-        shown = page.evaluate("() => { const i = document.querySelector('#gan-grid img'); const r = i.getBoundingClientRect();"
-                              " return Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight) * i.naturalWidth; }")
-        assert shown / columns >= 56, f"{shown / columns:.0f} px per digit in a {columns}x{columns} grid ({img})"
-        # The page's own grid (gradio_gan.js) lies exactly on the server's picture, not beside or beyond it.
+        before = int(state(page, GAN)["grids"])
+        page.locator(f"{GAN} [data-in=grid]").fill(str(count))  # each number typed samples a grid
+        wait_state(page, GAN, f"Number(s.grids) > arg && new RegExp('^seed [0-9]+: {count} digits \\\\(([0-9] ){{{count - 1}}}[0-9]\\\\)')"
+                              f".test(document.querySelector('{GAN} .dz-gan-timing').innerText)", arg=before, timeout=30_000)
         steady(page)
-        overlay = page.locator("#gan-inpage-grid")
-        if overlay.count() and overlay.is_visible():
-            mine = overlay.bounding_box()
-            assert abs(mine["y"] - img["y"]) < 2 and abs(mine["width"] - shown) < 2, (mine, img, shown)
+        columns = round(count ** 0.5)
+        grid = page.locator(f"{GAN} .dz-gan-grid")
+        box = grid.bounding_box()
+        assert box["width"] / columns >= 56, f"{box['width'] / columns:.0f} px per digit in a {columns}x{columns} grid ({box})"
+        # The grid drawn at its own proportions (columns x rows of 30 px tiles), not stretched.
+        drawn = grid.evaluate("(c) => [c.width, c.height]")
+        assert drawn == [30 * columns, 30 * columns], drawn
+        assert abs(box["height"] - box["width"]) <= 2, box
     assert_no_defects(page, "GAN, sampled")
     # The walk between two seeds: its own digit, named.
-    page.get_by_role("button", name="Interpolate A → B").click()
-    page.wait_for_function("() => document.querySelector('#gan-walk img')?.complete", timeout=30_000)
-    assert "digit of the walk" in page.locator("body").inner_text()
+    walks = int(state(page, GAN)["walks"])
+    page.locator(f"{GAN} [data-in=walk-b]").fill("5")
+    wait_state(page, GAN, "Number(s.walks) > arg", arg=walks, timeout=30_000)
+    said = page.locator(f"{GAN} .dz-gan-walk-timing").inner_text()
+    assert re.match(r"\d from seed 0 to seed 5: 8 steps", said), said
     assert_no_defects(page, "GAN, interpolated")
     shot(page, name, "gan")
 
@@ -354,86 +328,69 @@ def test_playground(screen):
     shot(page, name, "playground")
 
 
-# The Latent tab last: its 3-D plot (WebGL, drawn by the CPU here) keeps costing CPU once shown.
-def _slider_values(page) -> list[float]:
-    return [float(v) for v in page.evaluate(
-        "() => [...document.querySelectorAll('input[aria-label^=\"number input for \"]')]"
-        ".filter(i => i.offsetParent && /for [xyz]$/.test(i.getAttribute('aria-label'))).map(i => i.value)")]
+# The Latent tab last, as before (it was a WebGL plot that kept costing CPU once shown).
+SLIDERS = f"() => [...document.querySelectorAll('{LATENT} .dz-sliders input[type=number]')].map((i) => Number(i.value))"
+PROBE = f"() => document.querySelector('{LATENT}').dataset.probe"
 
 
-# The live camera of the 3-D scene (the layout's camera is only updated by a relayout).
-CAMERA = "() => document.querySelector('#latent-plot .js-plotly-plot')._fullLayout.scene._scene.getCamera().eye"
+def _point(page) -> list[float]:
+    """The last decoded point, as the page keeps it (two decimals each)."""
+    return [float(v) for v in state(page, LATENT)["point"].split(",")]
 
 
-def _camera(page) -> dict:
-    return page.evaluate(CAMERA)
+def _ranges(page) -> list[tuple[float, float]]:
+    return [(float(i.get_attribute("min")), float(i.get_attribute("max")))
+            for i in page.locator(f"{LATENT} .dz-sliders input[type=number]").all()]
 
 
-DECODED_SRC = ("() => { const img = [...document.querySelectorAll('img')].find(i => i.offsetParent"
-               " && i.closest('.block')?.innerText.includes('decoded point')); return img ? img.src : ''; }")
-
-
-def _decoded_src(page) -> str:
-    return page.evaluate(DECODED_SRC)
+def _latent_ready(page) -> None:
+    # A point decoded, and a dot's place known on the scatter as shown (it is 0 x 0 while the tab is hidden).
+    wait_state(page, LATENT, "Number(s.decodes) >= 1 && s.probe && JSON.parse(s.probe).x > 0")
 
 
 def test_latent(screen):
     name, page = screen
     touch = SCREENS[name][2]
     open_tab(page, "Latent space")
-    page.wait_for_selector("#latent-plot .js-plotly-plot", timeout=30_000)
-    page.wait_for_function("() => document.querySelector('#latent-plot .js-plotly-plot').data"
-                           ".some(t => t.name === \"the sliders' point\")", timeout=30_000)  # the point is marked
+    _latent_ready(page)
     assert_no_defects(page, "Latent space, on opening")
-    # Turn the 3-D view (a drag), then draw: the plot shows the drawing's place and keeps the view.
-    plot = page.locator("#latent-plot .js-plotly-plot").bounding_box()
-    cx, cy = plot["x"] + plot["width"] * 0.4, plot["y"] + plot["height"] * 0.6
-    page.mouse.move(cx, cy)
-    page.mouse.down()
-    page.mouse.move(cx + 60, cy + 10, steps=6)
-    page.mouse.up()
-    steady(page, CAMERA)  # the scene stops turning
-    turned = _camera(page)
-    sliders = _slider_values(page)
-    draw(page, page.locator(".digit-pad").filter(visible=True).first, SEVEN, touch)
-    # The drawing's code goes to the sliders, and the marker with them (moved in the page).
-    page.wait_for_function("(s) => JSON.stringify([...document.querySelectorAll('input[aria-label^=\"number input for \"]')]"
-                           ".filter(i => i.offsetParent && /for [xyz]$/.test(i.getAttribute('aria-label')))"
-                           ".map(i => Number(i.value))) !== JSON.stringify(s)", arg=sliders, timeout=30_000)
-    # ... and the plot's marker is at the new point: the figure has had its update (the one that reset the view).
-    page.wait_for_function("(p) => { const gd = document.querySelector('#latent-plot .js-plotly-plot');"
-                           " const t = gd.data.find((t) => t.name === \"the sliders' point\");"
-                           " return t && [t.x[0], t.y[0], t.z[0]].every((v, i) => Math.abs(v - p[i]) < 0.011); }",
-                           arg=_slider_values(page), timeout=30_000)
-    steady(page, CAMERA)
-    after = _camera(page)
-    # The defect: the view jumps back to the figure's default camera. (Compared with the default, not
-    # with the turned view: under an emulated touch the scene may still glide a little after the drag.)
-    default = {"x": 1.4, "y": 1.4, "z": 1.4}
-    turned_away = any(abs(turned[k] - default[k]) > 0.05 for k in "xyz")
-    back_home = all(abs(after[k] - default[k]) < 0.01 for k in "xyz")
-    assert turned_away and not back_home, f"drawing reset the view: {turned} -> {after}"
+    # Turn the 3-D view (a drag: a finger on the phone), then draw: the sliders and the marker go to
+    # the drawing's place and the view stays turned.
+    home = state(page, LATENT)["probe"]
+    draw(page, [(0.40, 0.60), (0.55, 0.62)], touch, pad=f"{LATENT} .dz-scatter")
+    steady(page, PROBE)  # the scene stops turning
+    turned = state(page, LATENT)["probe"]
+    assert turned != home, "dragging on the scatter did not turn it"
+    point = state(page, LATENT)["point"]
+    draw(page, SEVEN, touch, pad=f"{LATENT} .dz-small-pad")
+    page.wait_for_function("(sel) => document.querySelector(sel).innerText.startsWith(\"Your drawing's code\")",
+                           arg=f"{LATENT} .dz-code", timeout=30_000)
+    wait_state(page, LATENT, "s.point !== arg", arg=point, timeout=30_000)  # the drawing's code decoded
+    steady(page, SLIDERS)
+    sliders = page.evaluate(SLIDERS)
+    assert all(abs(a - b) < 0.011 for a, b in zip(_point(page), sliders)), f"sliders {sliders}, decoded {_point(page)}"
+    # The defect was the view jumping back to the default camera when the figure was updated.
+    assert state(page, LATENT)["probe"] == turned, "drawing reset the view"
     # Decode: a slider moved (released) decodes another point.
-    before = _decoded_src(page)
-    track = page.locator("input[aria-label='range slider for x']")
+    before, decodes = pixels(page, f"{LATENT} .dz-decoded"), int(state(page, LATENT)["decodes"])
+    track = page.locator(f"{LATENT} .dz-sliders input[type=range]").first
     track.scroll_into_view_if_needed()
     box = track.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2)
-    page.wait_for_function("(s) => { const img = [...document.querySelectorAll('img')].find(i => i.offsetParent"
-                           " && i.closest('.block')?.innerText.includes('decoded point')); return img && img.src !== s; }",
-                           arg=before, timeout=30_000)
-    # Interpolate: a strip of decoded steps.
-    page.get_by_role("button", name="Interpolate", exact=True).click()
-    page.wait_for_function("() => [...document.querySelectorAll('img')].some(i => i.offsetParent && i.naturalWidth > 0"
-                           " && i.complete && i.closest('.block')?.innerText.includes('interpolation'))", timeout=30_000)
+    wait_state(page, LATENT, "Number(s.decodes) > arg", arg=decodes, timeout=30_000)
+    page.wait_for_function("([sel, was]) => document.querySelector(sel).toDataURL() !== was",
+                           arg=[f"{LATENT} .dz-decoded", before], timeout=30_000)
+    # From one digit to another: a strip of decoded steps.
+    walk = f"{LATENT} .dz-latent-walk"
+    before = pixels(page, walk)
+    page.select_option(f"{LATENT} [data-in=end]", "3")
+    page.wait_for_function("([sel, was]) => document.querySelector(sel).toDataURL() !== was", arg=[walk, before],
+                           timeout=30_000)
     # Digits, not a black bar: every tile of the strip has ink.
-    ink = page.evaluate("""() => { const img = [...document.querySelectorAll('img')].find(i => i.offsetParent
-          && i.closest('.block')?.innerText.includes('interpolation'));
-        const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
-        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+    ink = page.evaluate("""(sel) => { const c = document.querySelector(sel), ctx = c.getContext('2d');
         const tiles = Math.round(c.width / c.height), w = c.width / tiles;
         return [...Array(tiles).keys()].map(t => { const d = ctx.getImageData(t * w, 0, w, c.height).data;
-          let lit = 0; for (let i = 0; i < d.length; i += 4) lit += d[i] > 128; return lit / (d.length / 4); }); }""")
+          let lit = 0; for (let i = 0; i < d.length; i += 4) lit += d[i] > 128; return lit / (d.length / 4); }); }""", walk)
     assert len(ink) >= 2 and min(ink) > 0.03, f"share of lit pixels per tile: {ink}"
     assert_no_defects(page, "Latent space, drawn, decoded, interpolated")
     shot(page, name, "latent")
@@ -442,74 +399,63 @@ def test_latent(screen):
 def test_latent_a_typed_number_stays_in_range(screen):
     name, page = screen
     open_tab(page, "Latent space")
-    box = page.locator("input[aria-label='number input for x']")
-    low, high = float(box.get_attribute("min")), float(box.get_attribute("max"))
+    _latent_ready(page)
+    box = page.locator(f"{LATENT} input[type=number][data-axis=x]")
+    box.scroll_into_view_if_needed()
+    low, high = _ranges(page)[0]
+    decodes = int(state(page, LATENT)["decodes"])
     box.fill("999")
     box.press("Enter")
-    box.blur()
-    try:  # the page's answer: the box back in range, or an error shown (the assertions below tell which)
-        page.wait_for_function("(r) => { const v = Number(document.querySelector(\"input[aria-label='number input for x']\").value);"
-                               " return (v >= r[0] && v <= r[1]) || [...document.querySelectorAll('.block .error')]"
-                               ".some((e) => e.offsetParent); }", arg=[low, high], timeout=10_000)
-    except PlaywrightTimeout:  # a 999 kept in the box: asserted below, with what the page shows
+    box.blur()  # leaving the box: it shows the point decoded
+    timing = f"{LATENT} .dz-latent-timing"
+    try:  # the page's answer: the clamped point decoded and said, the box back in range (asserted below)
+        wait_state(page, LATENT, "Number(s.decodes) > arg[0] && document.querySelector(arg[1]).innerText.includes('outside')"
+                                 " && Number(document.querySelector(arg[2]).value) <= arg[3]",
+                   arg=[decodes, timing, f"{LATENT} input[data-axis=x]", high], timeout=30_000)
+    except PlaywrightTimeout:  # a 999 kept in the box, or nothing said: asserted below, with what the page shows
         pass
     steady(page)
     shot(page, name, "latent-999")
     value = float(box.input_value() or "nan")
+    said = page.locator(timing).inner_text()
     found = page.evaluate(DEFECTS_JS)
-    errors = [f for f in found if '"Error"' in f]
-    # Back to a point inside, and the error's toasts closed, for whatever comes next.
+    # Back to a point inside, for whatever comes next.
+    decodes = int(state(page, LATENT)["decodes"])
     box.fill(str(round((low + high) / 2, 2)))
-    box.press("Enter")
-    box.blur()  # a slider's box is read when it loses focus
-    page.wait_for_function("() => ![...document.querySelectorAll('.block .error')].some(e => e.offsetParent)",
-                           timeout=30_000)
-    page.evaluate("() => document.querySelectorAll('.toast-close').forEach(b => b.click())")
-    page.wait_for_function("() => ![...document.querySelectorAll('.toast-close')].some((b) => b.offsetParent)",
-                           timeout=10_000)
-    assert [f for f in found if f not in errors] == [], "Latent space, 999 typed"
-    assert not errors and low <= value <= high, f"a typed 999 kept in the x box (range {low}..{high}): {value}, {errors}"
+    box.blur()
+    wait_state(page, LATENT, "Number(s.decodes) > arg[0] && !document.querySelector(arg[1]).innerText.includes('outside')",
+               arg=[decodes, timing], timeout=30_000)
+    assert found == [], f"Latent space, 999 typed: {found}"
+    assert low <= value <= high, f"a typed 999 kept in the x box (range {low}..{high}): {value}"
+    assert re.match(rf"x = 999 is outside the slider \({low:.2f} to {high:.2f}\): decoded at x = {high:.2f}\.", said), said
+    assert abs(_point(page)[0] - round((low + high) / 2, 2)) < 0.011, _point(page)
 
 
 def test_latent_clicking_a_point_decodes_it(screen):
     name, page = screen
     open_tab(page, "Latent space")
-    plot = page.locator("#latent-plot .js-plotly-plot")
-    plot.scroll_into_view_if_needed()
-    box = plot.bounding_box()
-    before = _slider_values(page), _decoded_src(page)
-    hovered, moved = [], False
-    # Find a dot: move over the cloud, nearest its middle first, until Plotly shows a hover label;
-    # then click it. A dot's hover spot and its click spot can differ by a pixel on a busy machine,
-    # so up to three hovered dots are tried (a page that ignores clicks fails all three).
-    spots = sorted(((fx / 10, fy / 10) for fx in range(1, 10) for fy in range(2, 9)),
-                   key=lambda f: (f[0] - 0.4) ** 2 + (f[1] - 0.58) ** 2)
-    for fx, fy in spots:
-        at = (box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-        page.mouse.move(*at)
-        page.wait_for_timeout(50)
-        label = page.locator("#latent-plot .hovertext")
-        if not (label.count() and (label.first.text_content() or "").startswith("a test")):
-            continue
-        hovered.append(label.first.text_content())
-        if SCREENS[name][2]:
-            page.touchscreen.tap(*at)  # a finger on a phone
-        else:
-            page.mouse.down()  # a click as a hand makes it: Plotly's 3-D scene sees the button held for a frame
-            page.wait_for_timeout(60)
-            page.mouse.up()
-        try:  # the click's answer: the sliders at the dot, or the decoded digit changed
-            page.wait_for_function(
-                "(b) => JSON.stringify([[...document.querySelectorAll('input[aria-label^=\"number input for \"]')]"
-                ".filter(i => i.offsetParent && /for [xyz]$/.test(i.getAttribute('aria-label'))).map(i => Number(i.value)),"
-                f" ({DECODED_SRC})()]) !== JSON.stringify(b)", arg=[[float(v) for v in before[0]], before[1]], timeout=5_000)
-        except PlaywrightTimeout:  # no answer: try the next dot (the assertion after the loop says it)
-            pass
-        moved = (_slider_values(page), _decoded_src(page)) != before
-        if moved or len(hovered) == 3:
-            break
-    assert hovered, "no dot answered a hover in the middle of the cloud"
-    assert re.search(r"\(-?\d+\.\d{2}, -?\d+\.\d{2}, -?\d+\.\d{2}\)", hovered[0]), f"hover says only {hovered[0]!r}"
+    _latent_ready(page)
+    scatter = page.locator(f"{LATENT} .dz-scatter")
+    scatter.scroll_into_view_if_needed()
+    steady(page, PROBE)
+    probe = json.loads(state(page, LATENT)["probe"])  # a dot nothing hides: where it is and its code
+    box = scatter.bounding_box()
+    at = (box["x"] + probe["x"], box["y"] + probe["y"])
+    point = state(page, LATENT)["point"]
+    if SCREENS[name][2]:
+        page.touchscreen.tap(*at)  # a finger on a phone
+    else:
+        page.mouse.click(*at)
+    try:  # the click's answer: the dot's code decoded (asserted below)
+        wait_state(page, LATENT, "s.point !== arg", arg=point, timeout=30_000)
+    except PlaywrightTimeout:
+        pass
+    want = [min(max(v, lo), hi) for v, (lo, hi) in zip(probe["code"], _ranges(page))]
+    steady(page)
+    # The dot's place said as people write numbers: two decimals.
+    said = page.locator(f"{LATENT} .dz-latent-timing").inner_text()
     assert_no_defects(page, "Latent space, a dot clicked")
     shot(page, name, "latent-click")
-    assert moved, f"clicking {len(hovered)} dots moved neither the sliders nor the digit"
+    assert all(abs(a - b) < 0.011 for a, b in zip(_point(page), want)), f"clicked the dot at {want}, decoded {_point(page)}"
+    assert all(abs(a - b) < 0.011 for a, b in zip(page.evaluate(SLIDERS), want)), f"sliders {page.evaluate(SLIDERS)}"
+    assert re.search(r"Point \(-?\d+\.\d{2}, -?\d+\.\d{2}, -?\d+\.\d{2}\)", said), said

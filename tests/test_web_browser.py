@@ -1,5 +1,8 @@
 """The static site in a real browser: `digitzoo web build --vendor`, served by `python -m http.server`.
 
+The pages are the project's own modules (apps/web/: draw.js, latent.js, gan.js through page.js and
+main.js), the same files the hub serves; their state is read from each root's data-* attributes.
+
 Needs Debian's Chromium, Playwright for Python and onnxruntime-web from npm (`npm ci` in apps/web;
 .ci/run does it). Without them the module is skipped here, and fails in CI (DIGITZOO_REQUIRE_BROWSER).
 Screenshots go to test-artifacts/.
@@ -16,13 +19,15 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import zlib
 
 import numpy as np
 import pytest
 
-from browser_support import ARTIFACTS  # skips this module without a browser; conftest has the browser fixture
+from browser_support import (ARTIFACTS, DRAW, GAN, LATENT, draw_stroke,  # skips this module without a browser;
+                             start_server, state)  # conftest has the browser fixture
 from digitzoo.apps import web_build
 from digitzoo.apps.bench import free_port
 from digitzoo.hub.serving import sketch
@@ -84,34 +89,25 @@ def page(browser):
 
 
 def wait_ready(page, timeout=60_000):
-    page.wait_for_function("() => window.digitzoo && window.digitzoo.readyMs !== null", timeout=timeout)
+    """Until the Draw page is mounted on what could be opened (its models checked and opened, or not)."""
+    page.wait_for_function("(r) => document.querySelector(r)?.dataset.readyMs !== undefined", arg=DRAW, timeout=timeout)
 
 
-def top_digit(page, label: str) -> str:
-    return page.locator(f'.answer[data-label="{label}"] .top-digit').inner_text().strip()
+def first_draw(site) -> dict:
+    """models.json's first draw model: the left panel's."""
+    return json.loads((site / "models.json").read_text())["draw"][0]
 
 
-def first_draw_label() -> str:
-    manifest = read_manifest()
-    return manifest.models[demo_models(manifest, "draw")[0]].demo["label"]
+def top(model: str) -> str:
+    return f'{DRAW} .dz-answer[data-model="{model}"] .dz-top'
 
 
-def stroke_points(box, points, steps=15):
-    at = lambda fx, fy: (box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)  # noqa: E731
-    yield at(*points[0])
-    for (ax, ay), (bx, by) in zip(points, points[1:]):
-        for i in range(1, steps + 1):
-            yield at(ax + (bx - ax) * i / steps, ay + (by - ay) * i / steps)
+def top_digit(page, model: str) -> str:
+    return page.locator(top(model)).inner_text().strip()
 
 
-def draw_stroke(page, points) -> None:
-    """One mouse stroke through ``points`` (page coordinates): press, move, release."""
-    points = list(points)
-    page.mouse.move(*points[0])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(x, y)
-    page.mouse.up()
+def note(page, tab: str = "draw") -> str:
+    return page.locator(f"#tab-{tab} .dz-note").inner_text()
 
 
 def canvas_pixels(page, selector: str) -> str:
@@ -169,121 +165,136 @@ def test_the_pages_preprocessing_matches_hub_sketch(page, url, mnist_test):
 
 # ---- The site at work ----------------------------------------------------------------------------
 
-def test_drawing_a_seven_is_read_while_drawing(page, url):
-    """From navigation: the stroke starts at once; the answer must show 7 before the mouse is released."""
-    label = first_draw_label()
+def test_drawing_a_seven_is_read_while_drawing(page, url, site):
+    """From navigation: the stroke starts as soon as the pad is there; the answer must show 7 before the
+    mouse is released."""
+    model = first_draw(site)["model"]
     page.goto(url)
-    box = page.locator("#pad").bounding_box()
-    points = list(stroke_points(box, SEVEN))
-    page.mouse.move(*points[0])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(x, y)
-    page.wait_for_function("(l) => document.querySelector(`.answer[data-label=\"${l}\"] .top-digit`).textContent === '7'",
-                           arg=label, timeout=60_000)
-    timings = page.evaluate("() => window.digitzoo")
-    shown = page.locator("#draw-timing").inner_text()
+    draw_stroke(page, SEVEN, steps=15, release=False)
+    page.wait_for_function("(s) => document.querySelector(s).textContent === '7'", arg=top(model), timeout=60_000)
+    timings = state(page, DRAW)
+    shown = page.locator(f"{DRAW} .dz-timing").inner_text()
     page.mouse.up()  # released only now: the 7 above was read while drawing
-    print(f"\nfirst answer {timings['firstAnswerMs']:.0f} ms after navigation (models checked and opened after "
-          f"{timings['readyMs']:.0f} ms); the page says: {shown}")
-    assert timings["firstAnswerMs"] is not None and "in your browser (wasm):" in shown
+    print(f"\nfirst answer {float(timings['firstAnswerMs']):.0f} ms after navigation (models checked and opened after "
+          f"{float(timings['readyMs']):.0f} ms); the page says: {shown}")
+    assert timings.get("firstAnswerMs") is not None and "in your browser (wasm):" in shown
     page.screenshot(path=str(ARTIFACTS / "web-draw-7.png"), full_page=True)
-    page.click("#clear")
-    assert top_digit(page, label) == ""
+    page.click(f"{DRAW} [data-do=clear]")
+    page.wait_for_function("(s) => document.querySelector(s).textContent === ''", arg=top(model), timeout=10_000)
+    assert top_digit(page, model) == ""
 
 
-def test_clear_undo_and_redo_sit_above_the_fold_and_change_the_answer(browser, url):
+def test_clear_undo_and_redo_sit_above_the_fold_and_change_the_answer(browser, url, site):
     """On a 1280x720 projector the pad and its buttons are on screen (Clear used to be below the fold);
     undo takes the stroke away (the page asks for a digit again), redo brings its answer back,
     and a Clear can be undone."""
-    label = first_draw_label()
+    model = first_draw(site)["model"]
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(url)
-    for element in ("#clear", "#undo", "#redo", "#pad"):  # the whole pad too: no stroke ends below the fold
-        box = page.locator(element).bounding_box()
+    wait_ready(page)
+    for element in ("[data-do=clear]", "[data-do=undo]", "[data-do=redo]", ".dz-pad"):  # the whole pad too: no stroke ends below the fold
+        box = page.locator(f"{DRAW} {element}").bounding_box()
         assert box is not None and box["y"] + box["height"] <= 720, (element, box)
-    read = "(l) => document.querySelector(`.answer[data-label=\"${l}\"] .top-digit`).textContent === '7'"
-    asks = "() => document.querySelector('#draw-timing').textContent === 'Draw a digit (0-9) on the pad.'"
-    page.wait_for_function("() => window.digitzoo.readyMs !== null", timeout=60_000)
-    draw_stroke(page, stroke_points(page.locator("#pad").bounding_box(), SEVEN))
-    def shows(what: str, predicate: str, arg=None) -> None:
+    read = "(s) => document.querySelector(s).textContent === '7'"
+    asks = "(s) => document.querySelector(s).textContent === 'Draw a digit (0-9) on the pad.'"
+    draw_stroke(page, SEVEN, steps=15)
+
+    def shows(what: str, predicate: str, arg) -> None:
         try:
             page.wait_for_function(predicate, arg=arg, timeout=30_000)
         except Exception:
-            raise AssertionError(f"after {what}: read {top_digit(page, label)!r}, the page says "
-                                 f"{page.locator('#draw-timing').inner_text()!r}") from None
+            raise AssertionError(f"after {what}: read {top_digit(page, model)!r}, the page says "
+                                 f"{page.locator(f'{DRAW} .dz-timing').inner_text()!r}") from None
 
-    shows("the stroke", read, label)
-    page.click("#undo")
-    shows("Undo", asks)
-    assert top_digit(page, label) == "" and canvas_pixels(page, "#pad") == blank_pad(page)
-    page.click("#redo")
-    shows("Redo", read, label)
-    page.click("#clear")
-    shows("Clear", asks)
-    page.click("#undo")  # the Clear is undone: the 7 is back
-    shows("Undo after Clear", read, label)
+    timing = f"{DRAW} .dz-timing"
+    shows("the stroke", read, top(model))
+    page.click(f"{DRAW} [data-do=undo]")
+    shows("Undo", asks, timing)
+    assert top_digit(page, model) == "" and canvas_pixels(page, f"{DRAW} .dz-pad") == blank_pad(page)
+    page.click(f"{DRAW} [data-do=redo]")
+    shows("Redo", read, top(model))
+    page.click(f"{DRAW} [data-do=clear]")
+    shows("Clear", asks, timing)
+    page.click(f"{DRAW} [data-do=undo]")  # the Clear is undone: the 7 is back
+    shows("Undo after Clear", read, top(model))
     page.close()
 
 
 def blank_pad(page) -> str:
     """The data URL of an empty canvas the size of the pad."""
-    return page.evaluate("() => { const c = document.createElement('canvas'); const p = document.querySelector('#pad');"
-                         " c.width = p.width; c.height = p.height; return c.toDataURL(); }")
+    return page.evaluate("(s) => { const c = document.createElement('canvas'); const p = document.querySelector(s);"
+                         " c.width = p.width; c.height = p.height; return c.toDataURL(); }", f"{DRAW} .dz-pad")
 
 
 STAR = [(0.5 + 0.4 * math.cos(math.pi / 2 + i * 4 * math.pi / 5), 0.5 - 0.4 * math.sin(math.pi / 2 + i * 4 * math.pi / 5))
         for i in range(6)]  # a five-pointed star in one stroke
 
 
-def test_a_star_is_answered_not_sure_in_the_page(page, url):
-    """The not-a-digit detector runs in the page too: a star gets "not sure: looks most like N"."""
-    label = first_draw_label()
+def test_a_star_is_answered_not_sure_in_the_page(page, url, site):
+    """The not-a-digit detector runs in the page too: a star gets "not sure: looks most like N", and one
+    verdict says so."""
+    model = first_draw(site)["model"]
+    assert json.loads((site / "models.json").read_text())["detector"] is not None  # the site has one to check and open
     page.goto(url)
-    page.wait_for_function("() => document.querySelector('#status').textContent.includes('not-a-digit detector')",
-                           timeout=60_000)  # checked (sha256) and opened beside the draw models
-    draw_stroke(page, stroke_points(page.locator("#pad").bounding_box(), STAR))
-    page.wait_for_function("(l) => document.querySelector(`.answer[data-label=\"${l}\"] .top-digit`).textContent"
-                           ".startsWith('not sure: looks most like ')", arg=label, timeout=30_000)
-    assert page.locator("#draw-timing").inner_text().startswith("Not sure this is a digit")
-    page.click("#clear")
+    wait_ready(page)  # the detector is checked (sha256) and opened with the first draw models, before the page is ready
+    assert state(page, DRAW)["path"] == "inpage"
+    draw_stroke(page, STAR, steps=15)
+    page.wait_for_function("(s) => document.querySelector(s).textContent.startsWith('not sure: looks most like ')",
+                           arg=top(model), timeout=30_000)
+    assert page.locator(f"{DRAW} .dz-verdict").count() == 1
+    assert page.locator(f"{DRAW} .dz-verdict").inner_text().startswith("Not sure this is a digit")
+    assert page.locator("#tab-draw").inner_text().count("Not sure this is a digit") == 1  # one verdict, said once
+    page.click(f"{DRAW} [data-do=clear]")
 
 
 def test_moving_a_latent_slider_decodes_another_digit(page, url):
     page.goto(url)
     page.click("nav [data-tab=latent]")
-    page.wait_for_function("() => document.querySelector('#latent-timing').textContent.includes('wasm')", timeout=60_000)
-    before = canvas_pixels(page, "#decoded")
-    page.evaluate("() => { const s = document.querySelector('#latent-x'); s.value = s.max;"
-                  " s.dispatchEvent(new Event('input', { bubbles: true })); }")
-    page.wait_for_function("(b) => document.querySelector('#decoded').toDataURL() !== b", arg=before, timeout=30_000)
+    page.wait_for_function("(r) => Number(document.querySelector(r)?.dataset.decodes) > 0 &&"
+                           " document.querySelector(`${r} .dz-latent-timing`).textContent.includes('wasm')",
+                           arg=LATENT, timeout=60_000)
+    before, point = canvas_pixels(page, f"{LATENT} .dz-decoded"), state(page, LATENT)["point"]
+    page.evaluate("(r) => { const s = document.querySelector(`${r} .dz-sliders input[type=range]`); s.value = s.max;"
+                  " s.dispatchEvent(new Event('input', { bubbles: true })); }", LATENT)
+    page.wait_for_function("([r, p]) => document.querySelector(r).dataset.point !== p", arg=[LATENT, point], timeout=30_000)
+    assert canvas_pixels(page, f"{LATENT} .dz-decoded") != before
     page.screenshot(path=str(ARTIFACTS / "web-latent.png"), full_page=True)
 
 
 def test_changing_the_gan_seed_draws_another_grid(page, url):
     page.goto(url)
     page.click("nav [data-tab=gan]")
-    page.wait_for_function("() => document.querySelector('#gan-timing').textContent.startsWith('seed 0')", timeout=60_000)
-    before = canvas_pixels(page, "#gan-grid")
-    page.fill("#gan-seed", "12345")
-    page.wait_for_function("() => document.querySelector('#gan-timing').textContent.startsWith('seed 12345')",
+    timing = f"{GAN} .dz-gan-timing"
+    page.wait_for_function("(s) => document.querySelector(s)?.textContent.startsWith('seed 0')", arg=timing, timeout=60_000)
+    before = canvas_pixels(page, f"{GAN} .dz-gan-grid")
+    page.fill(f"{GAN} [data-in=seed]", "12345")
+    page.wait_for_function("(s) => document.querySelector(s).textContent.startsWith('seed 12345')", arg=timing,
                            timeout=30_000)
-    assert canvas_pixels(page, "#gan-grid") != before
+    assert state(page, GAN)["seed"] == "12345"
+    assert canvas_pixels(page, f"{GAN} .dz-gan-grid") != before
     page.screenshot(path=str(ARTIFACTS / "web-gan.png"), full_page=True)
 
 
 def test_a_tampered_model_file_is_refused_with_a_message(page, site, tmp_path):
     tampered = shutil.copytree(site, tmp_path / "tampered")
-    first = json.loads((tampered / "models.json").read_text())["draw"][0]
+    first = first_draw(tampered)
     data = bytearray((tampered / first["file"]).read_bytes())
     data[len(data) // 2] ^= 0x01  # one bit of one byte
     (tampered / first["file"]).write_bytes(bytes(data))
     with static_server(tampered) as served:
         page.goto(served)
         wait_ready(page)
-        problems = page.locator("#problems").inner_text()
-        assert f"Refused {first['file']}" in problems and "sha256" in problems, problems
-        assert top_digit(page, first["label"]) == "refused"
+        said = note(page)
+        assert f"Refused {first['file']}" in said and "sha256" in said, said
+        # The refused model's panel says so once a drawing is read (by the models that were not refused).
+        draw_stroke(page, SEVEN, steps=15)
+        page.wait_for_function("(s) => document.querySelector(s).textContent === 'refused'", arg=top(first["model"]),
+                               timeout=30_000)
+        page.wait_for_function("(s) => document.querySelector(s).textContent === '7'",
+                               arg=f"{DRAW} .dz-answer[data-side=right] .dz-top", timeout=30_000)
+        page.wait_for_function("(r) => document.querySelector(r).dataset.shown === 'refused'", arg=DRAW, timeout=10_000)
+        timing = page.locator(f"{DRAW} .dz-timing").inner_text()
+        assert timing.startswith("Answered in your browser (wasm)"), timing
         page.screenshot(path=str(ARTIFACTS / "web-tampered.png"), full_page=True)
 
 
@@ -295,9 +306,11 @@ def test_without_the_cdn_the_page_says_why(browser, tmp_path):
     try:
         with static_server(site) as served:
             page.goto(served)
-            page.wait_for_function("() => document.querySelector('#problems').textContent.length > 0", timeout=60_000)
-            problems = page.locator("#problems").inner_text()
-            assert "onnxruntime-web could not be loaded" in problems and "--vendor" in problems, problems
+            page.wait_for_function("() => document.querySelector('#tab-draw .dz-note')?.textContent.length > 0",
+                                   timeout=60_000)
+            said = note(page)
+            assert "onnxruntime-web could not be loaded" in said and "--vendor" in said, said
+            assert state(page, DRAW)["path"] == "none"
     finally:
         page.close()
 
@@ -310,19 +323,26 @@ def test_a_phone_draws_with_a_finger(browser, url):
     try:
         page.goto(url)
         wait_ready(page)
-        box = page.locator("#pad").bounding_box()
+        box = page.locator(f"{DRAW} .dz-pad").bounding_box()
         assert 0.9 * 390 <= box["width"] <= 390 and box["x"] >= 0, box  # the pad fills at least 90% of the width
-        touch = context.new_cdp_session(page)
-        points = list(stroke_points(box, SEVEN, steps=10))
-        send = lambda kind, pts: touch.send("Input.dispatchTouchEvent", {  # noqa: E731
-            "type": kind, "touchPoints": [{"x": x, "y": y} for x, y in pts]})
-        send("touchStart", points[:1])
-        for point in points[1:]:
-            send("touchMove", [point])
-        page.wait_for_function("() => /^[0-9]$/.test(document.querySelector('.answer .top-digit').textContent)",
-                               timeout=60_000)
-        send("touchEnd", [])
+        draw_stroke(page, SEVEN, steps=10, touch=True)
+        page.wait_for_function("(s) => /^[0-9]$/.test(document.querySelector(s).textContent)",
+                               arg=f"{DRAW} .dz-answer[data-side=left] .dz-top", timeout=60_000)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
         page.screenshot(path=str(ARTIFACTS / "web-touch-390x844.png"), full_page=True)
     finally:
         context.close()
+
+
+# ---- The hub and the static site run the same files ----------------------------------------------
+
+def test_the_hub_serves_the_sites_own_page_modules_byte_for_byte(tmp_path):
+    """A running hub's pages (apps/pages.py) are the static site's modules, not a copy or another version."""
+    from digitzoo.apps import pages
+
+    with start_server("--tab", "draw") as hub:
+        site = web_build.build_site(tmp_path / "site", exports_root())  # built now: the files the hub serves now
+        for name in web_build.PAGE_MODULES:
+            with urllib.request.urlopen(urllib.parse.urljoin(hub, f"{pages.PREFIX}/{name}"), timeout=30) as answer:
+                served = answer.read()
+            assert served == (site / name).read_bytes() == (web_build.WEB_SOURCES / name).read_bytes(), name

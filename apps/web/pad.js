@@ -86,8 +86,8 @@ export function paintStrokes(ctx, strokes, penWidth) {
   }
 }
 
-// Bind a pad to `canvas`: { strokes, undo(), redo(), clear(), context }. `onChange(strokes)` is
-// called after every change the drawing sees (a point, undo, redo, clear).
+// Bind a pad to `canvas`: { strokes, undo(), redo(), clear(), context }. `onChange(strokes, how)` is
+// called after every change the drawing sees (a point, undo, redo, clear; `how.lifted` when a stroke ends).
 export function attachPad(canvas, { size, penWidth }, onChange = () => {}) {
   canvas.width = canvas.height = size;
   const context = canvas.getContext("2d", { willReadFrequently: true });
@@ -117,8 +117,10 @@ export function attachPad(canvas, { size, penWidth }, onChange = () => {}) {
     onChange(strokes);
   });
   const lift = () => {
+    if (!drawing) return;
     drawing = false;
     strokes.end();
+    onChange(strokes, { lifted: true }); // the stroke is whole: a page that reads at stroke ends reads now
   };
   canvas.addEventListener("pointerup", lift);
   canvas.addEventListener("pointercancel", lift);
@@ -126,7 +128,7 @@ export function attachPad(canvas, { size, penWidth }, onChange = () => {}) {
     if (!changed) return;
     drawing = false;
     redraw();
-    onChange(strokes);
+    onChange(strokes, { lifted: true });
   };
   return {
     strokes,

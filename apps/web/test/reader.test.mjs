@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { inflateSync } from "node:zlib";
 
+import { PageReader, readingFromServer } from "../reader.js";
 import { RefusedFile, openModel, softmax } from "../runtime.js";
 import { preprocess } from "../sketch.js";
 
@@ -83,4 +84,28 @@ test("a model file whose sha256 differs never reaches onnxruntime", { skip: why 
     globalThis.fetch = realFetch;
   }
   assert.equal(created, false);
+});
+
+test("the page's reader (reader.js) gives the reading ONNX Runtime in Python gives", { skip: why || false }, async () => {
+  const entry = { model: "mnist_cnn", label: "CNN", classes: [..."0123456789"], inputs: [{ name: expected.input }],
+                  outputs: [{ name: expected.output }] };
+  const reader = new PageReader(ort, new Map([["mnist_cnn", Promise.resolve({ entry, session: model.session })]]), null, 0.5);
+  const reading = await reader.read(float32s(expected.input_28x28_f32_b64), ["mnist_cnn", "mnist_cnn"]);
+  assert.deepEqual(Object.keys(reading.probs), ["mnist_cnn"]); // asked twice, read once
+  assertClose(reading.probs.mnist_cnn, expected.probabilities, expected.tolerance, "probabilities");
+  assert.equal(reading.ranked("mnist_cnn", 1)[0][0], expected.top_digit);
+  assert.equal(reading.doubt, null); // no detector: no verdict, never "not sure"
+  assert.equal(reading.notSure, false);
+  assert.match(reading.by, /^in your browser \(wasm\): [0-9.]+ ms \(CNN\)$/);
+});
+
+test("the server's reading is read as a page's own (the same Reading, the same threshold)", () => {
+  const probs = { mnist_cnn: [0.1, 0.6, 0.3, 0, 0, 0, 0, 0, 0, 0] };
+  const answer = { probs, doubt: 0.7, beliefs: null, answered_by: "onnxruntime-cpu: mnist_cnn 1.0 ms", seen: Array(784).fill(0) };
+  const reading = readingFromServer(answer, 0.5);
+  assert.equal(reading.notSure, true);
+  assert.deepEqual(reading.ranked("mnist_cnn", 2), [[1, 0.6], [2, 0.3]]);
+  assert.equal(reading.by, "on the server (onnxruntime-cpu: mnist_cnn 1.0 ms)");
+  assert.equal(readingFromServer({ ...answer, doubt: 0.5 }, 0.5).notSure, false); // over the threshold, not at it
+  assert.equal(readingFromServer({ ...answer, doubt: null }, 0.5).notSure, false);
 });

@@ -1,21 +1,18 @@
-"""In-page answers for the Draw tab: the hub's page runs the draw tab's classifiers (and the
-not-a-digit detector) in the browser with onnxruntime-web, as the static site does; and the
-Latent space tab's decoder (``gradio_latent.js``) and the GAN sampler's generator (``gradio_gan.js``).
+"""The hub's Draw, Latent space and GAN tabs: each is a gr.HTML component (``component``) whose
+markup and behaviour are the project's own page modules (apps/web/: page.js, draw.js, latent.js,
+gan.js, ...), the same files the static site runs; ``hub.js`` mounts them and runs the models in the
+browser with onnxruntime-web when it can.
 
-The server serves exactly these files under ``PREFIX`` (no folder is opened to the web):
-``gradio_draw.js``, ``gradio_latent.js``, ``gradio_gan.js`` and ``gradio_page.js`` with the static site's
-``runtime.js`` and ``sketch.js`` beside it, ``config.json`` (each model file's URL, sha256,
-input/output names and label, and where onnxruntime-web comes from), the ONNX files the manifest
-lists for the draw tab, the latent tab's decoder and the GAN's generator, and onnxruntime-web's
-module and WebAssembly binary when the npm copy is installed (``apps/web/node_modules``; else the
-page uses the pinned CDN URL). The page checks every model's sha256 and the runtime's sha384 itself, and
-falls back to the server's answers when anything fails.
+The server serves exactly these files under ``PREFIX`` (no folder is opened to the web): the page
+modules, ``models.json`` (the static site's format, apps.web_build.page_config), the ONNX files it
+lists, and onnxruntime-web's module and WebAssembly binary when the npm copy is installed
+(``apps/web/node_modules``; else the page uses the pinned CDN URL). The page checks every model's
+sha256 and the runtime's sha384 itself.
 
-The server's answers, for a page whose models cannot run (or ``?inpage=0``): ``POST PREFIX/classify``
-with the page's own copy of the drawing, one request, answered from a thread with at most
-``PAGE_CONCURRENCY`` at work and ``PAGE_WAITING`` waiting (more: HTTP 503, "busy"). Gradio's queue
-API takes two round trips (join, then read the stream), each waiting for a page whose main thread
-is busy with the Sketchpad. The pad's own change event stays, as the last resort.
+A page whose models cannot run in the browser (``?inpage=0``, no WebAssembly, a file that fails its
+check) asks the server: ``POST PREFIX/ask/<kind>`` (classify, decode, encode, sample, walk) with
+JSON, one request per question, answered from a thread with at most ``PAGE_CONCURRENCY`` at work
+and ``PAGE_WAITING`` waiting (more: HTTP 503, "busy", which the page asks again a few times).
 """
 
 from __future__ import annotations
@@ -31,19 +28,24 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from digitzoo.apps import draw, parts
+from digitzoo.apps import parts
 from digitzoo.apps.inputs import MAX_IMAGE_BYTES
-from digitzoo.apps.web_build import NPM_HINT, ORT_MODULE, ORT_WASM, WEB_SOURCES, runtime_settings, vendored_runtime_files
+from digitzoo.apps.web_build import (NPM_HINT, ORT_MODULE, ORT_WASM, PAGE_MODULES, WEB_SOURCES, page_config, runtime_settings,
+                                     vendored_runtime_files)
 from digitzoo.apps.webserver import REFUSALS
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import read_inside
-from digitzoo.hub.serving.manifest import artifact, exports_root, part_with_role, parts_with_role
+from digitzoo.hub.serving.manifest import Artifact, DemoData, exports_root
 
-PREFIX = "/digitzoo/inpage"
-PAGE_FILES = ["gradio_draw.js", "gradio_gan.js", "gradio_latent.js", "gradio_page.js", "runtime.js", "sketch.js"]
-# The page's modules, added to the hub's <head>: each waits for its tab's components (and does
-# nothing on a page without them).
-HEAD = "".join(f'<script type="module" src="{PREFIX}/{name}"></script>' for name in ("gradio_draw.js", "gradio_latent.js", "gradio_gan.js"))
+PREFIX = "/digitzoo/pages"
+KINDS = ("draw", "latent", "gan")  # the tabs that are page modules
+
+
+def component(kind: str) -> gr.HTML:
+    """The ``kind`` page as a Gradio component that owns its markup: hub.js mounts the page module
+    into it (Gradio's public gr.HTML API: html_template, js_on_load, props, trigger)."""
+    return gr.HTML(value=None, html_template="<div></div>", elem_id=f"{kind}-page", apply_default_css=False,
+                   js_on_load=f"import('{PREFIX}/hub.js').then((hub) => hub.mount('{kind}', element, props, trigger));")
 
 
 # The page's server path: a few model calls at a time (2 cores), a few waiting, the rest told "busy".
@@ -70,15 +72,6 @@ class ExportFile:
     sha256: str
 
 
-def _entry(model: str, role: str, label: str) -> tuple[dict, ExportFile]:
-    manifest = parts.manifest()
-    item = artifact(manifest, model, part_with_role(manifest, model, role), "onnx")
-    io = lambda specs: [{"name": s.name, "shape": s.shape} for s in specs]  # noqa: E731
-    entry = {"model": model, "label": label, "file": f"{PREFIX}/models/{item.file}", "sha256": item.sha256,
-             "inputs": io(item.inputs), "outputs": io(item.outputs)}
-    return entry, ExportFile(_root(), item.file, item.sha256)
-
-
 def _runtime() -> tuple[dict, dict[str, Path]]:
     """Where the page loads onnxruntime-web: this server's copy when npm installed it, else the CDN."""
     try:
@@ -95,38 +88,25 @@ def _runtime() -> tuple[dict, dict[str, Path]]:
     return runtime, {f"ort/{name}": path for name, path in files.items()}
 
 
-def _tab_part(tab: str, role: str, served: dict[str, Path | ExportFile]) -> dict | None:
-    """The entry of the part with ``role`` of the first model ``tab`` shows (added to ``served``), or None."""
-    with_role = {model for model, _ in parts_with_role(parts.manifest(), role)}
-    shown = [m for m in parts.shown_on(tab) if m in with_role]
-    if not shown:
-        return None
-    entry, path = _entry(shown[0], role, f"{parts.label(shown[0])} {role}")
-    served[entry["file"].removeprefix(PREFIX + "/")] = path
-    return entry
-
-
 def site() -> tuple[dict, dict[str, Path | ExportFile]]:
-    """The page's config.json and every file served under PREFIX (name -> path)."""
-    manifest = parts.manifest()
-    served = {name: WEB_SOURCES / name for name in PAGE_FILES}
-    draw = []
-    classifier_models = {m for m, _ in parts_with_role(manifest, "classifier")}
-    for model in parts.shown_on("draw"):
-        if model not in classifier_models:
-            continue
-        entry, path = _entry(model, "classifier", parts.label(model))
-        draw.append({**entry, "belief_by_row": bool(parts.demo(model).get("belief_by_row")),
-                     "classes": manifest.models[model].labels})
-        served[entry["file"].removeprefix(PREFIX + "/")] = path
-    detector = None
-    if found := parts_with_role(manifest, "detector"):
-        detector, path = _entry(found[0][0], "detector", "not-a-digit detector")
-        served[detector["file"].removeprefix(PREFIX + "/")] = path
-    latent, gan = _tab_part("latent", "decoder", served), _tab_part("gan", "generator", served)
+    """The pages' models.json and every file served under PREFIX (name -> path)."""
+    served: dict[str, Path | ExportFile] = {name: WEB_SOURCES / name for name in [*PAGE_MODULES, "hub.js"]}
+
+    def serve(root: Path, item: Artifact | DemoData) -> str:
+        served[f"models/{item.file}"] = ExportFile(root, item.file, item.sha256)
+        return f"{PREFIX}/models/{item.file}"
+
     runtime, ort_files = _runtime()
     served.update(ort_files)
-    return {"runtime": runtime, "draw": draw, "detector": detector, "latent": latent, "gan": gan}, served
+    return page_config(_root(), parts.manifest(), serve, runtime), served
+
+
+def _answers() -> dict:
+    """What the server answers for each kind of question a page asks (a thin adapter each)."""
+    from digitzoo.apps import draw, gan, latent  # they build the components this module makes
+
+    return {"classify": draw.classify_for_page, "decode": latent.decode_for_page, "encode": latent.encode_for_page,
+            "sample": gan.sample_for_page, "walk": gan.walk_for_page}
 
 
 def routes() -> list[Route]:
@@ -146,15 +126,19 @@ def routes() -> list[Route]:
             return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
         if path is None or not path.is_file():
             return PlainTextResponse("not found", status_code=404)
-        media = "text/javascript" if path.suffix in (".js", ".mjs") else None
+        media = "text/javascript" if path.suffix in (".js", ".mjs") else "text/css" if path.suffix == ".css" else None
         return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
 
     limiter = anyio.CapacityLimiter(PAGE_CONCURRENCY)
     admitted = 0  # requests between admission and answer: counted before a byte of the body is read
     held_bytes = 0  # bodies in memory now, all admitted requests together
 
-    async def classify(request: Request):
+    async def ask(request: Request):
         nonlocal admitted, held_bytes
+        answers = _answers()  # looked up per request: a test may stand in for one
+        answer_for = answers.get(request.path_params["kind"])
+        if answer_for is None:
+            return JSONResponse({"error": f"Ask one of: {', '.join(answers)}."}, status_code=404)
         # Check and count in one step (no await between them): the event loop runs one request at
         # a time here, so a burst cannot all pass the check before any of them is counted.
         if admitted >= PAGE_CONCURRENCY + PAGE_WAITING:  # read per request: a test can tighten it
@@ -177,11 +161,11 @@ def routes() -> list[Route]:
             try:
                 payload = json.loads(body)
             except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: JSON nested ~1,000 deep
-                return JSONResponse({"error": "Send JSON: {\"image\": \"data:image/png;base64,...\"}."}, status_code=400)
+                return JSONResponse({"error": "Send JSON."}, status_code=400)
             del body  # the parsed copy is what the reader needs
             began = time.perf_counter()
             try:
-                answer = await anyio.to_thread.run_sync(draw.classify_for_page, payload, limiter=limiter)
+                answer = await anyio.to_thread.run_sync(answer_for, payload, limiter=limiter)
             except gr.Error as exc:  # bad input: the sentence, for the page to show
                 return JSONResponse({"error": exc.message}, status_code=400)
         finally:
@@ -191,5 +175,5 @@ def routes() -> list[Route]:
         took = (time.perf_counter() - began) * 1000
         return JSONResponse(answer, headers={"Cache-Control": "no-store", "Server-Timing": f"read;dur={took:.1f}"})
 
-    return [Route(f"{PREFIX}/config.json", config_json), Route(f"{PREFIX}/classify", classify, methods=["POST"]),
+    return [Route(f"{PREFIX}/models.json", config_json), Route(PREFIX + "/ask/{kind}", ask, methods=["POST"]),
             Route(PREFIX + "/{name:path}", file)]

@@ -1,0 +1,73 @@
+// The hub's side of the pages. The Draw, Latent space and GAN tabs are each a gr.HTML component
+// (apps/pages.py) whose js_on_load calls `mount(kind, element, props, trigger)`: everything else is
+// the static site's code (page.js). What the hub adds is a server: models.json and the model files
+// come from it (apps/pages.py), and a page whose models cannot run here asks it, one POST per
+// question, bounded there ("busy" is asked again a few times, then said).
+
+import { readSite, startDraw, startGan, startLatent, startRuntime, whyNotHere } from "./page.js";
+
+const BASE = new URL(".", import.meta.url);
+const BUSY_RETRIES = 3;
+let started = null;
+
+// models.json and onnxruntime-web, once per page whichever tab mounts first.
+function start() {
+  started ??= (async () => {
+    const style = Object.assign(document.createElement("link"), { rel: "stylesheet", href: new URL("pages.css", BASE) });
+    document.head.append(style);
+    const site = await readSite(new URL("models.json", BASE));
+    let ort = null, why = whyNotHere();
+    if (!why) {
+      try {
+        ort = await startRuntime(site);
+      } catch (error) {
+        why = error.message;
+      }
+    }
+    return { site, ort, why };
+  })();
+  return started;
+}
+
+// One question to the server: POST ask/<kind> with JSON; the answer's JSON ({ error } for a refusal).
+function askServer(kind) {
+  return async (body) => {
+    for (let attempt = 0; ; attempt++) {
+      let response;
+      try {
+        response = await fetch(new URL(`ask/${body.kind ?? kind}`, BASE), {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      } catch (error) {
+        return { error: `the server could not be asked (${error.message}).` };
+      }
+      if (response.status !== 503 || attempt === BUSY_RETRIES) {
+        return response.json().catch(() => ({ error: `the server answered HTTP ${response.status}.` }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 400 * 2 ** attempt)); // busy: ask again a little later
+    }
+  };
+}
+
+export async function mount(kind, element, props, trigger) {
+  element.innerHTML = `<p class="dz-note">Loading the models…</p>`;
+  let page;
+  try {
+    page = await start();
+  } catch (error) {
+    element.querySelector(".dz-note").textContent = error.message;
+    return;
+  }
+  const how = { ort: page.ort, why: page.why, askServer: askServer("classify") };
+  if (kind === "draw") {
+    // The component's value is the drawing, strokes and picture: Python events read it.
+    how.onDrawing = (strokes, canvas) => {
+      props.value = { strokes, png: strokes.length ? canvas.toDataURL("image/png") : null };
+      trigger("change");
+    };
+    await startDraw(element, page.site, how);
+  } else if (kind === "latent") {
+    await startLatent(element, page.site, how);
+  } else if (kind === "gan") {
+    await startGan(element, page.site, how);
+  }
+}

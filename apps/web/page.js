@@ -1,0 +1,126 @@
+// Starting the pages, shared by the static site (main.js) and the hub (hub.js): models.json, then
+// onnxruntime-web and each model file, checked, then the Draw, Latent space and GAN pages mounted on
+// what could be opened. What runs where is said in one line above each page (`.dz-note`).
+//
+// One direction of data: models.json -> runtime.js (checks, sessions) -> reader.js (readings) ->
+// draw.js / latent.js / gan.js (the DOM). A page whose models cannot run here is given `askServer`
+// (the hub) or shows why (the static site).
+
+import { mountDraw } from "./draw.js";
+import { mountGan } from "./gan.js";
+import { mountLatent } from "./latent.js";
+import { PageReader } from "./reader.js";
+import { RefusedFile, fetchVerified, importPinned, loadRuntime, openModel } from "./runtime.js";
+
+export const SITE_FORMAT = "digitzoo-web/2";
+
+// models.json at `url`, or an Error with a sentence.
+export async function readSite(url) {
+  const response = await fetch(url, { cache: "no-cache" });
+  if (!response.ok) throw new Error(`${url} could not be read (HTTP ${response.status}).`);
+  const site = await response.json();
+  if (site.format !== SITE_FORMAT) throw new Error(`${url} is ${site.format}, this page reads ${SITE_FORMAT}: build it again.`);
+  return site;
+}
+
+// onnxruntime-web, its module and WebAssembly checked against the sha384 in models.json.
+export const startRuntime = (site) => loadRuntime(site.runtime, () => importPinned(site.runtime));
+
+// Why no model can run in this page at all, or "".
+export function whyNotHere() {
+  if (new URLSearchParams(location.search).get("inpage") === "0") return "Running the models in the page is off (?inpage=0 in the address).";
+  if (typeof WebAssembly !== "object") return "This browser has no WebAssembly, so the models cannot run in the page.";
+  return "";
+}
+
+// `entry` opened ({ entry, session }), or null with the reason added to `refused`.
+async function open(ort, entry, refused) {
+  try {
+    return await openModel(ort, entry);
+  } catch (error) {
+    refused.push(error instanceof RefusedFile ? error.message : `${entry.file} could not be opened: ${error.message}`);
+    return null;
+  }
+}
+
+// The root split into the note line and the page's own element.
+function frame(root) {
+  root.innerHTML = `<p class="dz-note" role="status"></p><div></div>`;
+  return [root.firstElementChild, root.lastElementChild];
+}
+
+// `how`: { ort (or null), why (a sentence when ort is null), askServer (or null), onDrawing }.
+export async function startDraw(root, site, how) {
+  const [note, body] = frame(root);
+  const refused = [];
+  let reader = null;
+  if (how.ort) {
+    // The picked pair and the detector first: the first answer waits for nothing else.
+    const [detector, ...first] = await Promise.all([site.detector && open(how.ort, site.detector, refused),
+                                                   ...site.draw.slice(0, 2).map((e) => open(how.ort, e, refused))]);
+    const classifiers = new Map(first.filter(Boolean).map((opened) => [opened.entry.model, opened]));
+    // The others (for the pickers and "all classifiers") open meanwhile: a reading that asks for one waits for it.
+    for (const entry of site.draw.slice(2)) classifiers.set(entry.model, open(how.ort, entry, refused));
+    reader = new PageReader(how.ort, classifiers, detector, site.pad.not_a_digit_above);
+  }
+  const fallBack = refused.length > 0 && how.askServer; // the hub: a refused file means the server answers
+  const say = () => {
+    const why = refused.join(" ") || how.why;
+    note.textContent = reader && !fallBack ? `The models run in your browser (wasm), each file checked (sha256). ${why}`
+      : how.askServer ? `The server answers. ${why}` : why;
+    return why;
+  };
+  const shown = mountDraw(body, { site, reader: fallBack ? null : reader, askServer: how.askServer, why: say(),
+                                  onDrawing: how.onDrawing });
+  body.dataset.readyMs = performance.now().toFixed(1);
+  shown.readPad(); // anything drawn while the models loaded
+  if (reader && !fallBack) {
+    await Promise.all([...reader.classifiers.values()]);
+    say(); // a refusal among the others is said too
+  }
+}
+
+export async function startLatent(root, site, how) {
+  const [note, body] = frame(root);
+  const refused = [];
+  let points, decoder = null, encoder = null;
+  try {
+    points = JSON.parse(new TextDecoder().decode(await fetchVerified(site.latent.points.file, site.latent.points.sha256)));
+  } catch (error) {
+    note.textContent = error.message;
+    return;
+  }
+  if (how.ort) [decoder, encoder] = await Promise.all([open(how.ort, site.latent.decoder, refused),
+                                                       open(how.ort, site.latent.encoder, refused)]);
+  const inPage = decoder && encoder;
+  const run = async ({ entry, session }, data, shape) => {
+    const outputs = await session.run({ [entry.inputs[0].name]: new how.ort.Tensor("float32", data, shape) });
+    return outputs[entry.outputs[0].name].data;
+  };
+  const why = refused.join(" ") || how.why;
+  mountLatent(body, {
+    latent: site.latent, points, pad: site.pad, askServer: how.askServer, why,
+    decode: inPage ? (codes) => run(decoder, Float32Array.from(codes.flat()), [codes.length, 3]) : null,
+    encode: inPage ? async (x) => Array.from(await run(encoder, x, [1, 1, 28, 28])) : null,
+  });
+  note.textContent = inPage ? `The ${site.latent.label} runs in your browser (wasm), checked (sha256).`
+    : how.askServer ? `The server decodes. ${why}` : why;
+}
+
+export async function startGan(root, site, how) {
+  const [note, body] = frame(root);
+  const refused = [];
+  const generator = how.ort ? await open(how.ort, site.gan.generator, refused) : null;
+  const why = refused.join(" ") || how.why;
+  const generate = generator && (async (noise, labels) => {
+    const { entry, session } = generator;
+    const outputs = await session.run({
+      [entry.inputs[0].name]: new how.ort.Tensor("float32", noise, [labels.length, site.gan.z_dim]),
+      [entry.inputs[1].name]: new how.ort.Tensor("int64", BigInt64Array.from(labels, BigInt), [labels.length]),
+    });
+    return outputs[entry.outputs[0].name].data;
+  });
+  mountGan(body, { gan: site.gan, generate, askServer: how.askServer, why });
+  note.textContent = generator ? `The ${site.gan.label} generator runs in your browser (wasm), checked (sha256).`
+    : how.askServer ? `The server draws the digits. ${why}` : why;
+}
