@@ -129,13 +129,13 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     # an API call names lies in the upload folder (tests/test_hostile_requests.py fails without it).
     blocks.state_session_capacity = SESSION_CAPACITY
     blocks.has_launched = True
-    app_kwargs = {}
+    app_kwargs, head = {}, None
     if set(pages.KINDS) & set(tabs or TABS):  # these tabs are page modules: their files, models.json and server path
-        app_kwargs["routes"] = pages.routes()
+        app_kwargs["routes"], head = pages.routes(), pages.HEAD
     if mcp:
         app_kwargs["lifespan"] = mcp_tools.only_the_tools(blocks)  # the four tools, not every endpoint
     site = gr.mount_gradio_app(FastAPI(), blocks, path="", app_kwargs=app_kwargs, max_file_size=MAX_FILE_SIZE,
-                               show_error=False, css=CSS, mcp_server=mcp,
+                               show_error=False, css=CSS, head=head, mcp_server=mcp,
                                server_name=host, server_port=port)
     # Outermost first: the body limit and deadline see every request before Gradio does; uploads are
     # counted over the time Gradio's cache keeps them (its cleanup interval plus the age it deletes at).

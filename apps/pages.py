@@ -41,6 +41,12 @@ PREFIX = "/digitzoo/pages"
 KINDS = ("draw", "latent", "gan")  # the tabs that are page modules
 
 
+# The hub's <head>: the page modules fetched while Gradio builds its page, not one import level
+# after another once it has. (Running hub.js from here too, to load onnxruntime-web meanwhile,
+# made the first answer later: Gradio's start-up holds the main thread that would run it.)
+HEAD = "".join(f'<link rel="modulepreload" href="{PREFIX}/{name}">' for name in ["hub.js", *PAGE_MODULES] if name.endswith(".js"))
+
+
 def component(kind: str) -> gr.HTML:
     """The ``kind`` page as a Gradio component that owns its markup: hub.js mounts the page module
     into it (Gradio's public gr.HTML API: html_template, js_on_load, props, trigger)."""

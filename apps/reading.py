@@ -20,7 +20,8 @@ from digitzoo.apps.inputs import sketch_to_input
 NOT_A_DIGIT_ABOVE = 0.5
 DRAW_PROMPT = "Draw a digit (0-9) on the pad."
 # What the pages and the API say about a reading (the pages fill in {percent} and {digit} themselves).
-SENTENCES = {"not_sure": "Not sure this is a digit ({percent}% it is a letter, a shape or a scribble): draw one digit, 0-9.",
+SENTENCES = {"loading": "Loading the models…",
+             "not_sure": "Not sure this is a digit ({percent}% it is a letter, a shape or a scribble): draw one digit, 0-9.",
              "looks_like": "not sure: looks most like {digit}"}
 
 

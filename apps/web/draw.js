@@ -36,18 +36,20 @@ const TEMPLATE = `
   <figure><canvas class="dz-belief" width="600" height="200"></canvas><figcaption class="dz-belief-caption"></figcaption></figure>
 </div>`;
 
-// `site`: models.json (pad settings, sentences, the draw models). `reader`: a PageReader, or null;
-// `askServer(body)`: the server's reading as JSON, or null (the static site has no server);
-// `why`: the sentence saying why the page does not answer itself; `onDrawing(strokes, canvas)`:
-// after each stroke (the hub keeps the drawing as its component's value).
-export function mountDraw(root, { site, reader = null, askServer = null, why = "", onDrawing = () => {} }) {
+// `site`: models.json (pad settings, sentences, the draw models); `onDrawing(strokes, canvas)`:
+// after each stroke (the hub keeps the drawing as its component's value). The pad takes strokes at
+// once; the answers come once `answerWith` says who reads: `reader` (a PageReader) or null,
+// `askServer(body)` (the server's reading as JSON) or null (the static site has no server), and
+// `why`, the sentence saying why the page does not answer itself.
+export function mountDraw(root, { site, onDrawing = () => {} }) {
   root.classList.add("dz-draw");
   root.innerHTML = TEMPLATE;
   const $ = (selector) => root.querySelector(selector);
   const { pad: settings, sentences } = site;
   const entries = new Map(site.draw.map((entry) => [entry.model, entry]));
   const state = root.dataset;
-  state.path = reader ? "inpage" : askServer ? "server" : "none";
+  let reader = null, askServer = null, why = site.sentences.loading;
+  state.path = "loading";
   state.answers = "0";
   state.shown = "";
 
@@ -253,6 +255,13 @@ export function mountDraw(root, { site, reader = null, askServer = null, why = "
   for (const control of root.querySelectorAll(".dz-picks input, .dz-picks select")) {
     control.addEventListener("change", () => readPad());
   }
-  clearAnswers(reader || askServer ? settings.prompt : why);
-  return { pad, readPad };
+  clearAnswers(why);
+  return {
+    answerWith(how) {
+      ({ reader, askServer, why } = how);
+      state.path = reader ? "inpage" : askServer ? "server" : "none";
+      if (pad.strokes.empty) clearAnswers(reader || askServer ? settings.prompt : why);
+      else readPad(); // what was drawn while the models loaded
+    },
+  };
 }

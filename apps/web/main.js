@@ -1,7 +1,7 @@
 // The static site's page: tabs over the Draw, Latent space and GAN pages (page.js), every model run
 // here with onnxruntime-web. Nothing is sent anywhere: there is no server to ask.
 
-import { readSite, startDraw, startGan, startLatent, startRuntime, whyNotHere } from "./page.js";
+import { readSite, startDraw, startGan, startLatent, startRuntime } from "./page.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -20,17 +20,12 @@ async function start() {
     $("#status").textContent = `${error.message} Build the site with \`digitzoo web build DIR\` and serve DIR.`;
     return;
   }
-  let ort = null, why = whyNotHere();
-  if (!why) {
-    try {
-      ort = await startRuntime(site);
-    } catch (error) {
-      why = error.message;
-    }
-  }
-  $("#status").textContent = ort ? "Every model runs here, in your browser: nothing you draw leaves the page." : why;
-  const how = { ort, why, askServer: null };
-  await startDraw($("#tab-draw"), site, how); // the tab a visitor sees first answers first
+  const runtime = startRuntime(site).then(({ ort, why }) => {
+    $("#status").textContent = ort ? "Every model runs here, in your browser: nothing you draw leaves the page." : why;
+    return { ort, why, askServer: null };
+  });
+  await startDraw($("#tab-draw"), site, () => {}, runtime); // the pad at once; the tab a visitor sees first answers first
+  const how = await runtime;
   await Promise.all([site.latent && startLatent($("#tab-latent"), site, how), site.gan && startGan($("#tab-gan"), site, how)]);
 }
 

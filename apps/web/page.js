@@ -23,24 +23,38 @@ export async function readSite(url) {
   return site;
 }
 
-// onnxruntime-web, its module and WebAssembly checked against the sha384 in models.json.
-export const startRuntime = (site) => loadRuntime(site.runtime, () => importPinned(site.runtime));
-
 // Why no model can run in this page at all, or "".
-export function whyNotHere() {
+function whyNotHere() {
   if (new URLSearchParams(location.search).get("inpage") === "0") return "Running the models in the page is off (?inpage=0 in the address).";
   if (typeof WebAssembly !== "object") return "This browser has no WebAssembly, so the models cannot run in the page.";
   return "";
 }
 
+// { ort: onnxruntime-web (its module and WebAssembly checked against models.json's sha384), why: "" },
+// or { ort: null, why: the sentence saying why the models cannot run in this page }.
+export async function startRuntime(site) {
+  const why = whyNotHere();
+  if (why) return { ort: null, why };
+  try {
+    return { ort: await loadRuntime(site.runtime, () => importPinned(site.runtime)), why: "" };
+  } catch (error) {
+    return { ort: null, why: error.message };
+  }
+}
+
+// Each file is opened once per page, whoever asks first (the hub's tabs share one page).
+const opening = new Map(); // file URL -> promise of { entry, session }, or of the Error that stopped it
+const openOnce = (ort, entry) => {
+  if (!opening.has(entry.file)) opening.set(entry.file, openModel(ort, entry).catch((error) => error));
+  return opening.get(entry.file);
+};
+
 // `entry` opened ({ entry, session }), or null with the reason added to `refused`.
 async function open(ort, entry, refused) {
-  try {
-    return await openModel(ort, entry);
-  } catch (error) {
-    refused.push(error instanceof RefusedFile ? error.message : `${entry.file} could not be opened: ${error.message}`);
-    return null;
-  }
+  const opened = await openOnce(ort, entry);
+  if (!(opened instanceof Error)) return opened;
+  refused.push(opened instanceof RefusedFile ? opened.message : `${entry.file} could not be opened: ${opened.message}`);
+  return null;
 }
 
 // The root split into the note line and the page's own element.
@@ -49,13 +63,17 @@ function frame(root) {
   return [root.firstElementChild, root.lastElementChild];
 }
 
-// `how`: { ort (or null), why (a sentence when ort is null), askServer (or null), onDrawing }.
-export async function startDraw(root, site, how) {
+// `how` (or a promise of it, while onnxruntime-web loads): { ort (or null), why (a sentence when ort
+// is null), askServer (or null) }. The pad is there at once; the answers once the models are open.
+export async function startDraw(root, site, onDrawing, how) {
   const [note, body] = frame(root);
+  const shown = mountDraw(body, { site, onDrawing });
+  note.textContent = site.sentences.loading;
+  how = await how;
   const refused = [];
   let reader = null;
   if (how.ort) {
-    // The picked pair and the detector first: the first answer waits for nothing else.
+    // The detector and the picked pair first: the first answer waits for nothing else.
     const [detector, ...first] = await Promise.all([site.detector && open(how.ort, site.detector, refused),
                                                    ...site.draw.slice(0, 2).map((e) => open(how.ort, e, refused))]);
     const classifiers = new Map(first.filter(Boolean).map((opened) => [opened.entry.model, opened]));
@@ -70,10 +88,8 @@ export async function startDraw(root, site, how) {
       : how.askServer ? `The server answers. ${why}` : why;
     return why;
   };
-  const shown = mountDraw(body, { site, reader: fallBack ? null : reader, askServer: how.askServer, why: say(),
-                                  onDrawing: how.onDrawing });
+  shown.answerWith({ reader: fallBack ? null : reader, askServer: how.askServer, why: say() });
   body.dataset.readyMs = performance.now().toFixed(1);
-  shown.readPad(); // anything drawn while the models loaded
   if (reader && !fallBack) {
     await Promise.all([...reader.classifiers.values()]);
     say(); // a refusal among the others is said too
