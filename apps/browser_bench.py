@@ -108,11 +108,12 @@ def _row(page, digit: str) -> dict:
 def _inpage_digit(page, digit: str, points) -> dict:
     _clear(page, 10_000)
     before = int(_state(page)["answers"])
-    draw(page, PAD, points, release=False)
-    answered_while_drawing = int(_state(page)["answers"]) > before
-    page.mouse.up()
+    draw(page, PAD, points)  # the mouse goes up right after the last move, as a hand lifts the pen
     page.wait_for_function(ANSWERED, timeout=10_000)
-    return {**_row(page, digit), "answered_while_drawing": answered_while_drawing}
+    state = _state(page)
+    answered_while_drawing = int(state["answersAtUp"]) > before  # the page counts answers shown before the up
+    return {**_row(page, digit), "answered_while_drawing": answered_while_drawing,
+            "change_ms": float(state["changeAnswerMs"])}  # the last point drawn -> its answer shown
 
 
 def _server_digit(page, digit: str, points) -> dict:
@@ -222,6 +223,10 @@ def report(result: BrowserResult) -> str:
         lines.append(f"{name:>28s} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['max_ms']:8.1f} {row['right']:4d}/{row['n']}")
     drawn = sum(r.get("answered_while_drawing", False) for r in result.inpage["rows"])
     lines.append(f"in-page answers shown before the mouse-up: {drawn}/{result.inpage['n']} digits")
+    change = [r["change_ms"] for r in result.inpage["rows"] if "change_ms" in r]
+    if change:  # 0 ms after the up means the answer to the final drawing was on screen already: this is the read itself
+        lines.append(f"in the page, the last point drawn -> its answer shown: p50 {percentile(change, 50):.1f} ms, "
+                     f"p99 {percentile(change, 99):.1f} ms")
     for name, values in result.first_answer_ms.items():
         lines.append(f"first answer after navigation, {name}: " + ", ".join(f"{v:.0f}" for v in values) + " ms")
     lines.append("goals: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in result.checks.items()))

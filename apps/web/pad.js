@@ -87,7 +87,8 @@ export function paintStrokes(ctx, strokes, penWidth) {
 }
 
 // Bind a pad to `canvas`: { strokes, undo(), redo(), clear(), context }. `onChange(strokes, how)` is
-// called after every change the drawing sees (a point, undo, redo, clear; `how.lifted` when a stroke ends).
+// called after every change the drawing sees (a point, undo, redo, clear): `how.lifted` when a stroke
+// ends (the pixels as they were) or undo, redo or clear redrew it (`how.redrawn`).
 export function attachPad(canvas, { size, penWidth }, onChange = () => {}) {
   canvas.width = canvas.height = size;
   const context = canvas.getContext("2d", { willReadFrequently: true });
@@ -128,7 +129,7 @@ export function attachPad(canvas, { size, penWidth }, onChange = () => {}) {
     if (!changed) return;
     drawing = false;
     redraw();
-    onChange(strokes, { lifted: true });
+    onChange(strokes, { lifted: true, redrawn: true });
   };
   return {
     strokes,

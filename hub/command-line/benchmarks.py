@@ -267,6 +267,7 @@ def _browser_goals(goals: dict) -> str:
 
 def browser_section(path: Path) -> list[str]:
     """The Draw tab in Chromium, answered in the page and by the server, from `digitzoo bench browser --out ...`."""
+    from digitzoo.apps.bench import percentile
     if not path.is_file():
         return []
     r = json.loads(path.read_text())
@@ -277,6 +278,7 @@ def browser_section(path: Path) -> list[str]:
     if r.get("pad_event"):  # runs before issue 19 also timed Gradio's Sketchpad's own change event; now null
         rows.append(("server, the Sketchpad's own change event (same run)", r["pad_event"]))
     before = sum(row.get("answered_while_drawing", False) for row in r["inpage"]["rows"])
+    change = [row["change_ms"] for row in r["inpage"]["rows"] if "change_ms" in row]
     return ["## Draw tab in the browser", "",
             f"`digitzoo bench browser --out {path.parent.parent.name}/{PLOTS}/{path.name}`: headless Chromium "
             f"{r.get('chromium', '')} (no GPU: it draws on the CPU) draws {r['drawings']} single-stroke digits "
@@ -293,6 +295,9 @@ def browser_section(path: Path) -> list[str]:
                if r.get("pad_event") else
                "There is no \"pad's own event\" path (`pad_event` is null): no such path since the pad is the page's "
                "own (a canvas of apps/web/pad.js), not Gradio's Sketchpad."),
+            *([f"The mouse-up waits for nothing when the answer to the drawing as the pen left it is already on "
+               f"screen; the read itself, from the last point drawn to its answer shown: p50 "
+               f"{percentile(change, 50):.1f} ms, p99 {percentile(change, 99):.1f} ms."] if change else []),
             f"First answer after navigation (a fresh browser context, a 1 drawn as soon as the pad shows; median of "
             f"{len(first['hub_inpage'])}): the hub answering in the page **{median(first['hub_inpage']):.0f} ms**, "
             f"the static site (`digitzoo web build --vendor`, `python -m http.server`) "
