@@ -10,7 +10,7 @@ import { mountDraw } from "./draw.js";
 import { mountGan } from "./gan.js";
 import { mountLatent } from "./latent.js";
 import { PageReader } from "./reader.js";
-import { RefusedFile, fetchVerified, importPinned, loadRuntime, openModel } from "./runtime.js";
+import { RefusedFile, fetchVerified, loadRuntime, openModel } from "./runtime.js";
 
 export const SITE_FORMAT = "digitzoo-web/2";
 
@@ -36,7 +36,7 @@ export async function startRuntime(site) {
   const why = whyNotHere();
   if (why) return { ort: null, why };
   try {
-    return { ort: await loadRuntime(site.runtime, () => importPinned(site.runtime)), why: "" };
+    return { ort: await loadRuntime(site.runtime), why: "" };
   } catch (error) {
     return { ort: null, why: error.message };
   }

@@ -27,12 +27,12 @@ export async function fetchVerified(url, sha256) {
 
 // onnxruntime-web's wasm build, single-threaded: no SharedArrayBuffer, so no COOP/COEP headers and
 // any static host works. Fails with RuntimeMissing (a sentence for the page) when it cannot load.
-// `importModule` loads the module: by default through index.html's import map (the hub's page,
-// which has none, passes `importPinned`).
-export async function loadRuntime(runtime, importModule = () => import("onnxruntime-web")) {
+// `importModule` loads the module: by default `importPinned` (its bytes checked by their sha384;
+// the tests pass a stand-in).
+export async function loadRuntime(runtime, importModule = () => importPinned(runtime)) {
   let ort;
   try {
-    ort = await importModule(); // resolved (and integrity-checked) by index.html's import map
+    ort = await importModule();
   } catch (error) {
     throw new RuntimeMissing(`onnxruntime-web could not be loaded from ${runtime.module} (${error.message}). ` +
                              runtime.missing_hint);
