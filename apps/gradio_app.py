@@ -130,7 +130,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     blocks.state_session_capacity = SESSION_CAPACITY
     blocks.has_launched = True
     app_kwargs, head = {}, None
-    if set(pages.KINDS) & set(tabs or TABS):  # these tabs are page modules: their files, models.json and server path
+    if set(pages.TABS) & set(tabs or TABS):  # these tabs hold page modules: their files, models.json and server path
         app_kwargs["routes"], head = pages.routes(), pages.HEAD
     if mcp:
         app_kwargs["lifespan"] = mcp_tools.only_the_tools(blocks)  # the four tools, not every endpoint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from digitzoo.apps import parts
+from digitzoo.apps import pages, parts
 from digitzoo.hub.serving import leaderboard
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import sha256_file
@@ -87,6 +87,8 @@ def build(app: gr.Blocks) -> None:
     shown = leaderboard.with_local_latency(manifest)  # latency re-measured on this machine, where it was
     gr.Dataframe(value=leaderboard.table(shown), headers=leaderboard.headers(), datatype=leaderboard.datatypes(),
                  interactive=False, elem_id="leaderboard", label="Leaderboard")
+    gr.Markdown("### Your model")
+    pages.component("yours")  # the static site's "Your model" page: checked, scored and ranked in the browser
     gr.Markdown("Every file below was checked against eager PyTorch before it entered the manifest; "
                 "downloads are verified against their sha256 first.")
     for name, entry in manifest.models.items():

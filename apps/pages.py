@@ -38,7 +38,8 @@ from digitzoo.hub.serving.files import read_inside
 from digitzoo.hub.serving.manifest import Artifact, DemoData, exports_root
 
 PREFIX = "/digitzoo/pages"
-KINDS = ("draw", "latent", "gan")  # the tabs that are page modules
+# The hub's tabs that hold a page module: Draw, Latent space, GAN, and Models ("Your model").
+TABS = ("draw", "latent", "gan", "models")
 
 
 # The hub's <head>: the page modules fetched while Gradio builds its page, not one import level
@@ -102,9 +103,13 @@ def site() -> tuple[dict, dict[str, Path | ExportFile]]:
         served[f"models/{item.file}"] = ExportFile(root, item.file, item.sha256)
         return f"{PREFIX}/models/{item.file}"
 
+    def serve_digits(folder: Path, listed: dict) -> str:
+        served[f"digits/{listed['file']}"] = ExportFile(folder, listed["file"], listed["sha256"])
+        return f"{PREFIX}/digits/{listed['file']}"
+
     runtime, ort_files = _runtime()
     served.update(ort_files)
-    return page_config(_root(), parts.manifest(), serve, runtime), served
+    return page_config(_root(), parts.manifest(), serve, runtime, serve_digits), served
 
 
 def _answers() -> dict:

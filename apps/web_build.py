@@ -27,18 +27,20 @@ import numpy as np
 from digitzoo.apps.inputs import FORMATS_HINT, MAX_IMAGE_BYTES
 from digitzoo.apps.reading import DRAW_PROMPT, NOT_A_DIGIT_ABOVE, SENTENCES
 from digitzoo.hub.serving.errors import DigitzooError
-from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path
+from digitzoo.hub.serving import digit_sets, leaderboard, own_model
+from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path, read_inside
 from digitzoo.hub.serving.manifest import (Artifact, DemoData, Manifest, Tensor, artifact, demo_models, part_with_role,
                                            parts_with_role, read_manifest, verified_path)
 from digitzoo.hub.serving.sketch import PAD_SIZE, PEN_WIDTH
 
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
 # The pages' modules (the hub serves the same ones, apps/pages.py) and the static site's frame.
-PAGE_MODULES = ["page.js", "draw.js", "latent.js", "gan.js", "reader.js", "render.js", "pad.js", "runtime.js", "sketch.js",
-                "pages.css"]
+PAGE_MODULES = ["page.js", "draw.js", "latent.js", "gan.js", "yours.js", "yours_page.js", "reader.js", "render.js", "pad.js",
+                "runtime.js", "sketch.js", "pages.css"]
 PAGE_FILES = ["index.html", "main.js", "style.css", *PAGE_MODULES]
 SITE_FORMAT = "digitzoo-web/2"  # apps/web/page.js reads this one
 MODELS_DIR = "models"
+DIGITS_DIR = "digits"  # the test digits a visitor's own model is scored on
 VENDOR_DIR = "vendor/onnxruntime-web"
 
 # onnxruntime-web's wasm build: one ES module (the API and its Emscripten glue, bundled) and the
@@ -103,10 +105,28 @@ def latent_ranges(points: dict) -> list[tuple[float, float]]:
     return [(math.floor(a * 100) / 100, math.ceil(b * 100) / 100) for a, b in zip(lo, hi)]
 
 
-def page_config(root: Path, manifest: Manifest, place: Place, runtime: dict) -> dict:
+# Where a shipped digit set lives: `place_digits(folder, listed)` (listed: its digits.json entry) -> its URL.
+PlaceDigits = Callable[[Path, dict], str]
+
+
+def yours_settings(manifest: Manifest, place_digits: PlaceDigits) -> dict:
+    """The "Your model" page's rules, sentences and test digits (hub/serving/own_model.py: one copy,
+    the CLI's), and the zoo's leaderboard to rank a visitor's model in."""
+    folder = digit_sets.SHIPPED_DIR
+    listed = digit_sets.index(folder)["sets"]
+    return {"max_bytes": own_model.MAX_BYTES, "detect_on": own_model.DETECT_ON, "sentences": own_model.SENTENCES,
+            "conventions": [{"name": k, "says": v} for k, v in own_model.CONVENTIONS.items()],
+            "sets": [{"name": name, "label": item["label"], "count": item["count"], "sha256": item["sha256"],
+                      "file": place_digits(folder, item)} for name, item in listed.items()],
+            "leaderboard": {"columns": [{"key": k, "header": h, "kind": t} for k, h, t in leaderboard.COLUMNS],
+                            "rows": leaderboard.rows(manifest), "yours": leaderboard.YOURS}}
+
+
+def page_config(root: Path, manifest: Manifest, place: Place, runtime: dict, place_digits: PlaceDigits) -> dict:
     """models.json: what the pages (apps/web/page.js) run and how, the same for the static site and
     the hub. Each model file's URL (from ``place``), sha256, input/output names and label; the pad's
-    numbers and the sentences the server's answers use (one copy); None for a tab no model is shown on."""
+    numbers and the sentences the server's answers use (one copy); None for a tab no model is shown on;
+    and the "Your model" page's settings, its test digits placed by ``place_digits``."""
     from digitzoo.apps import gan as gan_tab  # the GAN tab's limits (gan imports this module's caller, apps.pages)
 
     entries = manifest.models
@@ -140,7 +160,7 @@ def page_config(root: Path, manifest: Manifest, place: Place, runtime: dict) -> 
         gan = {"label": label, "classes": entries[name].labels, "generator": generator,
                "z_dim": generator["inputs"][0]["shape"][1], "max_grid": gan_tab.MAX_GRID, "max_seed": gan_tab.MAX_SEED}
     return {"format": SITE_FORMAT, "runtime": runtime, "pad": pad_settings(), "sentences": SENTENCES,
-            "draw": draw, "detector": detector, "latent": latent, "gan": gan}
+            "draw": draw, "detector": detector, "latent": latent, "gan": gan, "yours": yours_settings(manifest, place_digits)}
 
 
 def pad_settings() -> dict:
@@ -175,6 +195,12 @@ def build_site(out_dir: str | os.PathLike, root: str | os.PathLike, vendor: bool
             shutil.copyfile(verified_path(root, item), target)  # inside the exports folder, matching the manifest's sha256
             return f"{MODELS_DIR}/{item.file}"
 
-        site = page_config(Path(root), manifest, copy_into_site, runtime)
+        def copy_digits(folder: Path, listed: dict) -> str:
+            target = work / DIGITS_DIR / listed["file"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(read_inside(folder, listed["file"], listed["sha256"]))
+            return f"{DIGITS_DIR}/{listed['file']}"
+
+        site = page_config(Path(root), manifest, copy_into_site, runtime, copy_digits)
         (work / "models.json").write_text(json.dumps(site, indent=2) + "\n", encoding="utf-8")
     return out

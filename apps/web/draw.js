@@ -273,6 +273,16 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
   }
   clearAnswers(why);
   return {
+    // A visitor's own model (the "Your model" page): offered in both pickers, and shown on the right.
+    addModel(entry) {
+      const fresh = !entries.has(entry.model);
+      entries.set(entry.model, entry);
+      for (const select of root.querySelectorAll("select")) {
+        if (fresh) select.append(new Option(entry.label, entry.model));
+        if (select.dataset.side === "right") select.value = entry.model;
+      }
+      readPad();
+    },
     answerWith(how) {
       ({ reader, askServer, why } = how);
       state.path = reader ? "inpage" : askServer ? "server" : "none";

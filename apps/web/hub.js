@@ -4,7 +4,7 @@
 // come from it (apps/pages.py), and a page whose models cannot run here asks it, one POST per
 // question, bounded there ("busy" is asked again a few times, then said).
 
-import { readSite, startDraw, startGan, startLatent, startRuntime } from "./page.js";
+import { readSite, startDraw, startGan, startLatent, startRuntime, startYours } from "./page.js";
 
 const BASE = new URL(".", import.meta.url);
 const BUSY_RETRIES = 3;
@@ -63,5 +63,7 @@ export async function mount(kind, element, props, trigger) {
     await startLatent(element, site, how);
   } else if (kind === "gan") {
     await startGan(element, site, how);
+  } else if (kind === "yours") {
+    startYours(element, site, how);
   }
 }

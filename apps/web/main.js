@@ -1,7 +1,7 @@
-// The static site's page: tabs over the Draw, Latent space and GAN pages (page.js), every model run
+// The static site's page: tabs over the Draw, Latent space, GAN and Your model pages (page.js), every model run
 // here with onnxruntime-web. Nothing is sent anywhere: there is no server to ask.
 
-import { readSite, startDraw, startGan, startLatent, startRuntime } from "./page.js";
+import { readSite, startDraw, startGan, startLatent, startRuntime, startYours } from "./page.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -26,6 +26,7 @@ async function start() {
   });
   await startDraw($("#tab-draw"), site, () => {}, runtime); // the pad at once; the tab a visitor sees first answers first
   const how = await runtime;
+  startYours($("#tab-yours"), site, how);
   await Promise.all([site.latent && startLatent($("#tab-latent"), site, how), site.gan && startGan($("#tab-gan"), site, how)]);
 }
 

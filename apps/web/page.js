@@ -10,6 +10,7 @@ import { mountDraw } from "./draw.js";
 import { mountGan } from "./gan.js";
 import { mountLatent } from "./latent.js";
 import { PageReader } from "./reader.js";
+import { mountYours } from "./yours_page.js";
 import { RefusedFile, fetchVerified, loadRuntime, openModel } from "./runtime.js";
 
 export const SITE_FORMAT = "digitzoo-web/2";
@@ -57,6 +58,10 @@ async function open(ort, entry, refused) {
   return null;
 }
 
+// A visitor's own models (the "Your model" page) announced to the Draw page: one per page, the
+// hub's tabs share it. Each event's detail: { entry, own } (yours.js OwnModel).
+const ownModels = new EventTarget();
+
 // The root split into the note line and the page's own element.
 function frame(root) {
   root.innerHTML = `<p class="dz-note" role="status"></p><div></div>`;
@@ -89,6 +94,12 @@ export async function startDraw(root, site, onDrawing, how) {
     return why;
   };
   shown.answerWith({ reader: fallBack ? null : reader, askServer: how.askServer, why: say() });
+  if (reader && !fallBack) {
+    ownModels.addEventListener("model", ({ detail }) => {
+      reader.classifiers.set(detail.entry.model, detail);
+      shown.addModel(detail.entry);
+    });
+  }
   body.dataset.readyMs = performance.now().toFixed(1);
   if (reader && !fallBack) {
     await Promise.all([...reader.classifiers.values()]);
@@ -139,4 +150,11 @@ export async function startGan(root, site, how) {
   mountGan(body, { gan: site.gan, generate, askServer: how.askServer, why });
   note.textContent = generator ? `The ${site.gan.label} generator runs in your browser (wasm), checked (sha256).`
     : how.askServer ? `The server draws the digits. ${why}` : why;
+}
+
+export function startYours(root, site, how) {
+  const [note, body] = frame(root);
+  mountYours(body, { site, ort: how.ort, why: how.why,
+                     onModel: (own, entry) => ownModels.dispatchEvent(new CustomEvent("model", { detail: { entry, own } })) });
+  note.textContent = how.ort ? "Your model runs in your browser (wasm): the file is not sent anywhere." : "";
 }

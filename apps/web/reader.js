@@ -31,7 +31,8 @@ export function readingFromServer(answer, notADigitAbove) {
 // The draw models and the detector, opened in the page; reads a 28x28 with those asked.
 export class PageReader {
   // ort: onnxruntime-web; classifiers: model name -> { entry, session } (runtime.js openModel), or a
-  // promise of one while it opens (null: refused); detector: { entry, session } or null.
+  // promise of one while it opens (null: refused), or { entry, own } (a visitor's model, yours.js);
+  // detector: { entry, session } or null.
   constructor(ort, classifiers, detector, notADigitAbove) {
     Object.assign(this, { ort, classifiers, detector, notADigitAbove });
   }
@@ -47,6 +48,11 @@ export class PageReader {
     for (const model of new Set(models)) {
       const opened = await this.classifiers.get(model); // one still opening is waited for
       if (!opened) continue; // refused at start (its sha256 differed): the page said so then
+      if (opened.own) { // a visitor's own model (yours.js): its own pixel convention and outputs
+        probs[model] = await opened.own.probabilities(seen);
+        names.push(opened.entry.label);
+        continue;
+      }
       const outputs = await run(opened);
       const { entry } = opened;
       probs[model] = softmax(outputs[entry.outputs[0].name].data);

@@ -83,7 +83,9 @@ def train(
 
 @app.command("eval")
 def eval_(
-    name: str = typer.Argument(..., help="model name"),
+    name: Optional[str] = typer.Argument(None, help="model name (or --onnx FILE)"),
+    onnx_file: Optional[str] = typer.Option(None, "--onnx", help="score your own MNIST classifier (one .onnx file) on "
+                                            "the shipped test digits, as the page does; needs no torch"),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
@@ -91,7 +93,17 @@ def eval_(
     sketch_eval: int = typer.Option(10000, help="test digits re-drawn as sketches (0: skip)"),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
 ) -> None:
-    """Recompute a checkpoint's metrics on the MNIST test set."""
+    """Recompute a checkpoint's metrics on the MNIST test set, or score your own ONNX classifier (--onnx)."""
+    if onnx_file is not None:
+        if name is not None:
+            raise DigitzooError("give a model name or --onnx FILE, not both")
+        from digitzoo.hub.serving import own_model
+
+        evaluation = own_model.evaluate_onnx(onnx_file, threads=threads or 1)
+        print(json.dumps(evaluation, indent=2) if as_json else own_model.report(evaluation))
+        return
+    if name is None:
+        raise DigitzooError("which model? `digitzoo eval NAME` (see `digitzoo list`) or `digitzoo eval --onnx FILE`")
     require_torch("digitzoo eval")
     from digitzoo.train.evaluate import evaluate_checkpoint, report
 
@@ -155,6 +167,8 @@ def list_(
     markdown: bool = typer.Option(False, "--markdown", help="with --table: as a Markdown table"),
     readme: Optional[str] = typer.Option(None, help="with --table: rewrite the leaderboard block of this README"),
     exports: Optional[str] = typer.Option(None, help="exports folder (default: yours, else the shipped one)"),
+    with_file: Optional[list[str]] = typer.Option(None, "--with", help="with --table: rank your own ONNX classifier too "
+                                                  "(scored now, as `digitzoo eval --onnx`; repeatable)"),
 ) -> None:
     """The exported models: the manifest (files, sha256, shapes, metrics) that the apps serve."""
     from digitzoo.hub.serving import leaderboard
@@ -172,8 +186,15 @@ def list_(
             print(leaderboard.markdown(manifest) if markdown else leaderboard.text(manifest))
             return
         manifest = leaderboard.with_local_latency(manifest)  # latency re-measured here (`digitzoo bench leaderboard`)
-        print(leaderboard.markdown(manifest) if markdown else leaderboard.text(manifest))
+        yours = []
+        if with_file:
+            from digitzoo.hub.serving.own_model import evaluate_onnx
+
+            yours = [leaderboard.own_row(evaluate_onnx(path)) for path in with_file]
+        print(leaderboard.markdown(manifest, yours) if markdown else leaderboard.text(manifest, yours))
         return
+    if with_file:
+        raise DigitzooError("--with ranks a file in the leaderboard: use it with --table")
     print(f"exports in {root}")
     for name, entry in manifest.models.items():
         for a in entry.artifacts:

@@ -90,8 +90,22 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def rows(manifest: Manifest) -> list[dict[str, Any]]:
-    """One dict per classifier with the COLUMNS keys; None where the manifest has no figure."""
+YOURS = " (yours)"  # after a visitor's own model's name, wherever it is ranked
+
+
+def own_row(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """A leaderboard row for your own ONNX file from ``own_model.evaluate_onnx``: its accuracies on the
+    shipped test digits and its size (the rest is not known of a file)."""
+    sets = evaluation["sets"]
+    accuracy = lambda name: sets[name]["accuracy"] if name in sets else None  # noqa: E731
+    return {"model": Path(evaluation["file"]).name + YOURS, "test_accuracy": accuracy("mnist_test"),
+            "sketch_accuracy": accuracy("redrawn_test"), "parameters": None, "onnx_mb": round(evaluation["bytes"] / 1e6, 2),
+            "latency_ms": None, "train_min": None, "device": None}
+
+
+def rows(manifest: Manifest, yours: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """One dict per classifier with the COLUMNS keys (None where the manifest has no figure), ``yours``
+    (rows of ``own_row``) ranked among them by test accuracy."""
     out = []
     for name in classifiers(manifest):
         entry = manifest.models[name]
@@ -109,7 +123,7 @@ def rows(manifest: Manifest) -> list[dict[str, Any]]:
             "train_min": _round(None if wall is None else wall / 60, 1),
             "device": ck.get("device"),
         })
-    return out
+    return sorted([*out, *yours], key=lambda row: -(row["test_accuracy"] or 0))  # stable: the zoo's order kept
 
 
 def headers() -> list[str]:
@@ -139,21 +153,21 @@ def _cell(key: str, value: Any) -> str:
     return str(value)
 
 
-def _cells(manifest: Manifest) -> list[list[str]]:
-    return [[_cell(key, row[key]) for key, _, _ in COLUMNS] for row in rows(manifest)]
+def _cells(manifest: Manifest, yours: list[dict[str, Any]] = ()) -> list[list[str]]:
+    return [[_cell(key, row[key]) for key, _, _ in COLUMNS] for row in rows(manifest, yours)]
 
 
-def markdown(manifest: Manifest) -> str:
+def markdown(manifest: Manifest, yours: list[dict[str, Any]] = ()) -> str:
     """The leaderboard as a Markdown table (what the README block holds)."""
     lines = ["| " + " | ".join(headers()) + " |",
              "|" + "|".join("---" if kind == "str" else "---:" for _, _, kind in COLUMNS) + "|"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in _cells(manifest)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in _cells(manifest, yours)]
     return "\n".join(lines)
 
 
-def text(manifest: Manifest) -> str:
-    """The leaderboard as fixed-width text for a terminal (`digitzoo list --table`)."""
-    grid = [headers(), *_cells(manifest)]
+def text(manifest: Manifest, yours: list[dict[str, Any]] = ()) -> str:
+    """The leaderboard as fixed-width text for a terminal (`digitzoo list --table [--with FILE]`)."""
+    grid = [headers(), *_cells(manifest, yours)]
     widths = [max(len(r[i]) for r in grid) for i in range(len(COLUMNS))]
     kinds = datatypes()
     return "\n".join("  ".join(c.ljust(w) if k == "str" else c.rjust(w) for c, w, k in zip(r, widths, kinds)).rstrip()
