@@ -10,6 +10,9 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import subprocess
+import time
+import urllib.request
 import sys
 from pathlib import Path
 
@@ -43,6 +46,29 @@ def start_server(*serve_args: str):
         print(f"digitzoo serve {' '.join(serve_args)} answered after {server.answered_s:.1f} s")
         yield server.url
     server.log_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def static_server(folder):
+    """`python -m http.server` on a free loopback port until it answers; yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        began = time.monotonic()
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() - began < 30, "http.server did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
 
 
 # The pages' own markup (apps/web/draw.js, latent.js, gan.js): the same in the hub and the static site.

@@ -13,6 +13,8 @@ copies (runtime.js's mulberry32 and Box-Muller noise, sketch.js's preprocessing)
   paper, strokes on a transparent layer, light ink on dark paper, thin and thick pens, grey levels.
 - mnist_cnn.json: the shipped mnist_cnn.onnx (its manifest sha256) run by ONNX Runtime on one of
   those 28x28 inputs: logits, probabilities, top digit.
+- yours.json: the "Your model" rules and sentences (hub/serving/own_model.py), and what
+  `digitzoo eval --onnx` finds for a shipped classifier given as a visitor's file.
 """
 
 from __future__ import annotations
@@ -144,11 +146,44 @@ def reader_vectors(sketches: dict) -> dict:
             "top_digit": int(probs.argmax()), "tolerance": 1e-4}
 
 
+# ---- yours.json ----------------------------------------------------------------------------------
+
+YOURS_MODEL = "mnist_tutorial_cnn"  # small: node scores it on all 20,000 shipped digits in a few seconds
+
+
+def yours_vectors() -> dict:
+    """models.json's "Your model" rules and sentences, and what `digitzoo eval --onnx` (hub/serving/own_model.py)
+    makes of a shipped classifier scored as a visitor's file: yours.js must find the same."""
+    from digitzoo.hub.serving import digit_sets, own_model
+
+    file = f"hub/pretrained/exports/{YOURS_MODEL}/{YOURS_MODEL}.onnx"
+    evaluation = own_model.evaluate_onnx(REPO / file)
+    sets = digit_sets.index()["sets"]
+    model = own_model.OwnModel((REPO / file).read_bytes())
+    images, labels = digit_sets.load("mnist_test")
+    head, truth = images[:own_model.DETECT_ON], labels[:own_model.DETECT_ON]
+    return {"about": "own_model's settings as models.json gives them, and evaluate_onnx of a shipped classifier; "
+                     "written by tests/js_vectors.py",
+            "yours": {"max_bytes": own_model.MAX_BYTES, "detect_on": own_model.DETECT_ON, "sentences": own_model.SENTENCES,
+                      "conventions": [{"name": k, "says": v} for k, v in own_model.CONVENTIONS.items()],
+                      "sets": [{"name": name, "label": item["label"], "count": item["count"], "sha256": item["sha256"],
+                                "file": f"hub/pretrained/digits/{item['file']}"} for name, item in sets.items()]},
+            "file": file, "convention": evaluation["convention"], "output": evaluation["output"],
+            "layout": evaluation["layout"],
+            "losses": {c: own_model.mean_loss(model.run(head, c), truth) for c in own_model.CONVENTIONS},
+            "accuracy": {name: figures["accuracy"] for name, figures in evaluation["sets"].items()},
+            "confusion": {name: figures["confusion"] for name, figures in evaluation["sets"].items()}}
+
+
+def write_yours() -> None:
+    (VECTORS / "yours.json").write_text(json.dumps(yours_vectors(), indent=1) + "\n", encoding="utf-8")
+
+
 def write_all() -> None:
     VECTORS.mkdir(parents=True, exist_ok=True)
     sketches = sketch_vectors()
     for name, data in (("noise.json", noise_vectors()), ("sketch.json", sketches),
-                       ("mnist_cnn.json", reader_vectors(sketches))):
+                       ("mnist_cnn.json", reader_vectors(sketches)), ("yours.json", yours_vectors())):
         (VECTORS / name).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"{VECTORS / name}: {(VECTORS / name).stat().st_size:,} bytes")
 

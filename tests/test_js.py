@@ -114,3 +114,19 @@ def test_reader_vectors_are_onnxruntimes():
     assert int(probs.argmax()) == data["top_digit"]
     np.testing.assert_allclose(logits, data["logits"], rtol=0, atol=data["tolerance"])
     np.testing.assert_allclose(probs, data["probabilities"], rtol=0, atol=data["tolerance"])
+
+
+def test_yours_vectors_are_own_models():
+    """yours.json (what yours.js is held to) is still what hub/serving/own_model.py says and finds."""
+    from digitzoo.apps.web_build import yours_settings
+    from digitzoo.hub.serving import own_model
+    from digitzoo.hub.serving.manifest import read_manifest
+
+    record = vectors("yours.json")
+    site = yours_settings(read_manifest(), lambda folder, listed: f"hub/pretrained/digits/{listed['file']}")
+    assert record["yours"] == {key: site[key] for key in record["yours"]}  # the page gets the same settings
+    evaluation = own_model.evaluate_onnx(REPO / record["file"])
+    assert (evaluation["convention"], evaluation["output"], evaluation["layout"]) == \
+        (record["convention"], record["output"], record["layout"])
+    assert {name: f["accuracy"] for name, f in evaluation["sets"].items()} == record["accuracy"]
+    assert {name: f["confusion"] for name, f in evaluation["sets"].items()} == record["confusion"]

@@ -131,12 +131,16 @@ def test_space_folder_is_self_contained(tmp_path):
         assert here and here == {p.name for p in (space / "digitzoo" / package).glob("*.py")}, package
     assert (space / "digitzoo" / "apps" / "web" / "sketch.js").is_file()
     assert not any((space / "digitzoo" / "apps" / "web" / name).exists() for name in ("test", "eslint.config.js", ".npmrc"))
-    assert not [p for p in space.rglob("*") if p.name in ("pretrained", "node_modules", "command-line", "__pycache__")]
+    assert not [p for p in space.rglob("*") if p.name in ("node_modules", "command-line", "__pycache__")]
+    # of the pretrained store only the test digits travel (the Your-model tab scores a visitor's model on them)
+    assert [p.name for p in (space / "digitzoo" / "hub" / "pretrained").iterdir()] == ["digits"]
+    assert (space / "digitzoo" / "hub" / "pretrained" / "digits" / "digits.json").is_file()
     assert not (space / "digitzoo" / "cli").exists()  # the command line stays home
     # its own code, not this checkout's, builds the whole app without torch
     check = ("import sys, digitzoo.apps as apps, digitzoo.apps.gradio_app as gradio_app, digitzoo.apps.parts as parts\n"
+             "import digitzoo.apps.pages as pages\n"
              "assert apps.__file__.startswith(sys.argv[1]), apps.__file__\n"
-             f"parts.configure('onnx', 'cpu', 'models'); gradio_app.build_app({space_tabs(False)!r})\n"
+             f"parts.configure('onnx', 'cpu', 'models'); gradio_app.build_app({space_tabs(False)!r}); pages.routes()\n"
              "assert 'torch' not in sys.modules and 'digitzoo.train' not in sys.modules\nprint('ok')")
     out = subprocess.run([sys.executable, "-c", check, str(space)], cwd=space, capture_output=True, text=True,
                          timeout=120, env={**os.environ, "PYTHONPATH": str(space)})

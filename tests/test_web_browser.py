@@ -11,14 +11,10 @@ Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import math
 import os
 import shutil
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 import zlib
@@ -27,9 +23,8 @@ import numpy as np
 import pytest
 
 from browser_support import (ARTIFACTS, DRAW, GAN, LATENT, draw_stroke,  # skips this module without a browser;
-                             start_server, state)  # conftest has the browser fixture
+                             start_server, state, static_server)  # conftest has the browser fixture
 from digitzoo.apps import web_build
-from digitzoo.apps.bench import free_port
 from digitzoo.hub.serving import sketch
 from digitzoo.hub.serving.manifest import artifact, demo_models, exports_root, part_with_role, read_manifest, verified_path
 
@@ -43,28 +38,6 @@ PARITY_DRAWINGS = 300
 # what remains is float rounding, so the tolerance is a rounding error, not a pixel's worth.
 PARITY_TOLERANCE = 1e-5
 SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.45, 0.80)]
-
-
-@contextlib.contextmanager
-def static_server(folder):
-    """`python -m http.server` on a free loopback port until it answers; yields its URL."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        began = time.monotonic()
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() - began < 30, "http.server did not start"
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

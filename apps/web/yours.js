@@ -192,33 +192,73 @@ export function toProbabilities(scores, kind) {
   return softmax(scores);
 }
 
-// The convention under which the model reads the first `yours.detect_on` digits best (the first
-// listed of equals), and what its outputs are; both kept on the model.
-export async function detect(model, set, yours) {
+// The page's turn between chunks of work: a click or a repaint waits at most about PACE_MS.
+const PACE_MS = 40;
+const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+// Scores of digits [0, count) of `images` in chunks sized to take about PACE_MS each (measured as it
+// goes), with the page given its turn between them: yields { start, n, scores }.
+async function* chunked(model, images, count, convention, signal) {
+  let size = 25;
+  for (let start = 0, n; start < count; start += n) {
+    if (signal?.aborted) throw new Cancelled("Cancelled.");
+    n = Math.min(size, count - start);
+    const began = performance.now();
+    const scores = await model.run(images, start, n, convention);
+    const took = performance.now() - began;
+    yield { start, n, scores, took };
+    size = Math.max(1, Math.min(500, Math.round((PACE_MS * n) / Math.max(took, 1))));
+    await yieldToPage();
+  }
+}
+
+// The convention with the lowest mean cross-entropy on the first `yours.detect_on` digits (the first
+// listed of equals; as own_model.detect_convention), and what its outputs are; both kept on the model.
+export async function detect(model, set, yours, signal = null) {
   const count = Math.min(yours.detect_on, set.count);
-  let best = null, bestCorrect = -1, bestScores = null;
+  let best = null, bestLoss = Infinity, bestScores = null;
   for (const convention of yours.conventions.map((c) => c.name)) {
-    const scores = await model.run(set.images, 0, count, convention);
-    let correct = 0;
-    for (let i = 0; i < count; i++) correct += argmax(scores, i) === set.labels[i];
-    if (correct > bestCorrect) [best, bestCorrect, bestScores] = [convention, correct, scores];
+    const scores = new Float32Array(count * 10);
+    for await (const chunk of chunked(model, set.images, count, convention, signal)) {
+      scores.set(chunk.scores, chunk.start * 10);
+    }
+    const loss = meanLoss(scores, set.labels);
+    if (best === null || loss < bestLoss) [best, bestLoss, bestScores] = [convention, loss, scores];
   }
   model.convention = best;
   model.output = outputKind(bestScores);
   return { convention: best, output: model.output };
 }
 
+// Mean cross-entropy of the true labels under `scores` (a Float32Array, rows of 10), read as their kind says;
+// Infinity when not finite. The convention a model was trained in is the one it is least surprised in.
+export function meanLoss(scores, labels) {
+  const rows = scores.length / 10, kind = outputKind(scores);
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = scores.subarray(r * 10, r * 10 + 10);
+    const truth = row[labels[r]];
+    if (kind === "probabilities") total -= Math.log(Math.max(truth, 1e-12));
+    else if (kind === "log-probabilities") total -= truth;
+    else {
+      const top = Math.max(...row);
+      let sum = 0;
+      for (const v of row) sum += Math.exp(v - top);
+      total -= truth - top - Math.log(sum);
+    }
+  }
+  const loss = total / rows;
+  return Number.isFinite(loss) ? loss : Infinity;
+}
+
 // Accuracy (percent, 2 decimals), the 10x10 confusion (rows: the truth), the misread digits ([index,
-// what it read]) and ms per image, on every digit of `set`, in chunks of `chunk` with the page given its turn between
-// them; `onProgress(done, count)`; Cancelled when `signal` aborts.
-export async function score(model, set, { chunk = 250, onProgress = () => {}, signal = null } = {}) {
+// what it read]) and ms per image, on every digit of `set`, the page given its turn between chunks;
+// `onProgress(done, count)`; Cancelled when `signal` aborts.
+export async function score(model, set, { onProgress = () => {}, signal = null } = {}) {
   const confusion = Array.from({ length: 10 }, () => new Array(10).fill(0)), wrong = [];
   let correct = 0, busy = 0;
-  for (let start = 0; start < set.count; start += chunk) {
-    if (signal?.aborted) throw new Cancelled("Cancelled.");
-    const n = Math.min(chunk, set.count - start), began = performance.now();
-    const scores = await model.run(set.images, start, n);
-    busy += performance.now() - began;
+  for await (const { start, n, scores, took } of chunked(model, set.images, set.count, model.convention, signal)) {
+    busy += took;
     for (let i = 0; i < n; i++) {
       const truth = set.labels[start + i], guess = argmax(scores, i);
       confusion[truth][guess]++;
@@ -226,7 +266,6 @@ export async function score(model, set, { chunk = 250, onProgress = () => {}, si
       else wrong.push([start + i, guess]);
     }
     onProgress(start + n, set.count);
-    await new Promise((resolve) => setTimeout(resolve, 0)); // clicks and painting between chunks
   }
   return { count: set.count, correct, accuracy: Math.round((10000 * correct) / Math.max(1, set.count)) / 100,
            confusion, wrong, ms_per_image: busy / Math.max(1, set.count) };

@@ -63,7 +63,7 @@ export function mountYours(root, { site, ort, why = "", onModel = () => {} }) {
       say(`Checking ${file.name}…`);
       const own = await openOwnModel(ort, new Uint8Array(await file.arrayBuffer()), yours);
       sets ??= await Promise.all(yours.sets.map(loadDigitSet));
-      const found = await detect(own, sets[0], yours);
+      const found = await detect(own, sets[0], yours, cancel.signal);
       Object.assign(state, found);
       const says = yours.conventions.find((c) => c.name === found.convention).says;
       say(yours.sentences.reads.replace("{convention}", says).replace("{output}", found.output));

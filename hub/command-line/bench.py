@@ -172,6 +172,18 @@ def bench_browser(
     show(browser_bench(per_digit, first_runs, log=log_to_stderr), report, as_json, out)
 
 
+@bench_app.command("yours")
+def bench_yours(
+    runs: int = typer.Option(3, help="page loads per model"),
+    as_json: bool = JSON,
+    out: Optional[Path] = typer.Option(None, help="also write the JSON here (docs/benchmarks/yours.json)"),
+) -> None:
+    """Chromium scores a shipped classifier given as your own file: seconds per 10,000 digits, pauses, Cancel, page vs CLI."""
+    from digitzoo.apps.yours_bench import report, yours_bench
+
+    show(yours_bench(runs, log=log_to_stderr), report, as_json, out)
+
+
 @needs_torch("playground")
 def bench_playground(
     learners: int = typer.Option(8, help="visitors who press Start at once"),
