@@ -114,7 +114,8 @@ def yours_settings(manifest: Manifest, place_digits: PlaceDigits) -> dict:
     the CLI's), and the zoo's leaderboard to rank a visitor's model in."""
     folder = digit_sets.SHIPPED_DIR
     listed = digit_sets.index(folder)["sets"]
-    return {"max_bytes": own_model.MAX_BYTES, "detect_on": own_model.DETECT_ON, "sentences": own_model.SENTENCES,
+    return {"max_bytes": own_model.MAX_BYTES, "detect_on": own_model.DETECT_ON, "detect_slack": own_model.DETECT_SLACK,
+            "sentences": own_model.SENTENCES,
             "conventions": [{"name": k, "says": v} for k, v in own_model.CONVENTIONS.items()],
             "sets": [{"name": name, "label": item["label"], "count": item["count"], "sha256": item["sha256"],
                       "file": place_digits(folder, item)} for name, item in listed.items()],

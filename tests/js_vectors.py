@@ -159,18 +159,16 @@ def yours_vectors() -> dict:
     file = f"hub/pretrained/exports/{YOURS_MODEL}/{YOURS_MODEL}.onnx"
     evaluation = own_model.evaluate_onnx(REPO / file)
     sets = digit_sets.index()["sets"]
-    model = own_model.OwnModel((REPO / file).read_bytes())
-    images, labels = digit_sets.load("mnist_test")
-    head, truth = images[:own_model.DETECT_ON], labels[:own_model.DETECT_ON]
     return {"about": "own_model's settings as models.json gives them, and evaluate_onnx of a shipped classifier; "
                      "written by tests/js_vectors.py",
-            "yours": {"max_bytes": own_model.MAX_BYTES, "detect_on": own_model.DETECT_ON, "sentences": own_model.SENTENCES,
+            "yours": {"max_bytes": own_model.MAX_BYTES, "detect_on": own_model.DETECT_ON,
+                      "detect_slack": own_model.DETECT_SLACK, "sentences": own_model.SENTENCES,
                       "conventions": [{"name": k, "says": v} for k, v in own_model.CONVENTIONS.items()],
                       "sets": [{"name": name, "label": item["label"], "count": item["count"], "sha256": item["sha256"],
                                 "file": f"hub/pretrained/digits/{item['file']}"} for name, item in sets.items()]},
             "file": file, "convention": evaluation["convention"], "output": evaluation["output"],
             "layout": evaluation["layout"],
-            "losses": {c: own_model.mean_loss(model.run(head, c), truth) for c in own_model.CONVENTIONS},
+            "correct": evaluation["tried"], "tried_says": evaluation["tried_says"],
             "accuracy": {name: figures["accuracy"] for name, figures in evaluation["sets"].items()},
             "confusion": {name: figures["confusion"] for name, figures in evaluation["sets"].items()}}
 

@@ -42,13 +42,15 @@ def test_each_model_made_elsewhere_is_read_in_its_own_convention(good):
         assert sum(map(sum, test["confusion"])) == 10000 and sum(test["confusion"][i][i] for i in range(10)) == test["correct"]
         assert all(test["confusion"][truth][read] > 0 and truth != read for truth, read in
                    ((digit_sets.load("mnist_test")[1][i], read) for i, read in test["wrong"][:20]))
-        # Read in any other convention it is more surprised by the true digits: the choice was measured,
-        # not a default (and not by accuracy: torch_nchw reads MNIST-normalised pixels about as accurately).
+        # The choice was measured, not a default: each other convention is either clearly worse or, for
+        # the CNN, within the slack of its own (and then the commoner, listed first, is taken).
         images, labels = digit_sets.load("mnist_test")
         model = own_model.OwnModel(path.read_bytes())
         head, truth = images[:own_model.DETECT_ON], labels[:own_model.DETECT_ON]
-        loss = {c: own_model.mean_loss(model.run(head, c), truth) for c in own_model.CONVENTIONS}
-        assert all(loss[c] > loss[CONVENTIONS[name]] for c in loss if c != CONVENTIONS[name]), (name, loss)
+        correct = {c: int((model.run(head, c).argmax(1) == truth).sum()) for c in own_model.CONVENTIONS}
+        mine = correct[CONVENTIONS[name]]
+        assert mine >= max(correct.values()) - own_model.DETECT_SLACK, (name, correct)
+        assert sum(n < mine - 2 * own_model.DETECT_SLACK for n in correct.values()) >= 2, (name, correct)
 
 
 def test_the_cli_prints_the_same_figures_as_json_and_as_lines(good):

@@ -212,43 +212,33 @@ async function* chunked(model, images, count, convention, signal) {
   }
 }
 
-// The convention with the lowest mean cross-entropy on the first `yours.detect_on` digits (the first
-// listed of equals; as own_model.detect_convention), and what its outputs are; both kept on the model.
+// The first listed convention whose accuracy on the first `yours.detect_on` digits is within
+// `yours.detect_slack` digits of the best (as own_model.detect_convention, which says why), and what
+// its outputs are; both kept on the model. `correct` is each convention's count, for the page to show.
 export async function detect(model, set, yours, signal = null) {
   const count = Math.min(yours.detect_on, set.count);
-  let best = null, bestLoss = Infinity, bestScores = null;
+  const correct = {}, scoresOf = {};
   for (const convention of yours.conventions.map((c) => c.name)) {
     const scores = new Float32Array(count * 10);
+    let right = 0;
     for await (const chunk of chunked(model, set.images, count, convention, signal)) {
       scores.set(chunk.scores, chunk.start * 10);
+      for (let i = chunk.start; i < chunk.start + chunk.n; i++) right += argmax(scores, i) === set.labels[i];
     }
-    const loss = meanLoss(scores, set.labels);
-    if (best === null || loss < bestLoss) [best, bestLoss, bestScores] = [convention, loss, scores];
+    [correct[convention], scoresOf[convention]] = [right, scores];
   }
-  model.convention = best;
-  model.output = outputKind(bestScores);
-  return { convention: best, output: model.output };
+  const best = Math.max(...Object.values(correct));
+  model.convention = Object.keys(correct).find((c) => correct[c] >= best - yours.detect_slack);
+  model.output = outputKind(scoresOf[model.convention]);
+  return { convention: model.convention, output: model.output, correct };
 }
 
-// Mean cross-entropy of the true labels under `scores` (a Float32Array, rows of 10), read as their kind says;
-// Infinity when not finite. The convention a model was trained in is the one it is least surprised in.
-export function meanLoss(scores, labels) {
-  const rows = scores.length / 10, kind = outputKind(scores);
-  let total = 0;
-  for (let r = 0; r < rows; r++) {
-    const row = scores.subarray(r * 10, r * 10 + 10);
-    const truth = row[labels[r]];
-    if (kind === "probabilities") total -= Math.log(Math.max(truth, 1e-12));
-    else if (kind === "log-probabilities") total -= truth;
-    else {
-      const top = Math.max(...row);
-      let sum = 0;
-      for (const v of row) sum += Math.exp(v - top);
-      total -= truth - top - Math.log(sum);
-    }
-  }
-  const loss = total / rows;
-  return Number.isFinite(loss) ? loss : Infinity;
+// What detection saw, in one sentence (own_model.tried_sentence): the chosen convention's count, then the others'.
+export function triedSentence(yours, convention, correct) {
+  const says = Object.fromEntries(yours.conventions.map((c) => [c.name, c.says]));
+  const others = Object.entries(correct).filter(([c]) => c !== convention)
+    .map(([c, n]) => yours.sentences.tried_one.replace("{right}", n).replace("{convention}", says[c])).join("; ");
+  return yours.sentences.tried.replace("{count}", yours.detect_on).replace("{right}", correct[convention]).replace("{tried}", others);
 }
 
 // Accuracy (percent, 2 decimals), the 10x10 confusion (rows: the truth), the misread digits ([index,

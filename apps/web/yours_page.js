@@ -7,7 +7,7 @@
 // convention, output, accuracy-<set>, scored-ms-<set>): what tests and the benchmark read.
 
 import { paintDigit } from "./render.js";
-import { Cancelled, Refused, detect, loadDigitSet, openOwnModel, score } from "./yours.js";
+import { Cancelled, Refused, detect, loadDigitSet, openOwnModel, score, triedSentence } from "./yours.js";
 
 const TEMPLATE = `
 <p class="dz-yours-intro">Bring your own MNIST classifier, one <code>.onnx</code> file: it is checked, scored on
@@ -64,9 +64,10 @@ export function mountYours(root, { site, ort, why = "", onModel = () => {} }) {
       const own = await openOwnModel(ort, new Uint8Array(await file.arrayBuffer()), yours);
       sets ??= await Promise.all(yours.sets.map(loadDigitSet));
       const found = await detect(own, sets[0], yours, cancel.signal);
-      Object.assign(state, found);
+      Object.assign(state, { convention: found.convention, output: found.output });
       const says = yours.conventions.find((c) => c.name === found.convention).says;
-      say(yours.sentences.reads.replace("{convention}", says).replace("{output}", found.output));
+      say(`${yours.sentences.reads.replace("{convention}", says).replace("{output}", found.output)} ` +
+        triedSentence(yours, found.convention, found.correct));
       const entry = { model: `yours:${file.name}`, label: `yours: ${file.name}`, classes: [..."0123456789"], belief_by_row: false };
       onModel(own, entry);
       state.state = "scoring";
