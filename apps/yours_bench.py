@@ -26,10 +26,12 @@ from typing import Callable
 
 from digitzoo.apps.browser_bench import CHROMIUM_ARGS
 from digitzoo.hub.benchmarking import Machine, Result, free_port
-from digitzoo.hub.serving.manifest import artifact, exports_root, part_with_role, read_manifest, verified_path
+from digitzoo.hub.serving.manifest import (artifact, demo_models, exports_root, part_with_role, parts_with_role, read_manifest,
+                                           verified_path)
 
-MODELS = ("mnist_cnn", "mnist_tutorial_cnn")
-GOALS = {"mnist_cnn_10k_s": 30.0, "mnist_tutorial_cnn_10k_s": 10.0}
+# The issue's goals, for 10,000 test digits: <= 30 s for the Draw page's first classifier (the zoo's CNN),
+# <= 10 s for the smallest classifier file (the tutorial CNN). Picked from the manifest, not by name.
+GOAL_S = {"first Draw classifier": 30.0, "smallest classifier": 10.0}
 ROOT = "#tab-yours .dz-yours"
 # A 10 ms timer in the page; its largest gap is the longest the main thread was held.
 PAUSE_PROBE = """() => { window.__pause = { last: performance.now(), worst: 0 };
@@ -104,7 +106,11 @@ def yours_bench(runs: int = 3, log: Callable[[str], None] = print) -> YoursResul
     root = exports_root()
     manifest = read_manifest(root)
     files = {name: verified_path(root, artifact(manifest, name, part_with_role(manifest, name, "classifier"), "onnx"))
-             for name in MODELS}
+             for name in dict(parts_with_role(manifest, "classifier"))}
+    chosen = {"first Draw classifier": demo_models(manifest, "draw")[0],
+              "smallest classifier": min(files, key=lambda name: files[name].stat().st_size)}
+    goals = {role: {"model": name, "limit_s": GOAL_S[role]} for role, name in chosen.items()}
+    files = {name: files[name] for name in chosen.values()}
     machine = Machine.now(threads=1)
     with tempfile.TemporaryDirectory(prefix="digitzoo-bench-yours-") as tmp:
         site = build_site(Path(tmp) / "site", root, vendor=True)
@@ -143,12 +149,12 @@ def yours_bench(runs: int = 3, log: Callable[[str], None] = print) -> YoursResul
                         "accuracy_cli": {s: cli["sets"][s]["accuracy"] for s in sets},
                         "cli_ms_per_image": {s: cli["sets"][s]["ms_per_image"] for s in sets},
                     }
-                cancels = [_cancel_ms(browser, url, files["mnist_cnn"]) for _ in range(runs)]
+                cancels = [_cancel_ms(browser, url, files[chosen["first Draw classifier"]]) for _ in range(runs)]
                 browser.close()
         finally:
             server.terminate()
             server.wait(timeout=10)
-    return YoursResult(GOALS, machine, version, runs, models, round(statistics.median(cancels), 1))
+    return YoursResult(goals, machine, version, runs, models, round(statistics.median(cancels), 1))
 
 
 def report(result: YoursResult) -> str:
@@ -162,11 +168,10 @@ def report(result: YoursResult) -> str:
         lines.append(f"{name:20s} {m['bytes'] / 1e6:5.2f} {m['seconds']['mnist_test']:10.2f} {m['seconds']['redrawn_test']:13.2f} "
                      f"{m['total_s']:11.2f} {m['longest_pause_ms']:16.1f} {page:>15s} {cli:>15s}")
     lines.append(f"Cancel: the page stops {result.cancel_ms:.0f} ms after the click (median).")
-    for key, goal in result.goals.items():
-        name = key.removesuffix("_10k_s")
-        seconds = result.models[name]["seconds"]["mnist_test"]
-        lines.append(f"goal {name}: 10,000 test digits in <= {goal:.0f} s: {seconds:.2f} s, "
-                     f"{'met' if seconds <= goal else 'MISSED'}")
+    for role, goal in result.goals.items():
+        seconds = result.models[goal["model"]]["seconds"]["mnist_test"]
+        lines.append(f"goal, {role} ({goal['model']}): 10,000 test digits in <= {goal['limit_s']:.0f} s: {seconds:.2f} s, "
+                     f"{'met' if seconds <= goal['limit_s'] else 'MISSED'}")
     equal = all(m["accuracy_page"] == m["accuracy_cli"] for m in result.models.values())
     lines.append(f"goal: the page's accuracy equals digitzoo eval --onnx: {'met' if equal else 'MISSED'}")
     return "\n".join(lines)

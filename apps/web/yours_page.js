@@ -14,6 +14,7 @@ const TEMPLATE = `
 every test digit and ranked beside the zoo's models here, in your browser. Nothing is uploaded.</p>
 <label class="dz-drop">Drop an .onnx file here, or pick one: <input type="file" accept=".onnx,application/octet-stream"></label>
 <p class="dz-yours-status" role="status"></p>
+<p class="dz-yours-tried"></p>
 <div class="dz-progress" hidden><progress max="1" value="0"></progress> <span></span>
   <button type="button" data-do="cancel">Cancel</button></div>
 <div class="dz-yours-results" hidden>
@@ -54,6 +55,7 @@ export function mountYours(root, { site, ort, why = "", onModel = () => {} }) {
     if (!file || state.state === "checking" || state.state === "scoring") return;
     cancel = new AbortController();
     $(".dz-yours-results").hidden = true;
+    $(".dz-yours-tried").textContent = "";
     for (const key of Object.keys(state)) if (key !== "state") delete state[key];
     state.state = "checking";
     try {
@@ -66,8 +68,8 @@ export function mountYours(root, { site, ort, why = "", onModel = () => {} }) {
       const found = await detect(own, sets[0], yours, cancel.signal);
       Object.assign(state, { convention: found.convention, output: found.output });
       const says = yours.conventions.find((c) => c.name === found.convention).says;
-      say(`${yours.sentences.reads.replace("{convention}", says).replace("{output}", found.output)} ` +
-        triedSentence(yours, found.convention, found.correct));
+      say(yours.sentences.reads.replace("{convention}", says).replace("{output}", found.output));
+      $(".dz-yours-tried").textContent = triedSentence(yours, found.convention, found.correct);
       const entry = { model: `yours:${file.name}`, label: `yours: ${file.name}`, classes: [..."0123456789"], belief_by_row: false };
       onModel(own, entry);
       state.state = "scoring";
@@ -105,7 +107,7 @@ export function mountYours(root, { site, ort, why = "", onModel = () => {} }) {
     const [{ set, result }] = figures; // the confusion and the misread digits of the MNIST test set
     confusion(result.confusion, set.label);
     $(".dz-yours-more figure:last-child figcaption").textContent =
-      `The first ${Math.min(WRONG_SHOWN, result.wrong.length)} of the ${result.wrong.length} ${set.label} it gets wrong (truth → read)`;
+      `The first ${Math.min(WRONG_SHOWN, result.wrong.length)} of the ${result.wrong.length.toLocaleString("en")} ${set.label} it gets wrong (truth → read)`;
     $(".dz-wrong").replaceChildren(...result.wrong.slice(0, WRONG_SHOWN).map(([index, guess]) => {
       const figure = document.createElement("figure");
       figure.innerHTML = `<canvas class="dz-pixelated" width="28" height="28"></canvas><figcaption></figcaption>`;
