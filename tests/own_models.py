@@ -183,6 +183,7 @@ def write_refused_models(out: Path) -> dict[str, Path]:
     torch.manual_seed(0)
     return {
         "cifar": write_cifar(out / "cifar.onnx"),
+        "two_scores": write_two_scores(out / "two_scores.onnx"),
         "two_outputs": write_two_outputs(out / "two_outputs.onnx"),
         "external_data": write_external_data(out / "external_data.onnx"),
         "truncated": write_truncated(out / "truncated.onnx"),
@@ -195,11 +196,31 @@ def write_cifar(path: Path) -> Path:
     return export_torch(small_cnn(channels=3, side=32), torch.zeros(1, 3, 32, 32), path, dynamic_batch=True)
 
 
-def write_two_outputs(path: Path) -> Path:
+def write_two_scores(path: Path) -> Path:
     """An MNIST-shaped input with a 2-score output (a "digit or not" model, say): not a digit classifier."""
     model = small_cnn()
     model[-1] = nn.Linear(model[-1].in_features, 2)
     return export_torch(model, torch.zeros(1, 1, 28, 28), path, dynamic_batch=True)
+
+
+class LogitsAndFeatures(nn.Module):
+    """The small CNN giving its 10 logits and its 400 features: two outputs, which is one too many."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = small_cnn()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.inner[:-1](x)
+        return self.inner[-1](features), features
+
+
+def write_two_outputs(path: Path) -> Path:
+    """Two output tensors (logits and features): which one holds the scores is not the page's to guess."""
+    torch.onnx.export(LogitsAndFeatures().eval(), (torch.zeros(1, 1, 28, 28),), str(path), input_names=["input"],
+                      output_names=["logits", "features"], opset_version=OPSET, dynamo=False,
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
+    return path
 
 
 def write_external_data(path: Path) -> Path:

@@ -80,7 +80,8 @@ def test_list_ranks_your_file_among_the_zoos_classifiers(good):
 
 REFUSED = {  # the whole sentence, where it does not depend on the runtime's words
     "cifar": "The input is 3x32x32; an MNIST classifier takes 1x28x28 (or 28x28x1, 28x28, 784) per image.",
-    "two_outputs": "The output is 2; an MNIST classifier gives 10 scores, one per digit.",
+    "two_scores": "The output is 2; an MNIST classifier gives 10 scores, one per digit.",
+    "two_outputs": "The model has 2 outputs; an MNIST classifier gives one, 10 scores.",
     "external_data": own_model.SENTENCES["external"],
 }
 

@@ -119,7 +119,8 @@ def test_a_dropped_file_is_taken_and_drawn_with_on_the_draw_page(page, good):
 
 REFUSALS = {  # file -> the start of the page's sentence (the same words as the CLI's)
     "cifar": "The input is 3x32x32; an MNIST classifier takes 1x28x28",
-    "two_outputs": "The output is 2; an MNIST classifier gives 10 scores, one per digit.",
+    "two_scores": "The output is 2; an MNIST classifier gives 10 scores, one per digit.",
+    "two_outputs": "The model has 2 outputs; an MNIST classifier gives one, 10 scores.",
     "external_data": "The model keeps its weights in external data files",
     "truncated": "This is not a complete ONNX model (",
     "too_big": "The file is 6",  # 60.x MB
