@@ -154,18 +154,15 @@ YOURS_MODEL = "mnist_tutorial_cnn"  # small: node scores it on all 20,000 shippe
 def yours_vectors() -> dict:
     """models.json's "Your model" rules and sentences, and what `digitzoo eval --onnx` (hub/serving/own_model.py)
     makes of a shipped classifier scored as a visitor's file: yours.js must find the same."""
-    from digitzoo.hub.serving import digit_sets, own_model
+    from digitzoo.apps.web_build import yours_settings
+    from digitzoo.hub.serving import own_model
+    from digitzoo.hub.serving.manifest import read_manifest
 
     file = f"hub/pretrained/exports/{YOURS_MODEL}/{YOURS_MODEL}.onnx"
     evaluation = own_model.evaluate_onnx(REPO / file)
-    sets = digit_sets.index()["sets"]
     return {"about": "own_model's settings as models.json gives them, and evaluate_onnx of a shipped classifier; "
                      "written by tests/js_vectors.py",
-            "yours": {"max_bytes": own_model.MAX_BYTES, "detect_on": own_model.DETECT_ON,
-                      "detect_slack": own_model.DETECT_SLACK, "sentences": own_model.SENTENCES,
-                      "conventions": [{"name": k, "says": v} for k, v in own_model.CONVENTIONS.items()],
-                      "sets": [{"name": name, "label": item["label"], "count": item["count"], "sha256": item["sha256"],
-                                "file": f"hub/pretrained/digits/{item['file']}"} for name, item in sets.items()]},
+            "yours": yours_settings(read_manifest(), lambda folder, item: f"hub/pretrained/digits/{item['file']}"),
             "file": file, "convention": evaluation["convention"], "output": evaluation["output"],
             "layout": evaluation["layout"],
             "correct": evaluation["tried"], "tried_says": evaluation["tried_says"],
