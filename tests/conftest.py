@@ -49,3 +49,21 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield chromium
         chromium.close()
+
+
+# "Bring your own model": ONNX files the zoo did not make (tests/own_models.py), made once per run for
+# tests/test_own_model.py (the CLI) and tests/test_yours_browser.py (the page). torch is imported only here.
+@pytest.fixture(scope="session")
+def good(tmp_path_factory):
+    """Three working classifiers in three conventions: name -> path."""
+    from own_models import write_good_models
+
+    return write_good_models(tmp_path_factory.mktemp("own-good"))
+
+
+@pytest.fixture(scope="session")
+def refused(tmp_path_factory):
+    """Files the checks must refuse, each wrong in one way: name -> path."""
+    from own_models import write_refused_models
+
+    return write_refused_models(tmp_path_factory.mktemp("own-refused"))

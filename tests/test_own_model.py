@@ -14,17 +14,7 @@ import pytest
 from digitzoo.hub.serving import digit_sets, leaderboard, own_model
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.manifest import read_manifest
-from own_models import CONVENTIONS, LAYOUTS, write_good_models, write_refused_models
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    return write_good_models(tmp_path_factory.mktemp("own-good"))
-
-
-@pytest.fixture(scope="module")
-def refused(tmp_path_factory):
-    return write_refused_models(tmp_path_factory.mktemp("own-refused"))
+from own_models import CONVENTIONS, LAYOUTS
 
 
 def cli(*args):

@@ -19,23 +19,13 @@ from digitzoo.apps import web_build
 from digitzoo.hub.serving import own_model
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.manifest import exports_root
-from own_models import CONVENTIONS, LAYOUTS, write_good_models, write_refused_models
+from own_models import CONVENTIONS, LAYOUTS
 
 if not web_build.ORT_NPM_DIST.is_dir():
     pytest.skip(f"onnxruntime-web is not installed: {web_build.NPM_HINT}", allow_module_level=True)
 
 ROOT = "#tab-yours .dz-yours"
 SEVEN = [(0.30, 0.25), (0.70, 0.25), (0.45, 0.80)]
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    return write_good_models(tmp_path_factory.mktemp("own-good"))
-
-
-@pytest.fixture(scope="module")
-def refused(tmp_path_factory):
-    return write_refused_models(tmp_path_factory.mktemp("own-refused"))
 
 
 @pytest.fixture(scope="module")
