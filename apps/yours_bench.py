@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from digitzoo.apps.browser_bench import CHROMIUM_ARGS
-from digitzoo.hub.benchmarking import Machine, Result, free_port
+from digitzoo.hub.benchmarking import Machine, Result, serving
 from digitzoo.hub.serving.manifest import (artifact, demo_models, exports_root, part_with_role, parts_with_role, read_manifest,
                                            verified_path)
 
@@ -114,17 +112,9 @@ def yours_bench(runs: int = 3, log: Callable[[str], None] = print) -> YoursResul
     machine = Machine.now(threads=1)
     with tempfile.TemporaryDirectory(prefix="digitzoo-bench-yours-") as tmp:
         site = build_site(Path(tmp) / "site", root, vendor=True)
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d", str(site)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}/index.html"
-        try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(url, timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        with serving([sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(site), "{port}"],
+                     what="python -m http.server") as static:
+            url = f"{static.url}index.html"
             chromium = shutil.which("chromium") or "/usr/bin/chromium"
             models = {}
             with sync_playwright() as p:
@@ -151,9 +141,6 @@ def yours_bench(runs: int = 3, log: Callable[[str], None] = print) -> YoursResul
                     }
                 cancels = [_cancel_ms(browser, url, files[chosen["first Draw classifier"]]) for _ in range(runs)]
                 browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     return YoursResult(goals, machine, version, runs, models, round(statistics.median(cancels), 1))
 
 
