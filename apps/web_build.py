@@ -14,6 +14,7 @@ files from ``apps/web/node_modules`` (``npm ci`` there) so the site also works o
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import math
@@ -27,7 +28,8 @@ import numpy as np
 from digitzoo.apps.inputs import FORMATS_HINT, MAX_IMAGE_BYTES
 from digitzoo.apps.reading import DRAW_PROMPT, NOT_A_DIGIT_ABOVE, SENTENCES
 from digitzoo.hub.serving.errors import DigitzooError
-from digitzoo.hub.serving import digit_sets, leaderboard, own_model
+from digitzoo.hub.registry import EXPLAINER
+from digitzoo.hub.serving import digit_sets, explain, leaderboard, own_model
 from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path, read_inside
 from digitzoo.hub.serving.manifest import (Artifact, DemoData, Manifest, Tensor, artifact, demo_models, part_with_role,
                                            parts_with_role, read_manifest, verified_path)
@@ -36,7 +38,7 @@ from digitzoo.hub.serving.sketch import PAD_SIZE, PEN_WIDTH
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
 # The pages' modules (the hub serves the same ones, apps/pages.py) and the static site's frame.
 PAGE_MODULES = ["page.js", "draw.js", "latent.js", "gan.js", "yours.js", "yours_page.js", "reader.js", "render.js", "pad.js",
-                "runtime.js", "sketch.js", "pages.css"]
+                "runtime.js", "sketch.js", "explain.js", "why.js", "pages.css"]
 PAGE_FILES = ["index.html", "main.js", "style.css", *PAGE_MODULES]
 SITE_FORMAT = "digitzoo-web/2"  # apps/web/page.js reads this one
 MODELS_DIR = "models"
@@ -138,8 +140,20 @@ def page_config(root: Path, manifest: Manifest, place: Place, runtime: dict, pla
                 "inputs": _io(item.inputs), "outputs": _io(item.outputs)}
 
     classifiers = {name for name, _ in parts_with_role(manifest, "classifier")}
+    explainers = dict(parts_with_role(manifest, EXPLAINER))
+
+    def explainer(name: str, label: str) -> dict | None:
+        """The "Why?" view's file for a draw model: its explainer, with each feature block's label."""
+        if name not in explainers:
+            return None  # exported before there were explainers: the page says it cannot explain this one
+        item = artifact(manifest, name, explainers[name], "onnx")
+        blocks = [{"output": t.name, "label": t.description.split(":")[0], "shape": t.shape[1:]}
+                  for t in item.outputs if t.name.startswith("block")]
+        return {**model(name, EXPLAINER, f"{label} explainer"), "blocks": blocks}
+
     draw = [{**model(name, "classifier", entries[name].demo_settings["label"]), "classes": entries[name].labels,
-             "belief_by_row": bool(entries[name].demo_settings.get("belief_by_row"))}
+             "belief_by_row": bool(entries[name].demo_settings.get("belief_by_row")),
+             "explain": explainer(name, entries[name].demo_settings["label"])}
             for name in demo_models(manifest, "draw") if name in classifiers]
     if not draw:
         raise DigitzooError("no exported model is shown on the draw tab: run `digitzoo export all` first")
@@ -161,7 +175,15 @@ def page_config(root: Path, manifest: Manifest, place: Place, runtime: dict, pla
         gan = {"label": label, "classes": entries[name].labels, "generator": generator,
                "z_dim": generator["inputs"][0]["shape"][1], "max_grid": gan_tab.MAX_GRID, "max_seed": gan_tab.MAX_SEED}
     return {"format": SITE_FORMAT, "runtime": runtime, "pad": pad_settings(), "sentences": SENTENCES,
-            "draw": draw, "detector": detector, "latent": latent, "gan": gan, "yours": yours_settings(manifest, place_digits)}
+            "explain": explain_settings(), "draw": draw, "detector": detector, "latent": latent, "gan": gan,
+            "yours": yours_settings(manifest, place_digits)}
+
+
+def explain_settings() -> dict:
+    """The "Why?" view's methods and their numbers (hub/serving/explain.py: one copy, the CLI's)."""
+    return {"methods": [{"name": k, "says": v} for k, v in explain.METHODS.items()], "default": explain.DEFAULT_METHOD,
+            "occlusion": {"window": explain.OCCLUSION_WINDOW, "stride": explain.OCCLUSION_STRIDE},
+            "ig_steps": explain.IG_STEPS, "palette": dataclasses.asdict(explain.PALETTE)}
 
 
 def pad_settings() -> dict:

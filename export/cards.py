@@ -65,6 +65,14 @@ labels = np.arange(10, dtype=np.int64)  # one of each digit
 images = session.run(None, {{"{in0}": z, "{in1}": labels}})[0]  # (10, 1, 28, 28) in [0, 1]
 Image.fromarray((np.hstack(images[:, 0]) * 255).astype(np.uint8)).save("digits.png")
 ''',
+    ("explainer", "onnx"): '''import numpy as np
+import onnxruntime as ort
+''' + _LOAD_DIGIT + '''session = ort.InferenceSession("{file}", providers=["CPUExecutionProvider"])
+logits, saliency = session.run(None, {{"{in0}": x, "{in1}": np.array([7], np.int64)}})[:2]
+print("digit:", int(logits.argmax()))
+saliency = saliency[0, 0]  # (28, 28) input x gradient: > 0 pushed toward a 7, < 0 away from it
+print("ink that most supports 7 at (row, col):", np.unravel_index(saliency.argmax(), saliency.shape))
+''',
     ("any", "torchscript"): '''import torch
 model = torch.jit.load("{file}")  # TorchScript: no Python class needed
 print(model.code)
@@ -76,14 +84,14 @@ print(program.graph_signature)
 }
 
 
-def snippet(spec: ModelSpec, part_name: str, fmt: str, file: str) -> str:
-    """The code that uses one exported file on its own, chosen by the part's role."""
-    part = next(p for p in spec.parts if p.name == part_name)
-    template = SNIPPETS.get((part.role, fmt)) or SNIPPETS[("any", fmt)]
+def snippet(artifact, file: str) -> str:
+    """The code that uses one exported file on its own, chosen by its part's role (from the
+    manifest's record of the file, which also covers parts export adds, like the explainer)."""
+    template = SNIPPETS.get((artifact.role, artifact.format)) or SNIPPETS[("any", artifact.format)]
     # A part with more outputs (the LSTM's per-row beliefs) returns a tuple: the first is the prediction.
-    first = "[0]" if len(part.outputs) > 1 else ""
-    names = [t.name for t in part.inputs]
-    return template.format(file=file, first=first, in0=names[0], in1=names[-1], dim0=part.inputs[0].shape[-1])
+    first = "[0]" if len(artifact.outputs) > 1 else ""
+    names = [t.name for t in artifact.inputs]
+    return template.format(file=file, first=first, in0=names[0], in1=names[-1], dim0=artifact.inputs[0].shape[-1])
 
 
 def _fmt_metric(value: Any) -> str:
@@ -114,5 +122,5 @@ def model_readme(spec: ModelSpec, entry: ModelEntry) -> str:
     lines += ["", "## Use a file on its own", ""]
     for a in entry.artifacts:
         file = a.file.split("/")[-1]
-        lines += [f"### `{file}` ({a.format})", "", "```python", snippet(spec, a.part, a.format, file).rstrip(), "```", ""]
+        lines += [f"### `{file}` ({a.format})", "", "```python", snippet(a, file).rstrip(), "```", ""]
     return "\n".join(lines)

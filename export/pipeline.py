@@ -27,10 +27,10 @@ from digitzoo.hub.serving.files import sha256_file
 from digitzoo.hub.serving.manifest import Manifest, ModelEntry, empty_manifest, read_manifest, write_manifest
 from digitzoo.hub.registry import ModelSpec, PartSpec, get_spec, list_models
 from digitzoo.hub.torch_files import open_file, torch_runner
-from digitzoo.export import cards
+from digitzoo.export import cards, explain_graph
 from digitzoo.export.formats import EXPORTERS, part_module
 from digitzoo.export.latency import batch1_latency, classifier_onnx
-from digitzoo.export.verify import ATOL, RTOL, compare, reference_inputs
+from digitzoo.export.verify import ATOL, NEAR_TIE_L1, NEAR_TIE_SHARE, RTOL, compare, compare_explainer, reference_inputs
 
 FORMATS = tuple(EXPORTERS)
 
@@ -80,63 +80,108 @@ def _write_test_data(folder: Path, inputs: tuple[np.ndarray, ...], outputs: list
         (target / f"output_{i}.pb").write_bytes(numpy_helper.from_array(array, t.name).SerializeToString())
 
 
-def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print) -> ModelEntry:
-    """Export every part of ``name`` in ``formats`` into ``root/name``; returns the manifest entry."""
+def _export_file(spec: ModelSpec, part: PartSpec, card: dict, module, eager, inputs: tuple[np.ndarray, ...], fmt: str,
+                 out: Path, log, check=compare) -> dict[str, Any]:
+    """Export ``module`` as ``part`` in ``fmt`` to a temporary file, verify it against ``eager`` on
+    ``inputs`` through the runtime every user of the file has, and only then give it its final name."""
+    name = spec.name
+    example = tuple(torch.from_numpy(a[:4]) for a in inputs)
+    suffix, exporter_fn = EXPORTERS[fmt]
+    final = out / f"{part.file}{suffix}"
+    tmp = out / f".{part.file}.tmp{suffix}"  # loaders look at the suffix
+    began = time.perf_counter()
+    try:
+        exporter = exporter_fn(module, example, part, tmp)
+        if fmt == "onnx":
+            _onnx_finish(tmp, spec, part, card, exporter)
+        exported, _ = open_file(tmp, fmt, device="cpu", threads=1)
+        parity = check(exported, eager, inputs)
+    except DigitzooError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"{name}/{part.name} {fmt}: export failed ({type(exc).__name__}: {str(exc)[:300]})") from exc
+    if not parity.ok:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"{name}/{part.name} {fmt}: outputs differ from eager PyTorch by up to "
+                          f"{parity.max_abs_diff:.2e} (atol {ATOL}, rtol {RTOL}); not recorded")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)  # only verified files take the final name
+    item = {
+        "part": part.name, "role": part.role, "format": fmt, "file": f"{name}/{final.name}",
+        "sha256": sha256_file(final), "bytes": final.stat().st_size, "exporter": exporter,
+        "inputs": [_tensor_doc(t) for t in part.inputs], "outputs": [_tensor_doc(t) for t in part.outputs],
+        "verified": {"max_abs_diff": parity.max_abs_diff, "atol": ATOL, "rtol": RTOL,
+                     "samples": parity.samples, "batch_sizes": list(parity.batch_sizes),
+                     "reference": "eager PyTorch on CPU"},
+    }
+    if check is compare_explainer:
+        item["verified"].update(reference="eager PyTorch on CPU (autograd for the map, forward hooks for the feature maps)",
+                                near_tie_samples=parity.near_ties, near_tie_share=NEAR_TIE_SHARE, near_tie_l1=NEAR_TIE_L1)
+    if fmt == "onnx":
+        test_dir = out / f"{part.file}_test_data"
+        shutil.rmtree(test_dir, ignore_errors=True)
+        few = tuple(a[:8] for a in inputs)
+        _write_test_data(test_dir, few, eager(*few), part)
+        item["test_data"] = f"{name}/{test_dir.name}/test_data_set_0"
+    log(f"{name}/{part.name} {fmt:11s} {final.name:28s} {item['bytes'] / 1e6:6.2f} MB  "
+        f"max|diff| {parity.max_abs_diff:.1e}  {exporter.split(';')[0]}  ({time.perf_counter() - began:.1f} s)")
+    return item
+
+
+def _export_explainer(spec: ModelSpec, classifier: PartSpec, model, card: dict, out: Path, data_dir, log) -> dict[str, Any]:
+    """The classifier's explainer (export/explain_graph.py) as ONNX, verified against autograd on
+    the classifier's real test images, each asked about a different digit (0, 1, ..., 9, 0, ...)."""
+    (images,) = reference_inputs(spec, classifier, model, data_dir=data_dir)
+    targets = np.arange(len(images), dtype=np.int64) % 10
+    eager = explain_graph.EagerExplainer(model, spec.feature_blocks).eval()
+    example = (torch.from_numpy(images[:4]), torch.from_numpy(targets[:4]))
+    block_shapes = [tuple(m.shape[1:]) for m in eager(*example)[2:]]
+    part = explain_graph.explainer_part(spec, block_shapes)
+    traced = explain_graph.traced_explainer(eager, example)
+
+    def run_eager(*arrays):
+        return [o.numpy() for o in eager(*[torch.from_numpy(a) for a in arrays])]
+    return _export_file(spec, part, card, traced, run_eager, (images, targets), "onnx", out, log, check=compare_explainer)
+
+
+def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print,
+                 parts: tuple[str, ...] | None = None, previous: ModelEntry | None = None) -> ModelEntry:
+    """Export every part of ``name`` in ``formats`` into ``root/name``; returns the manifest entry.
+
+    ``parts`` (part names, "explain" for the explainer) exports only those and keeps the files of
+    the others from ``previous``, the model's entry in the manifest, which must come from the same
+    checkpoint: how an explainer is added to exports made before there were explainers."""
     spec = get_spec(name)
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise DigitzooError(f"unknown format(s) {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}")
     folder = find_checkpoint(name)
     model, card = load_checkpoint(name, folder)
+    if parts is not None:
+        known = [p.name for p in spec.parts] + ["explain"]
+        if set(parts) - set(known):
+            raise DigitzooError(f"{name} has no part(s) {', '.join(sorted(set(parts) - set(known)))}; its parts: {', '.join(known)}")
+        if previous is None or previous.checkpoint.get("weights_sha256") != card["weights_sha256"]:
+            raise DigitzooError(f"--parts keeps {name}'s other files, but {root} has no export of {name} from its "
+                                f"current checkpoint: export all of its parts first")
     out = root / name
     out.mkdir(parents=True, exist_ok=True)
     artifacts = []
     for part in spec.parts:
+        if parts is not None and part.name not in parts:
+            continue
         module = part_module(model, part)
         inputs = reference_inputs(spec, part, model, data_dir=data_dir)
         eager = torch_runner(module)
-        example = tuple(torch.from_numpy(a[:4]) for a in inputs)
         for fmt in formats:
-            suffix, exporter_fn = EXPORTERS[fmt]
-            final = out / f"{part.file}{suffix}"
-            tmp = out / f".{part.file}.tmp{suffix}"  # loaders look at the suffix
-            began = time.perf_counter()
-            try:
-                exporter = exporter_fn(module, example, part, tmp)
-                if fmt == "onnx":
-                    _onnx_finish(tmp, spec, part, card, exporter)
-                exported, _ = open_file(tmp, fmt, device="cpu", threads=1)  # the runtime every user of the file has
-                parity = compare(exported, eager, inputs)
-            except DigitzooError:
-                tmp.unlink(missing_ok=True)
-                raise
-            except Exception as exc:
-                tmp.unlink(missing_ok=True)
-                raise ExportError(f"{name}/{part.name} {fmt}: export failed ({type(exc).__name__}: {str(exc)[:300]})") from exc
-            if not parity.ok:
-                tmp.unlink(missing_ok=True)
-                raise ExportError(f"{name}/{part.name} {fmt}: outputs differ from eager PyTorch by up to "
-                                  f"{parity.max_abs_diff:.2e} (atol {ATOL}, rtol {RTOL}); not recorded")
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, final)  # only verified files take the final name
-            item = {
-                "part": part.name, "role": part.role, "format": fmt, "file": f"{name}/{final.name}",
-                "sha256": sha256_file(final), "bytes": final.stat().st_size, "exporter": exporter,
-                "inputs": [_tensor_doc(t) for t in part.inputs], "outputs": [_tensor_doc(t) for t in part.outputs],
-                "verified": {"max_abs_diff": parity.max_abs_diff, "atol": ATOL, "rtol": RTOL,
-                             "samples": parity.samples, "batch_sizes": list(parity.batch_sizes),
-                             "reference": "eager PyTorch on CPU"},
-            }
-            if fmt == "onnx":
-                test_dir = out / f"{part.file}_test_data"
-                shutil.rmtree(test_dir, ignore_errors=True)
-                few = tuple(a[:8] for a in inputs)
-                _write_test_data(test_dir, few, eager(*few), part)
-                item["test_data"] = f"{name}/{test_dir.name}/test_data_set_0"
-            artifacts.append(item)
-            log(f"{name}/{part.name} {fmt:11s} {final.name:28s} {item['bytes'] / 1e6:6.2f} MB  "
-                f"max|diff| {parity.max_abs_diff:.1e}  {exporter.split(';')[0]}  ({time.perf_counter() - began:.1f} s)")
+            artifacts.append(_export_file(spec, part, card, module, eager, inputs, fmt, out, log))
+    classifier = next((p for p in spec.parts if p.role == "classifier"), None)
+    # the page's "Why?" view runs the explainer with onnxruntime-web
+    if classifier is not None and "onnx" in formats and (parts is None or "explain" in parts):
+        artifacts.append(_export_explainer(spec, classifier, model, card, out, data_dir, log))
     entry = {
         **describe(spec),
         "metrics": card["metrics"],
@@ -149,6 +194,13 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
         entry["demo_data"] = _latent_points(spec, model, out, data_dir)
     typed = ModelEntry.from_json(entry, f"models.{name}")  # the shape every reader of the manifest expects
     onnx_classifier = classifier_onnx(typed)
+    if parts is not None:  # the files of the parts not asked for stay as they were, with their latency
+        redone = {(a["part"], a["format"]) for a in artifacts}
+        kept = [a.to_json() for a in previous.artifacts if (a.part, a.format) not in redone]
+        typed = dataclasses.replace(typed, artifacts=ModelEntry.from_json(
+            {**entry, "artifacts": kept + artifacts}, f"models.{name}").artifacts, latency=previous.latency)
+        if onnx_classifier is None or onnx_classifier.part not in parts:
+            onnx_classifier = None
     if onnx_classifier is not None:  # the leaderboard's latency, measured on the file just verified
         typed = dataclasses.replace(typed, latency=batch1_latency(root / onnx_classifier.file).to_json())
     (out / "README.md").write_text(cards.model_readme(spec, typed), encoding="utf-8")
@@ -182,8 +234,10 @@ def _latent_points(spec: ModelSpec, model, out: Path, data_dir) -> dict[str, Any
             "points": count}
 
 
-def export(names: list[str], root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print) -> Manifest:
-    """Export ``names`` (or every model for ``["all"]``) and update ``root/manifest.json``."""
+def export(names: list[str], root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print,
+           parts: tuple[str, ...] | None = None) -> Manifest:
+    """Export ``names`` (or every model for ``["all"]``; with ``parts``, every model that has them)
+    and update ``root/manifest.json``."""
     names = list_models() if names == ["all"] else names
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -191,8 +245,12 @@ def export(names: list[str], root: Path, formats: tuple[str, ...] = FORMATS, dat
         manifest = read_manifest(root)
     except DigitzooError:
         manifest = empty_manifest()
+    if parts is not None and names == list_models():
+        names = [n for n in names if {p.name for p in get_spec(n).parts} & set(parts)
+                 or ("explain" in parts and any(p.role == "classifier" for p in get_spec(n).parts))]
     for name in names:
-        manifest = manifest.with_model(name, export_model(name, root, formats, data_dir, log))
+        entry = export_model(name, root, formats, data_dir, log, parts, manifest.models.get(name))
+        manifest = manifest.with_model(name, entry)
         import onnx
         import onnxruntime
 

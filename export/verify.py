@@ -29,6 +29,19 @@ class Parity:
     samples: int
     batch_sizes: tuple[int, int]
     ok: bool
+    # Explainers only: samples whose input x gradient map exceeded the tolerance at a max-pool near-tie.
+    near_ties: int = 0
+
+
+# An input gradient through max-pooling follows the window's largest value. Where two values in a
+# window differ by float rounding only (saturated ink after a conv, before a ReLU), eager PyTorch and
+# ONNX Runtime can each find a different maximum, and the gradient then lands on a neighbouring pixel:
+# both are correct gradients of their own forward pass. Measured on the shipped mnist_inception: 3 of
+# 1,000 test digits, up to 1.8% of the map's largest value. So an explainer's map may miss the
+# element-wise tolerance on at most NEAR_TIE_SHARE of the samples, each within NEAR_TIE_L1 of the
+# map's total |value|; its logits and feature maps are held to the element-wise tolerance.
+NEAR_TIE_SHARE = 0.01
+NEAR_TIE_L1 = 0.05
 
 
 def reference_inputs(spec: ModelSpec, part: PartSpec, model, samples: int = SAMPLES, data_dir=None) -> tuple[np.ndarray, ...]:
@@ -64,3 +77,27 @@ def compare(run_exported, run_eager, inputs: tuple[np.ndarray, ...]) -> Parity:
             worst = max(worst, float(diff.max()))
             ok &= bool(np.all(diff <= ATOL + RTOL * np.abs(w)))
     return Parity(worst, n, (1, n), ok)
+
+
+def compare_explainer(run_exported, run_eager, inputs: tuple[np.ndarray, ...]) -> Parity:
+    """``compare`` for an explainer (outputs: logits, input x gradient, feature maps), with the
+    max-pool near-tie allowance above for the map (output 1)."""
+    worst, ok, near = 0.0, True, 0
+    n = len(inputs[0])
+    batches = [tuple(a[i:i + 1] for a in inputs) for i in range(min(SINGLE, n))] + [inputs]
+    for batch in batches:
+        for k, (w, g) in enumerate(zip(run_eager(*batch), run_exported(*batch))):
+            if w.shape != g.shape:
+                return Parity(float("inf"), n, (1, n), False)
+            diff = np.abs(w.astype(np.float64) - g.astype(np.float64))
+            worst = max(worst, float(diff.max()))
+            within = diff <= ATOL + RTOL * np.abs(w)
+            if k != 1:
+                ok &= bool(np.all(within))
+                continue
+            missed = ~within.reshape(len(w), -1).all(axis=1)  # (B,): samples off somewhere
+            l1 = diff.reshape(len(w), -1).sum(axis=1) / np.maximum(np.abs(w).reshape(len(w), -1).sum(axis=1), 1e-12)
+            ok &= bool(np.all(l1[missed] <= NEAR_TIE_L1)) and missed.sum() <= NEAR_TIE_SHARE * len(w)
+            if len(w) == n:
+                near = int(missed.sum())
+    return Parity(worst, n, (1, n), ok, near)

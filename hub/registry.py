@@ -18,6 +18,9 @@ TASKS = ("classifier", "autoencoder", "gan", "detector")
 # snippet, and the apps their parts (through the manifest, which records it).
 # A detector says whether its input is what the zoo's models were made for (a digit at all).
 ROLES = ("classifier", "encoder", "decoder", "generator", "detector")
+# Export adds one more part to every classifier, made by the exporter rather than declared in a
+# model file: the explainer (export/explain_graph.py), whose role is EXPLAINER.
+EXPLAINER = "explainer"
 # The tabs of the demo hub that show a model.
 DEMO_TABS = ("draw", "latent", "gan")
 
@@ -113,6 +116,10 @@ class ModelSpec:
     # Also measure accuracy on test digits re-drawn as browser sketches (classifiers in the draw tab).
     eval_on_sketches: bool = False
     demo: Demo | None = None
+    # Blocks whose outputs the "Why?" view shows as feature maps, as (submodule path, label) in the
+    # order the image flows through them: ("features.0", "conv block 1"). Empty for nets without
+    # spatial maps (the MLP, the row-LSTM).
+    feature_blocks: tuple[tuple[str, str], ...] = ()
 
     def build(self, **overrides: Any):
         """Instantiate the architecture with the spec's kwargs updated by ``overrides``."""

@@ -55,16 +55,23 @@ def test_manifest_lists_every_part_and_format(exported, name):
     _, card = load_checkpoint(name)
     assert entry.metrics == card["metrics"] and entry.checkpoint["weights_sha256"] == card["weights_sha256"]
     found = {(a.part, a.format) for a in entry.artifacts}
-    assert found == {(p.name, f) for p in spec.parts for f in FORMATS}
+    classifier = any(p.role == "classifier" for p in spec.parts)  # export adds its explainer, as ONNX
+    assert found == {(p.name, f) for p in spec.parts for f in FORMATS} | ({("explain", "onnx")} if classifier else set())
     for a in entry.artifacts:
         path = exported / a.file
         assert sha256_file(path) == a.sha256 and path.stat().st_size == a.bytes
+        assert all(t.shape[0] == "batch" and t.dtype for t in a.inputs + a.outputs)
+        assert a.verified["samples"] >= 1000 and a.exporter
+        if a.part == "explain":  # image + digit in; logits, input x gradient, one output per feature block
+            assert a.role == "explainer" and [t.name for t in a.inputs] == ["image", "target"]
+            assert [t.name for t in a.outputs] == ["logits", "input_x_gradient"] + [
+                f"block{i + 1}" for i in range(len(spec.feature_blocks))]
+            assert a.verified["near_tie_samples"] <= a.verified["near_tie_share"] * a.verified["samples"]
+            continue
         part = next(p for p in spec.parts if p.name == a.part)
         assert [t.name for t in a.inputs] == [t.name for t in part.inputs]
         assert [t.name for t in a.outputs] == [t.name for t in part.outputs]
-        assert all(t.shape[0] == "batch" and t.dtype for t in a.inputs + a.outputs)
-        assert a.verified["max_abs_diff"] <= a.verified["atol"] and a.verified["samples"] >= 1000
-        assert a.exporter
+        assert a.verified["max_abs_diff"] <= a.verified["atol"]
     assert not list(exported.glob(f"{name}/.*.tmp*")), "temporary files left behind"
     if any(p.role == "classifier" for p in spec.parts):  # the leaderboard's latency, measured at export
         latency = entry.latency
@@ -92,6 +99,26 @@ def test_exported_part_matches_eager(exported, name, part_name, backend):
         for g, w in zip(got, want):
             assert g.shape == w.shape
             np.testing.assert_allclose(g, w, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", [n for n in list_models() if any(p.role == "classifier" for p in get_spec(n).parts)])
+def test_explainer_matches_autograd(exported, name):
+    """The explainer recomputed here: autograd's input gradient times the image, forward hooks'
+    feature maps, on 300 test digits each asked about a different digit, at batch 1 and 300."""
+    from digitzoo.export.explain_graph import EagerExplainer
+    from digitzoo.export.verify import compare_explainer
+
+    spec = get_spec(name)
+    model, _ = load_checkpoint(name)
+    classifier = next(p for p in spec.parts if p.role == "classifier")
+    (images,) = reference_inputs(spec, classifier, model, samples=300)
+    targets = (np.arange(300) % 10).astype(np.int64)
+    eager = EagerExplainer(model, spec.feature_blocks).eval()
+    loaded = load_part(name, "explain", root=exported)
+    parity = compare_explainer(loaded, lambda *a: [o.numpy() for o in eager(*map(torch.from_numpy, a))], (images, targets))
+    assert parity.ok, parity
+    maps = loaded(images[:20], targets[:20])[1]
+    assert np.abs(maps).sum(axis=(1, 2, 3)).min() > 0  # every test digit gets a map with something in it
 
 
 @pytest.mark.parametrize("name, part_name", PAIRS)

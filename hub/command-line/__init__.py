@@ -115,6 +115,8 @@ def eval_(
 def export_(
     names: list[str] = typer.Argument(..., help="model names, or 'all'"),
     formats: str = typer.Option("onnx,torchscript,pt2", help="comma-separated: onnx, torchscript, pt2"),
+    parts: Optional[str] = typer.Option(None, help="comma-separated part names to export (e.g. explain); the "
+                                        "others' files stay as the manifest lists them"),
     out_dir: Optional[str] = typer.Option(None, help="exports folder (default: $DIGITZOO_HOME/exports)"),
     data_dir: Optional[str] = typer.Option(None, help="MNIST root (test images for verification)"),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
@@ -130,7 +132,8 @@ def export_(
         torch.set_num_threads(threads)
     root = Path(out_dir) if out_dir else paths.exports_dir()
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
-    export(names, root, wanted, data_dir, log=lambda msg: print(msg, file=sys.stderr))
+    only = tuple(p.strip() for p in parts.split(",") if p.strip()) if parts else None
+    export(names, root, wanted, data_dir, log=lambda msg: print(msg, file=sys.stderr), parts=only)
     print(f"manifest: {root.resolve() / 'manifest.json'}")
 
 

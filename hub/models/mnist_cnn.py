@@ -58,4 +58,5 @@ def mnist_cnn() -> ModelSpec:
         labels=DIGITS,
         eval_on_sketches=True,
         demo=Demo(tab="draw", label="CNN", order=0, featured=True),
+        feature_blocks=(("features.0", "conv block 1"), ("features.2", "conv block 2"), ("features.4", "conv block 3")),
     )

@@ -74,4 +74,5 @@ def mnist_inception() -> ModelSpec:
         labels=DIGITS,
         eval_on_sketches=True,
         demo=Demo(tab="draw", label="Inception", order=4),
+        feature_blocks=(("stem", "stem"), ("incept1", "inception block 1"), ("reduce", "reduce"), ("incept2", "inception block 2")),
     )

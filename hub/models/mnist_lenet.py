@@ -53,4 +53,5 @@ def mnist_lenet() -> ModelSpec:
         labels=DIGITS,
         eval_on_sketches=True,
         demo=Demo(tab="draw", label="LeNet", order=6),
+        feature_blocks=(("conv1", "conv 1"), ("conv2", "conv 2")),
     )

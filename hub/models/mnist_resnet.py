@@ -64,4 +64,5 @@ def mnist_resnet() -> ModelSpec:
         labels=DIGITS,
         eval_on_sketches=True,
         demo=Demo(tab="draw", label="ResNet", order=5),
+        feature_blocks=(("stem", "stem"), ("block1", "residual block 1"), ("reduce", "reduce"), ("block2", "residual block 2")),
     )

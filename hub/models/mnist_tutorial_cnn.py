@@ -47,4 +47,5 @@ def mnist_tutorial_cnn() -> ModelSpec:
         labels=DIGITS,
         eval_on_sketches=True,
         demo=Demo(tab="draw", label="tutorial CNN", order=3),
+        feature_blocks=(("conv1", "conv 1"), ("conv2", "conv 2")),
     )
