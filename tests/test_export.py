@@ -173,6 +173,21 @@ def exported_copy(exported, tmp_path) -> Path:
     return root
 
 
+def test_export_of_some_parts_keeps_the_other_files(exported_copy):
+    """`digitzoo export NAME --parts explain`: the explainer is made again; every other file, its
+    manifest record and the measured latency stay as they were."""
+    before = read_manifest(exported_copy).models["mnist_tutorial_cnn"]
+    kept = {(a.part, a.format): a.sha256 for a in before.artifacts if a.part != "explain"}
+    export(["mnist_tutorial_cnn"], exported_copy, parts=("explain",), log=lambda msg: None)
+    after = read_manifest(exported_copy).models["mnist_tutorial_cnn"]
+    assert {(a.part, a.format): a.sha256 for a in after.artifacts if a.part != "explain"} == kept
+    assert after.latency == before.latency
+    (explainer,) = [a for a in after.artifacts if a.part == "explain"]
+    assert sha256_file(exported_copy / explainer.file) == explainer.sha256
+    with pytest.raises(DigitzooError, match="has no part"):
+        export(["mnist_tutorial_cnn"], exported_copy, parts=("nonsense",), log=lambda msg: None)
+
+
 def test_tampered_file_is_refused_by_checksum(exported_copy):
     path = exported_copy / "mnist_cnn" / "mnist_cnn.onnx"
     path.write_bytes(path.read_bytes()[:1000])
