@@ -29,7 +29,7 @@ from digitzoo.apps.inputs import FORMATS_HINT, MAX_IMAGE_BYTES
 from digitzoo.apps.reading import DRAW_PROMPT, NOT_A_DIGIT_ABOVE, SENTENCES
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.registry import EXPLAINER
-from digitzoo.hub.serving import digit_sets, explain, leaderboard, own_model
+from digitzoo.hub.serving import digit_sets, explain, faithfulness, leaderboard, own_model
 from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path, read_inside
 from digitzoo.hub.serving.manifest import (Artifact, DemoData, Manifest, Tensor, artifact, demo_models, part_with_role,
                                            parts_with_role, read_manifest, verified_path)
@@ -141,6 +141,9 @@ def page_config(root: Path, manifest: Manifest, place: Place, runtime: dict, pla
 
     classifiers = {name for name, _ in parts_with_role(manifest, "classifier")}
     explainers = dict(parts_with_role(manifest, EXPLAINER))
+    # Each method's verdict on each model from `digitzoo bench explain` (the page labels the unfaithful
+    # ones), measured on the shipped checkpoints; None for a model they do not cover.
+    verdicts = faithfulness.method_verdicts() if faithfulness.SHIPPED_VERDICTS.is_file() else {}
 
     def explainer(name: str, label: str) -> dict | None:
         """The "Why?" view's file for a draw model: its explainer, with each feature block's label."""
@@ -149,7 +152,7 @@ def page_config(root: Path, manifest: Manifest, place: Place, runtime: dict, pla
         item = artifact(manifest, name, explainers[name], "onnx")
         blocks = [{"output": t.name, "label": t.description.split(":")[0], "shape": t.shape[1:]}
                   for t in item.outputs if t.name.startswith("block")]
-        return {**model(name, EXPLAINER, f"{label} explainer"), "blocks": blocks}
+        return {**model(name, EXPLAINER, f"{label} explainer"), "blocks": blocks, "faithfulness": verdicts.get(name)}
 
     draw = [{**model(name, "classifier", entries[name].demo_settings["label"]), "classes": entries[name].labels,
              "belief_by_row": bool(entries[name].demo_settings.get("belief_by_row")),
@@ -183,7 +186,8 @@ def explain_settings() -> dict:
     """The "Why?" view's methods and their numbers (hub/serving/explain.py: one copy, the CLI's)."""
     return {"methods": [{"name": k, "says": v} for k, v in explain.METHODS.items()], "default": explain.DEFAULT_METHOD,
             "occlusion": {"window": explain.OCCLUSION_WINDOW, "stride": explain.OCCLUSION_STRIDE},
-            "ig_steps": explain.IG_STEPS, "palette": dataclasses.asdict(explain.PALETTE)}
+            "ig_steps": explain.IG_STEPS, "palette": dataclasses.asdict(explain.PALETTE),
+            "unfaithful": explain.UNFAITHFUL, "share_goal": faithfulness.SHARE_GOAL}
 
 
 def pad_settings() -> dict:

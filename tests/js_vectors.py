@@ -15,6 +15,10 @@ copies (runtime.js's mulberry32 and Box-Muller noise, sketch.js's preprocessing)
   those 28x28 inputs: logits, probabilities, top digit.
 - yours.json: the "Your model" rules and sentences (hub/serving/own_model.py), and what
   `digitzoo eval --onnx` finds for a shipped classifier given as a visitor's file.
+- explain.json: hub/serving/explain.py's arithmetic (occlusion patches, coverage and map, the IG
+  path and map, the LSTM's row contributions, the palette) on fixed numbers, for apps/web/explain.js;
+  and the three methods' maps of a shipped explainer (mnist_cnn) and the LSTM's row contributions,
+  run by ONNX Runtime in Python, for the same files run by onnxruntime-node.
 """
 
 from __future__ import annotations
@@ -170,15 +174,105 @@ def yours_vectors() -> dict:
             "confusion": {name: figures["confusion"] for name, figures in evaluation["sets"].items()}}
 
 
+# ---- explain.json --------------------------------------------------------------------------------
+
+EXPLAIN_DRAWING = "seven-pad-white"
+EXPLAIN_MODEL, EXPLAIN_ROWS_MODEL = "mnist_cnn", "mnist_lstm"
+WHY_NOT = 1  # a second target: "why not 1?"
+
+
+def _sha256(values: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(values, "<f4").tobytes()).hexdigest()
+
+
+def _exported(model: str, role: str) -> tuple[str, str]:
+    """(repository path, sha256) of a shipped ONNX file."""
+    from digitzoo.hub.serving.manifest import artifact, part_with_role, read_manifest
+
+    manifest = read_manifest()
+    item = artifact(manifest, model, part_with_role(manifest, model, role), "onnx")
+    return f"hub/pretrained/exports/{item.file}", item.sha256
+
+
+def explain_vectors(sketches: dict) -> dict:
+    """hub/serving/explain.py on fixed numbers (seeded), and on the shipped files."""
+    from digitzoo.apps.reading import softmax
+    from digitzoo.apps.web_build import explain_settings
+    from digitzoo.hub.registry import EXPLAINER
+    from digitzoo.hub.serving import explain
+    from digitzoo.hub.serving.runtime import load_part
+
+    entry = next(d for d in sketches["drawings"] if d["name"] == EXPLAIN_DRAWING)
+    x = floats_from_b64(entry["python_28x28_f32_b64"]).reshape(28, 28)
+    rng = np.random.default_rng(20240607)
+    batch, windows = explain.occlusion_inputs(x)
+    score = np.float32(6.25)
+    occluded = (score - rng.normal(0.5, 1.0, len(windows))).astype(np.float32)
+    products = rng.normal(0, 0.3, (explain.IG_STEPS, 1, 28, 28)).astype(np.float32)
+    logits = rng.normal(0, 2, (28, 10)).astype(np.float32)
+    step_probs = softmax(logits).astype(np.float32)
+    # A map with palette ties (|t| = 0.5 lands on .5 for several channels: NumPy rounds them to even).
+    ties = np.linspace(-1.5, 1.5, 784, dtype=np.float32)
+    ties[:8] = [1, -1, 0.5, -0.5, 0, 0.25, -0.25, 0.75]
+    occlusion_map = explain.occlusion_map(float(score), occluded, windows)
+    colours = [{"map_b64": floats_b64(occlusion_map), "scale": None},
+               {"map_b64": floats_b64(ties), "scale": 1.0},
+               {"map_b64": floats_b64(np.zeros(784, np.float32)), "scale": None}]
+    for item in colours:
+        attr = floats_from_b64(item["map_b64"]).reshape(28, 28)
+        item["rgb_b64"] = base64.b64encode(explain.colour_map(attr, item["scale"]).tobytes()).decode()
+
+    # The shipped files: each method's map of the drawing for its answer and for WHY_NOT, and the LSTM's rows.
+    classify, explainer = load_part(EXPLAIN_MODEL), load_part(EXPLAIN_MODEL, "explain")
+    answer = int(classify(x[None, None])[0][0].argmax())
+    maps = {f"{method}|{target}": floats_b64(explain.attribution(x, target, method, classify, explainer))
+            for method in explain.METHODS for target in (answer, WHY_NOT)}
+    blocks = explainer(x[None, None], np.array([answer], np.int64))[2:]
+    lstm = load_part(EXPLAIN_ROWS_MODEL)
+    lstm_logits, lstm_steps = lstm(x[None, None])[:2]
+    lstm_answer = int(lstm_logits[0].argmax())
+    rows = explain.row_contributions(softmax(lstm_steps[0]), lstm_answer)
+    file, sha256 = _exported(EXPLAIN_MODEL, "classifier")
+    explain_file, explain_sha256 = _exported(EXPLAIN_MODEL, EXPLAINER)
+    lstm_file, lstm_sha256 = _exported(EXPLAIN_ROWS_MODEL, "classifier")
+    return {"about": "digitzoo.hub.serving.explain on seeded numbers and on the shipped files (ONNX Runtime, "
+                     "Python, CPU); written by tests/js_vectors.py",
+            "settings": explain_settings(), "drawing": EXPLAIN_DRAWING, "x_f32_b64": entry["python_28x28_f32_b64"],
+            "windows": [list(w) for w in windows], "occlusion_batch_sha256": _sha256(batch),
+            "coverage": explain._coverage().ravel().astype(int).tolist(),
+            "occlusion": {"score": float(score), "occluded_f32_b64": floats_b64(occluded),
+                          "map_f32_b64": floats_b64(occlusion_map)},
+            "ig": {"alphas": explain.ig_alphas().tolist(), "inputs_sha256": _sha256(explain.ig_inputs(x)),
+                   "products_f32_b64": floats_b64(products), "map_f32_b64": floats_b64(explain.ig_map(products))},
+            "rows": {"step_probs_f32_b64": floats_b64(step_probs), "digit": 7,
+                     "contributions_f32_b64": floats_b64(explain.row_contributions(step_probs, 7))},
+            "colours": colours,
+            "model": {"model": EXPLAIN_MODEL, "file": file, "sha256": sha256, "explain_file": explain_file,
+                      "explain_sha256": explain_sha256, "answer": answer, "why_not": WHY_NOT, "maps_f32_b64": maps,
+                      "block_sums": [float(b.sum(dtype=np.float64)) for b in blocks],
+                      "block_shapes": [list(b.shape[1:]) for b in blocks],
+                      "tolerance": 1e-4},
+            "rows_model": {"model": EXPLAIN_ROWS_MODEL, "file": lstm_file, "sha256": lstm_sha256, "answer": lstm_answer,
+                           "contributions_f32_b64": floats_b64(rows), "tolerance": 1e-5}}
+
+
 def write_yours() -> None:
     (VECTORS / "yours.json").write_text(json.dumps(yours_vectors(), indent=1) + "\n", encoding="utf-8")
+
+
+def write_explain() -> None:
+    sketches = json.loads((VECTORS / "sketch.json").read_text(encoding="utf-8"))
+    (VECTORS / "explain.json").write_text(json.dumps(explain_vectors(sketches), indent=1) + "\n", encoding="utf-8")
 
 
 def write_all() -> None:
     VECTORS.mkdir(parents=True, exist_ok=True)
     sketches = sketch_vectors()
     for name, data in (("noise.json", noise_vectors()), ("sketch.json", sketches),
-                       ("mnist_cnn.json", reader_vectors(sketches)), ("yours.json", yours_vectors())):
+                       ("mnist_cnn.json", reader_vectors(sketches)), ("yours.json", yours_vectors()),
+                       ("explain.json", explain_vectors(sketches))):
         (VECTORS / name).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"{VECTORS / name}: {(VECTORS / name).stat().st_size:,} bytes")
 

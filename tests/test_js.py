@@ -130,3 +130,51 @@ def test_yours_vectors_are_own_models():
         (record["convention"], record["output"], record["layout"])
     assert {name: f["accuracy"] for name, f in evaluation["sets"].items()} == record["accuracy"]
     assert {name: f["confusion"] for name, f in evaluation["sets"].items()} == record["confusion"]
+
+
+def test_explain_vectors_are_explain_pys():
+    """explain.json (what apps/web/explain.js is held to) is still hub/serving/explain.py's arithmetic,
+    models.json's explain settings, and ONNX Runtime's maps of the shipped explainer."""
+    import base64
+
+    from digitzoo.apps.reading import softmax
+    from digitzoo.apps.web_build import explain_settings
+    from digitzoo.hub.serving import explain
+    from digitzoo.hub.serving.runtime import load_part
+
+    record = vectors("explain.json")
+    assert record["settings"] == json.loads(json.dumps(explain_settings()))  # the page reads these from models.json
+    x = floats_from_b64(record["x_f32_b64"]).reshape(28, 28)
+    batch, windows = explain.occlusion_inputs(x)
+    assert [list(w) for w in windows] == record["windows"]
+    assert hashlib.sha256(np.ascontiguousarray(batch, "<f4").tobytes()).hexdigest() == record["occlusion_batch_sha256"]
+    assert explain._coverage().ravel().astype(int).tolist() == record["coverage"]
+    occlusion = record["occlusion"]
+    occluded = floats_from_b64(occlusion["occluded_f32_b64"])
+    np.testing.assert_array_equal(explain.occlusion_map(occlusion["score"], occluded, windows).ravel(),
+                                  floats_from_b64(occlusion["map_f32_b64"]))
+    assert explain.ig_alphas().tolist() == record["ig"]["alphas"]
+    products = floats_from_b64(record["ig"]["products_f32_b64"]).reshape(-1, 1, 28, 28)
+    np.testing.assert_array_equal(explain.ig_map(products).ravel(), floats_from_b64(record["ig"]["map_f32_b64"]))
+    rows = record["rows"]
+    np.testing.assert_array_equal(explain.row_contributions(floats_from_b64(rows["step_probs_f32_b64"]).reshape(28, 10), rows["digit"]),
+                                  floats_from_b64(rows["contributions_f32_b64"]))
+    for item in record["colours"]:
+        rgb = explain.colour_map(floats_from_b64(item["map_b64"]).reshape(28, 28), item["scale"])
+        assert rgb.tobytes() == base64.b64decode(item["rgb_b64"])
+    # The shipped files: the same maps and row contributions, from the files the page runs.
+    model = record["model"]
+    for key, sha in (("file", "sha256"), ("explain_file", "explain_sha256")):
+        assert hashlib.sha256((REPO / model[key]).read_bytes()).hexdigest() == model[sha], \
+            f"{model[key]} changed: python tests/js_vectors.py"
+    classify, explainer = load_part(model["model"]), load_part(model["model"], "explain")
+    for key, expected in model["maps_f32_b64"].items():
+        method, target = key.split("|")
+        np.testing.assert_allclose(explain.attribution(x, int(target), method, classify, explainer).ravel(),
+                                   floats_from_b64(expected), rtol=0, atol=model["tolerance"], err_msg=key)
+    lstm = record["rows_model"]
+    assert hashlib.sha256((REPO / lstm["file"]).read_bytes()).hexdigest() == lstm["sha256"]
+    logits, steps = load_part(lstm["model"])(x[None, None])[:2]
+    assert int(logits[0].argmax()) == lstm["answer"]
+    np.testing.assert_allclose(explain.row_contributions(softmax(steps[0]), lstm["answer"]),
+                               floats_from_b64(lstm["contributions_f32_b64"]), rtol=0, atol=lstm["tolerance"])

@@ -133,7 +133,8 @@ def test_space_folder_is_self_contained(tmp_path):
     assert not any((space / "digitzoo" / "apps" / "web" / name).exists() for name in ("test", "eslint.config.js", ".npmrc"))
     assert not [p for p in space.rglob("*") if p.name in ("node_modules", "command-line", "__pycache__")]
     # of the pretrained store only the test digits travel (the Your-model tab scores a visitor's model on them)
-    assert [p.name for p in (space / "digitzoo" / "hub" / "pretrained").iterdir()] == ["digits"]
+    # and the explanation verdicts (the "Why?" view labels the methods that are not faithful on a model)
+    assert sorted(p.name for p in (space / "digitzoo" / "hub" / "pretrained").iterdir()) == ["digits", "explain_verdicts.json"]
     assert (space / "digitzoo" / "hub" / "pretrained" / "digits" / "digits.json").is_file()
     assert not (space / "digitzoo" / "cli").exists()  # the command line stays home
     # its own code, not this checkout's, builds the whole app without torch

@@ -5,13 +5,16 @@
 // DOM only. A drawing becomes a 28x28 here (sketch.js) and a Reading (reader.js) either in the page
 // (`reader`) or from the server (`askServer`, the hub's path when the models cannot run here); both
 // are shown by the same code. The mounted element carries the page's state in data-* attributes
-// (path, shown, answers, last-up-ms, up-answer-ms, first-answer-ms): what tests and the browser
-// benchmark read, so no global joins anything.
+// (path, shown, answers, last-up-ms, up-answer-ms, first-answer-ms; why.js adds why, why-ms...): what
+// tests and the browser benchmark read, so no global joins anything. Under the answers and the 28x28,
+// "Why?" (why.js) explains the picked pair's answers once each drawing's answer is shown.
 
 import { attachPad } from "./pad.js";
 import { readingFromServer } from "./reader.js";
+import { PageExplainers } from "./explain.js";
 import { paintBelief, paintDigit } from "./render.js";
 import { EmptySketch, SketchError, preprocess } from "./sketch.js";
+import { mountWhy } from "./why.js";
 
 const TEMPLATE = `
 <div class="dz-pad-column">
@@ -27,6 +30,7 @@ const TEMPLATE = `
     <figure><canvas class="dz-seen dz-pixelated" width="28" height="28"></canvas><figcaption>What the models saw (28x28)</figcaption></figure>
     <p class="dz-timing" role="status"></p>
   </div>
+  <section class="dz-why" aria-label="Why this digit?"></section>
   <div class="dz-picks">
     <label><input type="radio" name="dz-view" value="two" checked> two side by side</label>
     <label><input type="radio" name="dz-view" value="all"> all classifiers</label>
@@ -63,6 +67,7 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
   const pair = () => [$("select[data-side=left]").value, $("select[data-side=right]").value];
   const asked = () => (view() === "all" ? [...pair(), ...entries.keys()] : pair());
   const charted = site.draw.filter((e) => e.belief_by_row).map((e) => e.label);
+  const whyView = mountWhy($(".dz-why"), { site, entries, state });
   $(".dz-belief-caption").textContent = `${charted.join(" / ") || "Model"} belief row by row (after each row of the 28x28, top to bottom)`;
 
   function panels() {
@@ -87,6 +92,7 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
     $(".dz-verdict").textContent = "";
     $(".dz-timing").textContent = message;
     state.shown = "";
+    whyView.clear();
   }
 
   function headline(reading, model) {
@@ -95,7 +101,9 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
     return reading.notSure ? sentences.looks_like.replace("{digit}", name) : name;
   }
 
+  let shownReading = null;
   function show(reading, took) {
+    shownReading = reading;
     panels();
     for (const panel of root.querySelectorAll(".dz-answer")) {
       const model = panel.dataset.model, classes = entries.get(model).classes;
@@ -172,6 +180,9 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
     // the same pixels): what a person waits for after lifting the pen.
     const final = version === undefined ? began >= Number(state.lastUpMs ?? Infinity) : version === drawingAtUp;
     if (final && !state.upAnswerMs) state.upAnswerMs = performance.now().toFixed(1);
+    // The maps once this answer is on screen: for the drawing as the pen left it, a picture, a new pair.
+    if (final || version === undefined) whyView.explain(reading, pair(), Math.max(began, Number(state.lastUpMs ?? 0)));
+    else whyView.stale();
   }
 
   // ---- The pad ----
@@ -208,6 +219,7 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
       onDrawing(strokes.toJSON(), padCanvas);
       if (reader && shownDrawing === drawn) { // already answered as the pen left it: nothing to wait for
         state.upAnswerMs = state.lastUpMs;
+        whyView.explain(shownReading, pair(), Number(state.lastUpMs), { afterPaint: false });
         return;
       }
     }
@@ -286,6 +298,7 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
     answerWith(how) {
       ({ reader, askServer, why } = how);
       state.path = reader ? "inpage" : askServer ? "server" : "none";
+      whyView.use(reader && site.explain && new PageExplainers(reader.ort, site.explain, reader.classifiers));
       if (pad.strokes.empty) clearAnswers(reader || askServer ? settings.prompt : why);
       else readPad(); // what was drawn while the models loaded
     },

@@ -1,7 +1,8 @@
 """`digitzoo bench ...`: dispatch to the benchmarks and print what they return.
 
 Each benchmark lives with what it measures (train/bench.py, train/not_digit_bench.py, export/bench.py,
-export/latency.py, apps/bench.py, apps/browser_bench.py, apps/playground_bench.py, apps/hostile_bench.py),
+export/latency.py, apps/bench.py, apps/browser_bench.py, apps/playground_bench.py, apps/hostile_bench.py,
+apps/explain_bench.py),
 returns a typed result (``digitzoo.hub.benchmarking.Result``: its ``to_json()`` is what ``--json``
 prints) and owns its ``report(result) -> str``; what they share (the ``Machine`` record, a server on a
 free port, its memory) is ``digitzoo.hub.benchmarking``. Every stage is imported inside its command, as in the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -212,3 +214,30 @@ def bench_serve_reliability(
     show(result, report_reliability, False, out)
     if not result.passed:
         raise typer.Exit(1)
+
+
+@bench_app.command("explain")
+def bench_explain(
+    digits: int = typer.Option(1000, help="the first N digits of each set (MNIST test, re-drawn)"),
+    models: Optional[str] = typer.Option(None, help="comma-separated Draw classifiers (default: all of them)"),
+    methods: Optional[str] = typer.Option(None, help="comma-separated attribution methods (default: all of them)"),
+    threads: int = typer.Option(1, help="ONNX Runtime intra-op threads (pinned)"),
+    as_json: bool = JSON,
+    out: Optional[Path] = typer.Option(None, help="also write the JSON here (docs/benchmarks/explain.json)"),
+    ship: bool = typer.Option(False, "--ship", help="also write the verdicts the page labels each method with "
+                                                    "(hub/pretrained/explain_verdicts.json, shipped in the package)"),
+) -> None:
+    """"Why this digit?": each method's deletion test (top 10% of the ink vs random ink), deletion and insertion
+    curves, and a verdict per Draw classifier and method."""
+    from digitzoo.apps.explain_bench import report, run
+    from digitzoo.hub.serving import faithfulness
+    from digitzoo.hub.serving.files import atomic_write_text
+
+    split = lambda text: [w.strip() for w in text.split(",") if w.strip()] if text else None  # noqa: E731
+    result = run(digits, split(models), split(methods), threads=threads, log=log_to_stderr)
+    show(result, report, as_json, out)
+    if ship:
+        command = "digitzoo bench explain " + " ".join(sys.argv[3:])
+        shipped = faithfulness.verdicts_file(result.to_json(), command)
+        atomic_write_text(faithfulness.SHIPPED_VERDICTS, json.dumps(shipped, indent=2, sort_keys=True) + "\n")
+        log_to_stderr(f"verdicts: {faithfulness.SHIPPED_VERDICTS}")

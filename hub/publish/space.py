@@ -20,7 +20,7 @@ from importlib import metadata
 from dataclasses import replace
 from pathlib import Path
 
-from digitzoo.hub.serving import digit_sets
+from digitzoo.hub.serving import digit_sets, faithfulness
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import folder_built_in_place, new_folder_path
 from digitzoo.hub.serving.manifest import MANIFEST_FILE, Manifest, manifest_text, read_manifest, verified_path
@@ -28,7 +28,7 @@ from digitzoo.hub.serving.manifest import MANIFEST_FILE, Manifest, manifest_text
 # The code a Space runs: the core and the apps packages whole, as installed (or as in the repository),
 # so a new module travels without a list to keep. Left out: what is not their code (the pretrained
 # store: the Space bundles its verified ONNX files in models/, and the shipped test digits that the
-# Your-model tab scores a visitor's model on travel on their own, below; npm's node_modules: the page loads
+# Your-model tab scores a visitor's model on and the explanation verdicts travel on their own, below; npm's node_modules: the page loads
 # onnxruntime-web from its pinned CDN; caches and Gradio's stubs) and folders Python cannot import
 # as part of them (hub/command-line/ is digitzoo.cli, which a Space does not run).
 SHIPPED_PACKAGES = ("digitzoo.hub", "digitzoo.apps")
@@ -132,6 +132,8 @@ def build_space(out_dir: str | os.PathLike, root: str | os.PathLike, hardware: s
             # digitzoo/ without an __init__.py: the same namespace layout as the installed package.
             shutil.copytree(package_folder(package), work / package.replace(".", "/"), ignore=_not_shipped)
         shutil.copytree(digit_sets.SHIPPED_DIR, work / "digitzoo" / "hub" / "pretrained" / digit_sets.SHIPPED_DIR.name)
+        if faithfulness.SHIPPED_VERDICTS.is_file():  # the "Why?" view labels the methods not faithful on a model
+            shutil.copyfile(faithfulness.SHIPPED_VERDICTS, work / "digitzoo" / "hub" / "pretrained" / faithfulness.SHIPPED_VERDICTS.name)
         bundled = _bundle_onnx_models(Path(root), manifest, work / MODELS_DIR)
         (work / "app.py").write_text(APP_PY.format(models=MODELS_DIR, tabs=space_tabs(playground)))
         (work / "requirements.txt").write_text(requirements(hardware, playground))
