@@ -1,6 +1,7 @@
 """Draw a digit: the page (apps/web/draw.js, a gr.HTML component from apps.pages) reads the drawing
 in the browser, or asks ``classify_for_page``; the /classify API and the MCP tool answer with the
-default pair (the CNN and the row-reading LSTM). Every way of asking reads through ``read_digit``."""
+default pair (the CNN and the row-reading LSTM). Every way of asking reads through ``read_digit``.
+The /explain API answers "why this digit?" through apps.explaining, as the MCP tool and the CLI do."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import gradio as gr
 import numpy as np
 from gradio.components.label import LabelConfidence, LabelData
 
-from digitzoo.apps import pages, parts
+from digitzoo.apps import explaining, pages, parts
 from digitzoo.apps.charts import belief_chart
 from digitzoo.apps.inputs import ImageOrSketch, refuse
 from digitzoo.apps.reading import Reading, read_digit
+from digitzoo.hub.serving.explain import DEFAULT_METHOD, METHODS
 
 
 def default_pair() -> tuple[str, str]:
@@ -52,6 +54,14 @@ def classify(sketch):
     return (*(_answer(reading, m) for m in pair), (np.clip(reading.x[0, 0], 0, 1) * 255).astype(np.uint8), chart, info)
 
 
+def explain(sketch, model, method, target) -> dict:
+    """The /explain API: why ``model`` reads the sketch or image as it does (or as ``target``, 0-9,
+    when given): the 28x28 map of ``method`` row by row, the PNG of it as a data: URL, the
+    probabilities, the verdict ("not sure: ..." for a drawing that is probably no digit, or empty,
+    still with its map), the row readers' row contributions and the feature maps' shapes."""
+    return explaining.explain_drawing(sketch, model, method, target).to_json()
+
+
 def classify_for_page(request) -> dict:
     """The page's server path (apps/web/draw.js when the models cannot run in the browser; POST
     .../ask/classify, apps.pages): ``{"image": a data: URL, "left": model, "right": model, "models":
@@ -88,3 +98,12 @@ def build(app: gr.Blocks) -> None:
     outputs += [gr.Image(visible=False, label="what the models saw (28x28)"), gr.Plot(visible=False, label="belief row by row"),
                 gr.Markdown(visible=False)]
     gr.Button("Classify", visible=False).click(classify, api_image, outputs, api_name="classify", preprocess=False)
+    # /explain: the same image, a model (default: the first with an explainer), a method and a digit.
+    # preprocess=False as above: the model, method and digit are checked by apps.explaining, in its sentences.
+    explainable = explaining.explainable()
+    explain_inputs = [ImageOrSketch(type="filepath", visible=False, label="image of a digit, or a Sketchpad value"),
+                      gr.Dropdown(explainable, value=explainable[0] if explainable else None, visible=False, label="model"),
+                      gr.Dropdown(list(METHODS), value=DEFAULT_METHOD, visible=False, label="method"),
+                      gr.Number(value=None, precision=0, visible=False, label="target digit, 0-9 (empty: the model's answer)")]
+    gr.Button("Explain", visible=False).click(explain, explain_inputs, gr.JSON(visible=False, label="explanation"),
+                                              api_name="explain", preprocess=False)

@@ -133,7 +133,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     if set(pages.TABS) & set(tabs or TABS):  # these tabs hold page modules: their files, models.json and server path
         app_kwargs["routes"], head = pages.routes(), pages.HEAD
     if mcp:
-        app_kwargs["lifespan"] = mcp_tools.only_the_tools(blocks)  # the four tools, not every endpoint
+        app_kwargs["lifespan"] = mcp_tools.only_the_tools(blocks)  # the tools, not every endpoint
     site = gr.mount_gradio_app(FastAPI(), blocks, path="", app_kwargs=app_kwargs, max_file_size=MAX_FILE_SIZE,
                                show_error=False, css=CSS, head=head, mcp_server=mcp,
                                server_name=host, server_port=port)

@@ -1,4 +1,4 @@
-"""The models as MCP tools (`digitzoo serve --mcp`): classify, encode, decode, sample.
+"""The models as MCP tools (`digitzoo serve --mcp`): classify, explain, encode, decode, sample.
 
 Gradio's MCP server (``launch(mcp_server=True)``, at /gradio_api/mcp/) turns endpoints into
 tools: the function's docstring is the tool's description (its ``Args:`` lines describe the
@@ -10,7 +10,7 @@ text, numbers, whole numbers.
 
 Gradio 6.31 would list every public endpoint as a tool, named after its function: the pages'
 endpoints (/classify, /sample, ...), and the Playground's start/stop/reset of a training run.
-``only_the_tools`` narrows its MCP server to the four tools here, under their own names, before
+``only_the_tools`` narrows its MCP server to the tools here (``TOOLS``), under their own names, before
 the server takes its first request. That reaches into one attribute of Gradio's MCP server
 (``tool_to_endpoint``), on the Gradio the project pins (see apps/startup.py's TESTED_GRADIO).
 
@@ -33,10 +33,11 @@ from urllib.parse import unquote
 import gradio as gr
 import numpy as np
 
-from digitzoo.apps import draw, gan, latent, parts
+from digitzoo.apps import draw, explaining, gan, latent, parts
 from digitzoo.apps.inputs import MAX_IMAGE_BYTES, image_from_payload, integer, refuse
 from digitzoo.apps.limits import MAX_REQUEST_BYTES
 from digitzoo.apps.reading import read_digit
+from digitzoo.hub.serving.explain import DEFAULT_METHOD, METHODS
 
 FILE_ROUTE = "/gradio_api/file="
 # The MCP transport's body limit. The mcp package (1.30) answers a body over 4 MiB, its default, with a
@@ -114,6 +115,31 @@ def classify(image: str) -> str:
                        "not_a_digit": None if doubt is None else round(doubt, 4), "verdict": verdict, "models": answers})
 
 
+# The map an agent gets: 28x28 numbers of this many significant digits (the page's colours need no more).
+EXPLAIN_DIGITS = 3
+
+
+def explain(image: str, model: str = "", method: str = DEFAULT_METHOD, target: int | None = None) -> str:
+    """Explain why a model reads a handwritten digit as it does ("why this digit?"): which ink pushed its score for
+    a digit up and which pushed it down, as a 28x28 map of the image the model read (MNIST-centred, rows top to bottom).
+    A drawing that is probably no digit, or an empty one, still gets its map, marked "not sure".
+
+    Args:
+        image: one digit's picture: a data:image/png;base64,... URL, bare base64 of a PNG/JPEG, or an image on this server
+        model: the classifier to explain, one of the names listed (default: the first, the zoo's CNN)
+        method: how the map is made: occlusion (4x4 patches of ink blackened), integrated_gradients or gradient_x_input
+        target: the digit 0-9 to explain, to ask "why not 9?"; leave it out for the model's own answer
+    Returns:
+        JSON text: {"model", "name", "method", "target", "digit": the model's answer, "probabilities": ten numbers
+        "verdict": "digit" or "not sure: looks most like N", "not_a_digit": the detector's probability, "caption"
+        "strongest": {"rows", "columns", "where"} of the 7x7 square that pushed the target's score up most, or null
+        "map": 28 rows of 28 numbers, > 0 for the target and < 0 against, "rows": per image row, for row-reading models
+        "blocks": the feature maps' names and shapes}
+    """
+    answer = explaining.explain_drawing(read_image(image), model or None, method, target)
+    return json.dumps({k: v for k, v in answer.to_json(EXPLAIN_DIGITS, png=False).items() if k not in ("seen", "device", "ms")})
+
+
 def encode(image: str) -> str:
     """Place a digit in the latent space of the zoo's 3-D autoencoder: the image of a digit -> its code, three
     numbers. Digits of a kind lie near each other; decode turns a code back into an image.
@@ -158,7 +184,8 @@ def sample(digit: int | None = None, count: int = 16, seed: int = -1) -> np.ndar
 
 
 # name -> the endpoint's api_name; the tool's name is the function's.
-TOOLS = {"classify": "tool_classify", "encode": "tool_encode", "decode": "tool_decode", "sample": "tool_sample"}
+TOOLS = {"classify": "tool_classify", "explain": "tool_explain", "encode": "tool_encode", "decode": "tool_decode",
+         "sample": "tool_sample"}
 
 
 def build(app: gr.Blocks) -> None:
@@ -181,8 +208,12 @@ def build(app: gr.Blocks) -> None:
     def picture(label):
         return gr.Image(type="numpy", format="png", visible=False, label=label)
 
+    models = explaining.explainable()  # the explain tool's schema lists them
     events = {
         classify: ([image_box()], [result()]),
+        explain: ([image_box(), gr.Dropdown(models, value=models[0] if models else None, visible=False, label="model"),
+                   gr.Dropdown(list(METHODS), value=DEFAULT_METHOD, visible=False, label="method"), whole("target")],
+                  [result()]),
         encode: ([image_box()], [result()]),
         decode: ([gr.Number(visible=False, label=axis) for axis in "xyz"], [picture("decoded digit")]),
         sample: ([whole("digit"), whole("count", 16), whole("seed", -1)], [picture("grid of digits")]),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.manifest import Manifest, demo_models, exports_root, part_with_role, parts_with_role, read_manifest
-from digitzoo.hub.serving.runtime import Part, load_part
+from digitzoo.hub.serving.runtime import BACKEND_FORMATS, Part, load_part
 
 SETTINGS = {"backend": "onnx", "device": "auto", "root": None}
 
@@ -22,10 +22,15 @@ def configure(backend: str = "onnx", device: str = "auto", root: str | os.PathLi
 
 @cache
 def get(model: str, part: str = "model") -> Part:
-    load = load_part
-    if SETTINGS["backend"] != "onnx":  # `digitzoo serve --backend torchscript`: the one path that needs torch
+    load, backend = load_part, SETTINGS["backend"]
+    # A part exported as ONNX only (the explainer: a forward graph of a backward pass, made for
+    # onnxruntime-web) is opened as ONNX whatever the backend.
+    if backend != "onnx" and not any(a.part == part and a.format == BACKEND_FORMATS[backend]
+                                     for a in manifest().models[model].artifacts):
+        backend = "onnx"
+    if backend != "onnx":  # `digitzoo serve --backend torchscript`: the one path that needs torch
         from digitzoo.hub.torch_files import load_part as load
-    return load(model, part, backend=SETTINGS["backend"], device=SETTINGS["device"], root=SETTINGS["root"],
+    return load(model, part, backend=backend, device=SETTINGS["device"], root=SETTINGS["root"],
                 spinning=False)  # a server: idle model threads must not busy-wait
 
 

@@ -32,7 +32,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "DIGITZOO-HOSTILE-TEST-SECRET-7f3a"
-ENDPOINTS = {"/classify": 1, "/encode": 1, "/decode": 3, "/interpolate": 2, "/sample": 3, "/sample_interpolate": 3}
+ENDPOINTS = {"/classify": 1, "/explain": 4, "/encode": 1, "/decode": 3, "/interpolate": 2, "/sample": 3, "/sample_interpolate": 3}
 # The Playground's endpoints, one set per lesson: Start (seed, knobs, steps), Stop, Reset, and the code
 # download (seed, steps, knobs: the lesson as a script and a notebook).
 LESSON_ENDPOINTS = {}
@@ -337,6 +337,8 @@ SENTENCES = {
     ("/sample", "strings"): "is not in the list of choices",
     ("/classify", "dicts"): "Send an image",
     ("/classify", "nulls"): "Expected an image",
+    ("/explain", "nulls"): "None is not a method: choose one of",  # no model: the default one
+    ("/explain", "dicts"): "{'a': 1} is not a model this hub explains",
 }
 # A lesson's Start refuses a seed that is not a whole number before anything trains (a number
 # sent for a knob with choices is refused by Gradio's dropdown first).

@@ -1,6 +1,6 @@
 """`digitzoo serve --mcp`: a real server, a real MCP client (the `mcp` package) over streamable HTTP.
 
-Lists the tools (exactly the four, each described, with typed parameters), calls classify on
+Lists the tools (exactly the five, each described, with typed parameters), calls classify on
 drawn and MNIST digits, sample, encode -> decode -> classify on the server's own image, and bad
 input, which must come back as a sentence in an error result.
 """
@@ -25,7 +25,7 @@ from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 
 from digitzoo.hub.benchmarking import serving  # noqa: E402
 
-TOOLS = {"classify", "encode", "decode", "sample"}
+TOOLS = {"classify", "explain", "encode", "decode", "sample"}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def image(result) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(content.data)))
 
 
-def test_lists_exactly_the_four_tools_described_and_typed(mcp_url):
+def test_lists_exactly_the_five_tools_described_and_typed(mcp_url):
     tools = {t.name: t for t in session(mcp_url, lambda s: s.list_tools()).tools}
     # Not the pages' own endpoints, not the Playground's start/stop/reset of a training run.
     assert set(tools) == TOOLS
@@ -87,9 +87,10 @@ def test_lists_exactly_the_four_tools_described_and_typed(mcp_url):
             assert param.get("type") and len(param.get("description", "")) > 20, (tool.name, name, param)
     types = {name: {p: v["type"] for p, v in t.inputSchema["properties"].items()} for name, t in tools.items()}
     assert types == {"classify": {"image": "string"}, "encode": {"image": "string"},
+                     "explain": {"image": "string", "model": "string", "method": "string", "target": "integer"},
                      "decode": {"x": "number", "y": "number", "z": "number"},
                      "sample": {"digit": "integer", "count": "integer", "seed": "integer"}}
-    assert tools["classify"].inputSchema["required"] == ["image"]
+    assert tools["classify"].inputSchema["required"] == ["image"] == tools["explain"].inputSchema["required"]
     assert tools["decode"].inputSchema["required"] == ["x", "y", "z"]
     assert "required" not in tools["sample"].inputSchema  # every argument has a default
     assert tools["sample"].inputSchema["properties"]["count"]["default"] == 16

@@ -6,8 +6,8 @@
 // (`reader`) or from the server (`askServer`, the hub's path when the models cannot run here); both
 // are shown by the same code. The mounted element carries the page's state in data-* attributes
 // (path, shown, answers, last-up-ms, up-answer-ms, first-answer-ms; why.js adds why, why-ms...): what
-// tests and the browser benchmark read, so no global joins anything. Under the answers and the 28x28,
-// "Why?" (why.js) explains the picked pair's answers once each drawing's answer is shown.
+// tests and the browser benchmark read, so no global joins anything. Under the answers, the 28x28 and
+// the picks, "Why?" (why.js) explains the picked pair's answers once each drawing's answer is shown.
 
 import { attachPad } from "./pad.js";
 import { readingFromServer } from "./reader.js";
@@ -30,13 +30,13 @@ const TEMPLATE = `
     <figure><canvas class="dz-seen dz-pixelated" width="28" height="28"></canvas><figcaption>What the models saw (28x28)</figcaption></figure>
     <p class="dz-timing" role="status"></p>
   </div>
-  <section class="dz-why" aria-label="Why this digit?"></section>
   <div class="dz-picks">
     <label><input type="radio" name="dz-view" value="two" checked> two side by side</label>
     <label><input type="radio" name="dz-view" value="all"> all classifiers</label>
     <label>Left <select data-side="left"></select></label>
     <label>Right <select data-side="right"></select></label>
   </div>
+  <section class="dz-why" aria-label="Why this digit?"></section>
   <figure><canvas class="dz-belief" width="600" height="200"></canvas><figcaption class="dz-belief-caption"></figcaption></figure>
 </div>`;
 

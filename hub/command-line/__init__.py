@@ -5,6 +5,7 @@ command that needs it, so ``digitzoo list`` or ``digitzoo pull`` start without t
 and a command that needs the training extra says so in one line when it is missing.
 User errors (DigitzooError) print one line on stderr and exit with status 2, no traceback.
 The commands dispatch and print; what they print is formatted by the modules that compute it.
+`digitzoo explain` reads a picture through the apps' one explanation (``digitzoo.apps.explaining``).
 Groups of their own: `digitzoo bench ...` (``digitzoo.cli.bench``), `digitzoo space ...` and
 `digitzoo web ...` (``digitzoo.cli.sites``).
 """
@@ -19,6 +20,7 @@ from typing import Optional
 import typer
 
 from digitzoo.hub.serving.errors import DigitzooError
+from digitzoo.hub.serving.explain import DEFAULT_METHOD, METHODS
 
 from digitzoo.cli.bench import bench_app
 from digitzoo.cli.common import TRAIN_EXTRA, check_port_free, require_torch  # noqa: F401 (TRAIN_EXTRA: as before)
@@ -111,6 +113,25 @@ def eval_(
     print(json.dumps(evaluation, indent=2) if as_json else report(evaluation))
 
 
+@app.command()
+def explain(
+    name: str = typer.Argument(..., help="a classifier with an exported explainer (`digitzoo list`: its 'explain' part)"),
+    image: Path = typer.Argument(..., help="a picture of one digit: PNG, JPEG or WebP, any size, dark on light or light on dark"),
+    method: str = typer.Option(DEFAULT_METHOD, help=f"how the map is made: {' | '.join(METHODS)}"),
+    target: Optional[int] = typer.Option(None, help="the digit (0-9) to explain: why this one? (default: the model's answer)"),
+    out: Optional[Path] = typer.Option(None, help="write the map as a PNG here (red pushed the score up, blue down)"),
+    as_json: bool = typer.Option(False, "--json", help="print the map (28x28, row by row), probabilities and verdict as JSON"),
+) -> None:
+    """Why this digit? Which ink of IMAGE pushed a model toward its answer (or toward --target), from its exported files."""
+    from digitzoo.apps.explaining import explain_file
+    from digitzoo.hub.serving.files import atomic_write
+
+    explanation = explain_file(image, name, method, target)
+    if out is not None:
+        atomic_write(out, lambda tmp: Path(tmp).write_bytes(explanation.png()))
+    print(json.dumps(explanation.to_json(png=False), indent=2) if as_json else explanation.report(out))
+
+
 @app.command("export")
 def export_(
     names: list[str] = typer.Argument(..., help="model names, or 'all'"),
@@ -144,7 +165,7 @@ def serve(
     backend: str = typer.Option("onnx", help="onnx | torchscript"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     tab: Optional[list[str]] = typer.Option(None, help="serve only these tabs: draw, latent, gan, models, playground"),
-    mcp: bool = typer.Option(False, "--mcp", help="also serve classify, encode, decode and sample as MCP tools at "
+    mcp: bool = typer.Option(False, "--mcp", help="also serve classify, explain, encode, decode and sample as MCP tools at "
                              "/gradio_api/mcp/ (needs digitzoo's mcp extra)"),
 ) -> None:
     """Start the Gradio demo hub on the exported models."""
