@@ -326,9 +326,8 @@ export function mountWhy(root, { site, entries, state }) {
     use(how) {
       [explainers, offWhy] = [how || null, SAYS.off];
       if (!last) clear();
-      // The picked pair's explainer files opened while the page is idle, not on the first drawing.
-      const idle = window.requestIdleCallback ?? ((work) => setTimeout(work, 500));
-      if (explainers) idle(() => site.draw.slice(0, 2).forEach((e) => explainers.for(e.model).catch(() => {})), { timeout: 2000 });
+      // The explainer files open on the first drawing, after its answer is painted. Opened ahead, while
+      // the page looked idle, they delayed a visitor's first answer by ~0.4-0.5 s (digitzoo bench browser).
     },
     // The pen is down again: the maps shown are of an older drawing, and what is computing is dropped.
     stale() {
