@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 from digitzoo.hub.serving import explain
 from digitzoo.hub.serving.files import sha256_file
 from digitzoo.hub.serving.manifest import exports_root, read_manifest
+from pictures import drawn_one, png_data_url
 
 MANIFEST = read_manifest()
 # The Draw tab's classifiers, as the manifest lists them: each must have an explainer.
@@ -40,19 +41,6 @@ TOLERANCE = 1e-3
 KINK_L1 = 1e-2
 KINK_SHARE = 0.05
 FEW, MANY = 6, 100  # test digits per model and method: the default run, and the slow one
-
-
-def png_data_url(image: Image.Image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def drawn_one() -> Image.Image:
-    """A "1" as a person draws it on a pad: one thick dark stroke on white."""
-    image = Image.new("L", (280, 280), 255)
-    ImageDraw.Draw(image).rectangle([125, 40, 155, 240], fill=0)
-    return image
 
 
 def as_drawn(digit: np.ndarray) -> Image.Image:

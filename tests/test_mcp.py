@@ -24,6 +24,7 @@ from mcp import ClientSession  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 
 from digitzoo.hub.benchmarking import serving  # noqa: E402
+from pictures import drawn_one, png_data_url
 
 TOOLS = {"classify", "explain", "encode", "decode", "sample"}
 
@@ -50,19 +51,6 @@ def session(url: str, work):
 
 def call(url: str, name: str, arguments: dict):
     return session(url, lambda s: s.call_tool(name, arguments))
-
-
-def png_data_url(image: Image.Image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def drawn_one() -> Image.Image:
-    """A "1" as a person draws it on a pad: one thick dark stroke on white."""
-    image = Image.new("L", (280, 280), 255)
-    ImageDraw.Draw(image).rectangle([125, 40, 155, 240], fill=0)
-    return image
 
 
 def text(result) -> str:
