@@ -16,6 +16,8 @@ index names; average-pooling's spreads it evenly over the window).
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -111,6 +113,19 @@ def _decompositions() -> dict:
     # torch ships this one (scatter the gradient to the argmax indices), outside the core set.
     table[aten.max_pool2d_with_indices_backward.default] = decomposition_table[aten.max_pool2d_with_indices_backward.default]
     return table
+
+
+@contextlib.contextmanager
+def nondeterministic_allowed():
+    """Tracing and exporting with ``torch.use_deterministic_algorithms(True)`` on (a training run in
+    the same process leaves it on) makes the dynamo exporter fail on the traced backward ops; the
+    graph is the same either way, so the flag is off while the explainer is made, then restored."""
+    was, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was, warn_only=warn_only)
 
 
 def traced_explainer(eager: EagerExplainer, example: tuple[torch.Tensor, torch.Tensor]) -> nn.Module:

@@ -173,6 +173,20 @@ def exported_copy(exported, tmp_path) -> Path:
     return root
 
 
+def test_the_explainer_exports_after_a_training_run_left_deterministic_algorithms_on(tmp_path):
+    """train/loop.py turns torch.use_deterministic_algorithms on for the process; the explainer's
+    dynamo export failed under it (the CI suite exports after in-process training). It exports, and the
+    flag is as it was afterwards."""
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        export(["mnist_tutorial_cnn"], tmp_path, ("onnx",), log=lambda msg: None)
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+    (explainer,) = [a for a in read_manifest(tmp_path).models["mnist_tutorial_cnn"].artifacts if a.part == "explain"]
+    assert explainer.exporter.startswith("dynamo")
+
+
 def test_export_of_some_parts_keeps_the_other_files(exported_copy):
     """`digitzoo export NAME --parts explain`: the explainer is made again; every other file, its
     manifest record and the measured latency stay as they were."""
