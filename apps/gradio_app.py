@@ -120,8 +120,11 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     parts.configure(backend, device, root)
     for tab in ("draw", "latent", "gan"):
         for model in parts.shown_on(tab):
-            for part in {a.part for a in parts.manifest().models[model].artifacts}:
-                parts.get(model, part)  # open every file now: fail at start, not on the first request
+            # Open every file now (fail at start, not on the first request), but the explainers: only
+            # "Why?" asks for them (/explain, the MCP tool), and seven of them held from the start
+            # grew the server's memory past the reliability check's 50 MB.
+            for part in {a.part for a in parts.manifest().models[model].artifacts if a.role != "explainer"}:
+                parts.get(model, part)
     parts.detector()  # the draw tab's not-a-digit verdict, opened now too
     blocks = build_app(tabs, mcp)
     # What launch() would set from its arguments and mount_gradio_app (Gradio 6.31) leaves as it is:
