@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { PageExplainer, PageExplainers, colourMap, coverage, featureTiles, igAlphas, igInputs, igMap, mapScale,
          occlusionBatch, occlusionMap, rowContributions, windows } from "../explain.js";
 import { openModel } from "../runtime.js";
+import { ort, why } from "./ort_node.mjs";
 
 const REPO = new URL("../../../", import.meta.url);
 const V = JSON.parse(readFileSync(new URL("./vectors/explain.json", import.meta.url), "utf-8"));
@@ -97,13 +98,6 @@ test("feature tiles: each channel stretched from its own minimum to its maximum"
 
 // ---- The shipped files, run by onnxruntime-node ----
 
-let ort = null, why = "";
-try {
-  ort = (await import("onnxruntime-node")).default;
-} catch (error) {
-  if (process.env.DIGITZOO_REQUIRE_BROWSER) throw error;
-  why = `onnxruntime-node cannot load here (${error.message.split("\n")[0]})`;
-}
 const onCpu = () => ({ InferenceSession: { create: (bytes) => ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] }) } });
 const opened = [];
 const openFile = async (file, sha) => {

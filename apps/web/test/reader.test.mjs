@@ -11,19 +11,13 @@ import { inflateSync } from "node:zlib";
 import { PageReader, readingFromServer } from "../reader.js";
 import { RefusedFile, openModel, softmax } from "../runtime.js";
 import { preprocess } from "../sketch.js";
+import { ort, why } from "./ort_node.mjs";
 
 const REPO = new URL("../../../", import.meta.url);
 const expected = JSON.parse(readFileSync(new URL("./vectors/mnist_cnn.json", import.meta.url), "utf-8"));
 const drawing = JSON.parse(readFileSync(new URL("./vectors/sketch.json", import.meta.url), "utf-8"))
   .drawings.find((d) => d.name === expected.drawing);
 
-let ort = null, why = "";
-try {
-  ort = (await import("onnxruntime-node")).default;
-} catch (error) {
-  if (process.env.DIGITZOO_REQUIRE_BROWSER) throw error;
-  why = `onnxruntime-node cannot load here (${error.message.split("\n")[0]})`;
-}
 
 function float32s(base64) {
   const bytes = Buffer.from(base64, "base64");
