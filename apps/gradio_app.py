@@ -8,12 +8,13 @@ from dataclasses import dataclass
 import gradio as gr
 from fastapi import FastAPI
 
-from digitzoo.apps import draw, gan, latent, mcp_tools, models, pages, parts, playground
+from digitzoo.apps import classroom, draw, gan, latent, mcp_tools, models, pages, parts, playground
 from digitzoo.apps.inputs import bound_pillow_decoding
 from digitzoo.apps.limits import MAX_REQUEST_BYTES, PublicApiOnly, RequestBodyLimit
 from digitzoo.apps.playground_gate import PlaygroundGate
 from digitzoo.apps.upload_quota import UploadQuota
 from digitzoo.apps.webserver import WebServer, make_server
+from digitzoo.hub.classroom.store import ClassroomStore
 from digitzoo.hub.serving.errors import DigitzooError
 
 MCP_EXTRA = "pip install 'digitzoo[mcp]'"
@@ -68,7 +69,10 @@ def build_app(tabs: list[str] | None = None, mcp: bool = False) -> gr.Blocks:
     """The hub with ``tabs`` (default: all); ``mcp`` adds the endpoints of the MCP tools (apps.mcp_tools)."""
     tabs = tabs or list(TABS)
     with gr.Blocks(title="digitzoo: MNIST model zoo", delete_cache=CACHE_CLEANUP) as app:
-        gr.Markdown("# digitzoo\nA zoo of MNIST models, exported and served from their ONNX / TorchScript files.")
+        classroom_link = (f" Teaching? [Run a class]({classroom.PREFIX}/): your students draw on their phones, and "
+                          "you see which model reads your class best." if "draw" in tabs else "")
+        gr.Markdown("# digitzoo\nA zoo of MNIST models, exported and served from their ONNX / TorchScript files."
+                    + classroom_link)
         # The tabs add their components straight into this Blocks: a nested gr.Blocks per tab
         # would build a FastAPI app of its own (0.2 s each here) only to be thrown away.
         built, top = {}, None
@@ -106,9 +110,12 @@ class RunningApp:
 
 
 def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", device: str = "auto",
-          tabs: list[str] | None = None, block: bool = True, root: str | None = None, mcp: bool = False):
+          tabs: list[str] | None = None, block: bool = True, root: str | None = None, mcp: bool = False,
+          classroom_db: str | None = None, classroom_hours: float = 4.0):
     """Serve the hub; ``root`` is an exports folder (default: yours, else the shipped one); ``mcp``
     also serves the models as MCP tools at /gradio_api/mcp/ (needs the mcp package: digitzoo[mcp]).
+    With the Draw tab, the classroom (apps.classroom) is served too, on ``classroom_db`` (default: a
+    SQLite file in the store), its sessions kept ``classroom_hours``.
 
     Runs on the guarded web server of ``apps.webserver`` (connection and head deadlines, a
     connection cap) through Gradio's ``gr.mount_gradio_app``. With ``block=False`` it returns a
@@ -135,6 +142,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     app_kwargs, head = {}, None
     if set(pages.TABS) & set(tabs or TABS):  # these tabs hold page modules: their files, models.json and server path
         app_kwargs["routes"], head = pages.routes(), pages.HEAD
+    if "draw" in (tabs or TABS):  # the students' page reads drawings with the Draw page's models and modules
+        def open_store():
+            return ClassroomStore(classroom_db, retention_s=classroom_hours * 3600)
+        app_kwargs["routes"] = [*app_kwargs.get("routes", []), *classroom.routes(open_store)]
     if mcp:
         app_kwargs["lifespan"] = mcp_tools.only_the_tools(blocks)  # the tools, not every endpoint
     site = gr.mount_gradio_app(FastAPI(), blocks, path="", app_kwargs=app_kwargs, max_file_size=MAX_FILE_SIZE,

@@ -37,11 +37,12 @@ class Parity:
 # window differ by float rounding only (saturated ink after a conv, before a ReLU), eager PyTorch and
 # ONNX Runtime can each find a different maximum, and the gradient then lands on a neighbouring pixel:
 # both are correct gradients of their own forward pass. Measured on the shipped mnist_inception: 3 of
-# 1,000 test digits, up to 1.8% of the map's largest value. So an explainer's map may miss the
+# 1,000 test digits, up to 1.8% of the map's largest value, on one CPU; on another (a different
+# float rounding in the convolutions) 5 of 1,000, one of them off by 7.2% of its map's total. So an explainer's map may miss the
 # element-wise tolerance on at most NEAR_TIE_SHARE of the samples, each within NEAR_TIE_L1 of the
 # map's total |value|; its logits and feature maps are held to the element-wise tolerance.
 NEAR_TIE_SHARE = 0.01
-NEAR_TIE_L1 = 0.05
+NEAR_TIE_L1 = 0.10
 
 
 def reference_inputs(spec: ModelSpec, part: PartSpec, model, samples: int = SAMPLES, data_dir=None) -> tuple[np.ndarray, ...]:
@@ -81,11 +82,13 @@ def compare(run_exported, run_eager, inputs: tuple[np.ndarray, ...]) -> Parity:
 
 def compare_explainer(run_exported, run_eager, inputs: tuple[np.ndarray, ...]) -> Parity:
     """``compare`` for an explainer (outputs: logits, input x gradient, feature maps), with the
-    max-pool near-tie allowance above for the map (output 1)."""
-    worst, ok, near = 0.0, True, 0
+    max-pool near-tie allowance above for the map (output 1), counted over the samples: a sample
+    off in its single-sample run or in the whole batch is one sample off."""
+    worst, ok = 0.0, True
     n = len(inputs[0])
-    batches = [tuple(a[i:i + 1] for a in inputs) for i in range(min(SINGLE, n))] + [inputs]
-    for batch in batches:
+    off: dict[int, float] = {}  # sample -> the largest share of its map's total |value| it was off by
+    batches = [(i, tuple(a[i:i + 1] for a in inputs)) for i in range(min(SINGLE, n))] + [(0, inputs)]
+    for first, batch in batches:
         for k, (w, g) in enumerate(zip(run_eager(*batch), run_exported(*batch))):
             if w.shape != g.shape:
                 return Parity(float("inf"), n, (1, n), False)
@@ -95,9 +98,9 @@ def compare_explainer(run_exported, run_eager, inputs: tuple[np.ndarray, ...]) -
             if k != 1:
                 ok &= bool(np.all(within))
                 continue
-            missed = ~within.reshape(len(w), -1).all(axis=1)  # (B,): samples off somewhere
             l1 = diff.reshape(len(w), -1).sum(axis=1) / np.maximum(np.abs(w).reshape(len(w), -1).sum(axis=1), 1e-12)
-            ok &= bool(np.all(l1[missed] <= NEAR_TIE_L1)) and missed.sum() <= NEAR_TIE_SHARE * len(w)
-            if len(w) == n:
-                near = int(missed.sum())
+            for i in np.flatnonzero(~within.reshape(len(w), -1).all(axis=1)):
+                off[first + int(i)] = max(off.get(first + int(i), 0.0), float(l1[i]))
+    ok &= all(share <= NEAR_TIE_L1 for share in off.values()) and len(off) <= NEAR_TIE_SHARE * n
+    near = len(off)
     return Parity(worst, n, (1, n), ok, near)

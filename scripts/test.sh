@@ -11,6 +11,15 @@ command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 if [ -n "$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
+# The classroom's replica test runs two servers on a real PostgreSQL behind nginx (Debian packages);
+# where they cannot be installed it is skipped with the reason, so a failed install here is not fatal.
+optional=""
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || optional="$optional postgresql"
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || optional="$optional nginx-light"
+if [ -n "$optional" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $optional >/dev/null) \
+    || echo "scripts/test.sh: could not install$optional: tests/test_classroom_replicas.py will be skipped" >&2
+fi
 # The static site's browser tests need onnxruntime-web from npm (apps/web/package-lock.json pins it);
 # tests/test_js.py needs its devDependencies (ESLint, onnxruntime-node), which npm ci installs too.
 # In CI (DIGITZOO_REQUIRE_BROWSER) a missing npm or a failed install fails the run; here it skips those tests.

@@ -1,15 +1,24 @@
 // Where the page's bytes come from, and the checks they pass before anything runs them.
 //
 // models.json (written by `digitzoo web build` from the manifest) lists every model file with its
-// sha256: a file is read whole, hashed with crypto.subtle, and only a match becomes an
-// onnxruntime-web session. onnxruntime-web itself is pinned by sha384 (Subresource Integrity):
+// sha256: a file is read whole, hashed (digestHex: crypto.subtle, or digest.js where the page is not
+// a secure context), and only a match becomes an onnxruntime-web session. onnxruntime-web itself is
+// pinned by sha384 (Subresource Integrity, checked by the browser's fetch, secure context or not):
 // the JavaScript through the import map in index.html, the WebAssembly binary here.
+
+import { sha256 as sha256Of, toHex } from "./digest.js";
 
 export class RefusedFile extends Error {}
 export class RuntimeMissing extends Error {}
 
-function hex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+// The digest of `bytes` (ArrayBuffer or typed array) as lowercase hex. crypto.subtle exists only in
+// secure contexts (https://, http://localhost): a class's phones reach the teacher's hub over plain
+// http on the LAN (http://192.168.x.y:7860/...), where it is undefined. There SHA-256 is computed
+// by digest.js instead, the same digest, so the check below is the same on every page.
+export async function digestHex(algorithm, bytes) {
+  if (globalThis.crypto?.subtle) return toHex(await crypto.subtle.digest(algorithm, bytes));
+  if (algorithm !== "SHA-256") throw new Error(`${algorithm} needs crypto.subtle (https://, or localhost)`);
+  return toHex(sha256Of(bytes));
 }
 
 // The bytes of `url`, or RefusedFile when they do not hash to `sha256` (hex, as in the manifest).
@@ -17,7 +26,7 @@ export async function fetchVerified(url, sha256) {
   const response = await fetch(url);
   if (!response.ok) throw new RefusedFile(`${url} could not be read (HTTP ${response.status}).`);
   const bytes = await response.arrayBuffer();
-  const actual = hex(await crypto.subtle.digest("SHA-256", bytes));
+  const actual = await digestHex("SHA-256", bytes);
   if (actual !== sha256) {
     throw new RefusedFile(`Refused ${url}: its sha256 is ${actual.slice(0, 12)}…, models.json expects ` +
                           `${sha256.slice(0, 12)}…. The file was changed or damaged; rebuild the site.`);

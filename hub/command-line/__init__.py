@@ -7,7 +7,8 @@ User errors (DigitzooError) print one line on stderr and exit with status 2, no 
 The commands dispatch and print; what they print is formatted by the modules that compute it.
 `digitzoo explain` reads a picture through the apps' one explanation (``digitzoo.apps.explaining``).
 Groups of their own: `digitzoo bench ...` (``digitzoo.cli.bench``), `digitzoo space ...` and
-`digitzoo web ...` (``digitzoo.cli.sites``).
+`digitzoo web ...` (``digitzoo.cli.sites``), `digitzoo classroom ...` (``digitzoo.cli.classroom``, which
+also holds what `digitzoo push-dataset` runs).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.explain import DEFAULT_METHOD, METHODS
 
 from digitzoo.cli.bench import bench_app
+from digitzoo.cli.classroom import classroom_app
 from digitzoo.cli.common import TRAIN_EXTRA, check_port_free, require_torch  # noqa: F401 (TRAIN_EXTRA: as before)
 from digitzoo.cli.sites import space_app, web_app
 
@@ -31,6 +33,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 app.add_typer(bench_app, name="bench")
 app.add_typer(space_app, name="space")
 app.add_typer(web_app, name="web")
+app.add_typer(classroom_app, name="classroom")
 
 
 @app.command()
@@ -89,13 +92,23 @@ def eval_(
     onnx_file: Optional[str] = typer.Option(None, "--onnx", help="score your own MNIST classifier (one .onnx file) on "
                                             "the shipped test digits, as the page does; needs no torch"),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
+    drawings: Optional[str] = typer.Option(None, "--drawings", help="score on a classroom data set (a folder from "
+                                           "`digitzoo classroom export`) instead: the exported model, or --onnx FILE; "
+                                           "needs no torch"),
     data_dir: Optional[str] = typer.Option(None, help="MNIST root"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     limit_test: Optional[int] = typer.Option(None, help="first N test images only"),
     sketch_eval: int = typer.Option(10000, help="test digits re-drawn as sketches (0: skip)"),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
 ) -> None:
-    """Recompute a checkpoint's metrics on the MNIST test set, or score your own ONNX classifier (--onnx)."""
+    """Recompute a checkpoint's metrics on the MNIST test set, or score your own ONNX classifier (--onnx);
+    --drawings DIR: score either on what a class drew."""
+    if drawings is not None:
+        from digitzoo.hub.classroom.dataset import evaluate_drawings, report as drawings_report
+
+        evaluation = evaluate_drawings(drawings, name, onnx_file, threads=threads or 1)
+        print(json.dumps(evaluation, indent=2) if as_json else drawings_report(evaluation))
+        return
     if onnx_file is not None:
         if name is not None:
             raise DigitzooError("give a model name or --onnx FILE, not both")
@@ -167,8 +180,12 @@ def serve(
     tab: Optional[list[str]] = typer.Option(None, help="serve only these tabs: draw, latent, gan, models, playground"),
     mcp: bool = typer.Option(False, "--mcp", help="also serve classify, explain, encode, decode and sample as MCP tools at "
                              "/gradio_api/mcp/ (needs digitzoo's mcp extra)"),
+    db: Optional[str] = typer.Option(None, help="the classroom's database: a SQLite file in the store by default, or "
+                                     "postgresql://USER:PASSWORD@HOST/DB for several server processes"),
+    classroom_hours: float = typer.Option(4.0, help="a classroom session's drawings are deleted this long after it "
+                                          "starts, unless the teacher exports them"),
 ) -> None:
-    """Start the Gradio demo hub on the exported models."""
+    """Start the Gradio demo hub on the exported models (and the classroom, at /digitzoo/classroom/)."""
     from digitzoo.apps.gradio_app import TABS, require_mcp, serve as run_server
 
     if mcp:
@@ -181,7 +198,7 @@ def serve(
     if unknown:
         raise DigitzooError(f"unknown tab(s) {', '.join(sorted(unknown))}; choose from {', '.join(TABS)}")
     check_port_free(host, port)
-    run_server(host, port, backend, device, tab or None, mcp=mcp)
+    run_server(host, port, backend, device, tab or None, mcp=mcp, classroom_db=db, classroom_hours=classroom_hours)
 
 
 @app.command("list")
@@ -243,6 +260,19 @@ def push(
     push_files(repo_id, files, repo_type="model", private=private, revision=revision,
                message=f"digitzoo push: {', '.join(sorted({f.path.split('/')[0] for f in files if '/' in f.path}))}",
                dry_run=dry_run, out=print)
+
+
+@app.command("push-dataset")
+def push_dataset(
+    folder: str = typer.Argument(..., help="a data set folder from `digitzoo classroom export` (or the teacher's export zip, unpacked)"),
+    repo_id: str = typer.Argument(..., help="dataset repository on the Hub, e.g. your-name/class-digits"),
+    private: bool = typer.Option(False, help="create the repository as private"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print what would be uploaded; no network"),
+) -> None:
+    """Publish a classroom data set (drawings, images, npz, dataset card) as a Hub dataset repository."""
+    from digitzoo.cli.classroom import push_dataset as run_push
+
+    run_push(folder, repo_id, private=private, dry_run=dry_run, out=print)
 
 
 @app.command()

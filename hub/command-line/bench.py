@@ -107,6 +107,28 @@ def bench_hostile(as_json: bool = JSON) -> None:
     show(hostile_bench.run(log=log_to_stderr), hostile_bench.report, as_json)
 
 
+@bench_app.command("classroom")
+def bench_classroom(
+    students: int = typer.Option(40, help="simulated student devices"),
+    seconds: float = typer.Option(120.0, help="how long they draw"),
+    every: float = typer.Option(2.0, help="seconds between one device's drawings"),
+    processes: int = typer.Option(1, help="`digitzoo serve` processes sharing the database"),
+    db: Optional[str] = typer.Option(None, help="the classroom database (default: a SQLite file made for the run); "
+                                     "postgresql://USER:PASSWORD@HOST/DB for several processes as deployed"),
+    nginx: Optional[str] = typer.Option(None, help="an nginx binary to put in front of the processes (ip_hash upstream)"),
+    as_json: bool = JSON,
+    out: Optional[Path] = typer.Option(None, help="also write the JSON here"),
+) -> None:
+    """A class of simulated students sending drawings over HTTP while the teacher's dashboard is read:
+    drawings lost or duplicated, send -> saved and dashboard latency, each beside its goal."""
+    from digitzoo.apps import classroom_bench
+
+    if students < 1 or processes < 1 or seconds <= 0 or every < 1:
+        raise DigitzooError("--students and --processes are at least 1, --seconds above 0, --every at least 1 (s)")
+    result = classroom_bench.run(students, seconds, every, processes, db, nginx, log=log_to_stderr)
+    show(result, classroom_bench.report, as_json, out)
+
+
 @needs_torch("not-digit")  # MNIST is read through torchvision
 def bench_not_digit(data_dir: Optional[str] = DATA_DIR, as_json: bool = JSON) -> None:
     """How often "not a digit" is said of digits and of letters, shapes, scribbles and taps: the shipped

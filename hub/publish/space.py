@@ -36,7 +36,7 @@ NOT_SHIPPED = ("pretrained", "node_modules", "__pycache__", "*.pyi", "*.pyc")
 # The page's own lint and tests (apps/web: eslint.config.js, .npmrc, test/ and its vectors) are not the page.
 NOT_SHIPPED_FROM_WEB = ("test", "eslint.config.js", ".npmrc")
 # Distributions the code imports directly; each is pinned to the version installed here.
-REQUIREMENTS = ["gradio", "numpy", "pillow"]
+REQUIREMENTS = ["gradio", "numpy", "pillow", "sqlalchemy", "segno"]  # the last two: the classroom (SQLite, the join QR)
 # --playground: the lessons train with torch (the CPU build: a Space's CPU is what it trains on),
 # CartPole and a data set that ships in scikit-learn.
 PLAYGROUND_REQUIREMENTS = ["torch", "gymnasium", "scikit-learn", "safetensors"]
