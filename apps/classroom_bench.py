@@ -77,6 +77,8 @@ http {{
       proxy_pass http://digitzoo;
       proxy_http_version 1.1;
       proxy_set_header Host $host:$server_port;
+      proxy_set_header X-Forwarded-For $remote_addr;  # uvicorn trusts it from loopback: the app sees the phone's address
+      proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection "upgrade";
       proxy_buffering off;
@@ -156,7 +158,9 @@ def run(students: int = 40, seconds: float = 120.0, every_s: float = 2.0, proces
         code, key = started["code"], started["teacher_key"]
         tokens = []
         for k in range(students):
-            answer = httpx.post(f"{entry[k % processes]}/api/join", json={"code": code}, timeout=30)
+            transport = httpx.HTTPTransport(local_address=f"127.0.{k % 250 + 1}.1") if nginx_binary else None
+            with httpx.Client(timeout=30, transport=transport) as http:
+                answer = http.post(f"{entry[k % processes]}/api/join", json={"code": code})
             answer.raise_for_status()
             tokens.append(answer.json()["token"])
         lock = threading.Lock()
@@ -167,7 +171,10 @@ def run(students: int = 40, seconds: float = 120.0, every_s: float = 2.0, proces
         def student(k: int) -> None:
             rng = random.Random(seed * 100_003 + k)
             base = entry[k % processes]
-            with httpx.Client(timeout=30) as http:
+            # Behind nginx, each device from an address of its own (127.0.X.1: ip_hash keys on the first three
+            # parts of an IPv4 address), as phones on a class's network are: ip_hash spreads them over the processes.
+            transport = httpx.HTTPTransport(local_address=f"127.0.{k % 250 + 1}.1") if nginx_binary else None
+            with httpx.Client(timeout=30, transport=transport) as http:
                 next_send = time.perf_counter() + rng.uniform(0, every_s)
                 i = 0
                 while True:

@@ -363,3 +363,21 @@ def test_the_command_line_starts_a_class_the_hub_serves(tmp_path, capsys):
     store.join(code)
     assert store.session(key)["students"] == 1 and store.session(key)["expires_at"] - store.session(key)["created_at"] == 3600
     store.close()
+
+
+def test_the_dashboard_reads_only_new_drawings_and_sees_deletions(classroom, clock):
+    from digitzoo.apps.classroom import SeenDrawings
+
+    started = classroom.start()
+    devices = [classroom.join(started.code) for _ in range(3)]
+    ids = [classroom.save(started.code, d.token, Drawing.from_payload(payload(k))).id for k, d in enumerate(devices)]
+    seen = SeenDrawings()
+    assert [d.id for d in seen.drawings(classroom, started.teacher_key, started.code)] == ids
+    clock.now += 2
+    ids.append(classroom.save(started.code, devices[0].token, Drawing.from_payload(payload(10))).id)
+    classroom.delete_drawing(started.teacher_key, ids[1])  # on any process: the kept copy must notice
+    shown = [d.id for d in seen.drawings(classroom, started.teacher_key, started.code)]
+    assert shown == [ids[0], ids[2], ids[3]]
+    clock.now += 2
+    ids.append(classroom.save(started.code, devices[1].token, Drawing.from_payload(payload(11))).id)
+    assert [d.id for d in seen.drawings(classroom, started.teacher_key, started.code)] == [ids[0], ids[2], ids[3], ids[4]]

@@ -91,7 +91,7 @@ def test_a_class_in_the_browser(hub):
             began = time.monotonic()
             teacher.wait_for_function(f"document.querySelector('#drawings').textContent.trim() === '{sent}'", timeout=10_000)
             seen_after = time.monotonic() - began
-            assert seen_after <= 2.0 + 1.0, f"the dashboard took {seen_after:.1f} s"
+            assert seen_after <= 2.0, f"the dashboard showed the last drawing {seen_after:.1f} s after it was saved"
             assert teacher.locator("#students").inner_text().strip() == "3"
             teacher.screenshot(path=str(ARTIFACTS / "classroom-teacher-1280x720.png"))
             # The confusion matrix holds every drawing; a cell with drawings shows them.

@@ -274,6 +274,14 @@ class ClassroomStore:
                               json.loads(r.strokes) if strokes else [],
                               bytes(r.pixels), json.loads(r.answers), r.not_digit, r.created_at) for r in rows]
 
+    def count_up_to(self, teacher_key: str, last_id: int) -> int:
+        """How many of the session's drawings have an id up to ``last_id``: a reader that kept the drawings
+        it saw compares this with their number to learn whether any went since (an index-only count)."""
+        with self.engine.connect() as conn:
+            row = self._teacher_session(conn, teacher_key)
+            return conn.execute(sa.select(sa.func.count()).select_from(schema.drawings).where(
+                schema.drawings.c.session_id == row.id, schema.drawings.c.id <= last_id)).scalar()
+
     # ---- the students --------------------------------------------------------------------------
 
     def _open_session(self, conn: Connection, code: str):
