@@ -46,7 +46,7 @@ def test_a_class_in_the_browser(hub):
             assert len(code) == 6
             join_url = teacher.locator("#join-url").inner_text().strip()
             assert join_url.endswith(f"/digitzoo/classroom/join?code={code}")
-            assert teacher.locator("#qr").evaluate("img => img.complete && img.naturalWidth > 100")
+            teacher.wait_for_function("document.querySelector('#qr').complete && document.querySelector('#qr').naturalWidth > 100")
 
             phones = []
             for _ in range(3):
@@ -101,8 +101,8 @@ def test_a_class_in_the_browser(hub):
             cell = teacher.locator("#confusion button.cr-cell:not([disabled])").first
             n = int(cell.inner_text().strip())
             cell.click()
-            teacher.wait_for_selector("#cell-view", state="visible")
-            assert teacher.locator("#cell-drawings canvas").count() == n
+            teacher.wait_for_selector("#cell-view", state="visible")  # its drawings come from the server: wait for them
+            teacher.wait_for_function(f"document.querySelectorAll('#cell-drawings canvas').length === {n}", timeout=10_000)
 
             teacher.once("dialog", lambda dialog: dialog.accept())
             teacher.click("#close-class")
