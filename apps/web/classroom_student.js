@@ -11,9 +11,8 @@
 // per code, so a reload is the same device.
 
 import { attachPad } from "../../pages/pad.js";
-import { readSite, startRuntime } from "../../pages/page.js";
+import { open as openForPage, readSite, startRuntime } from "../../pages/page.js";
 import { PageReader } from "../../pages/reader.js";
-import { RefusedFile, openModel } from "../../pages/runtime.js";
 import { SketchError, preprocess } from "../../pages/sketch.js";
 import { ApiError, PromptWalk, api, drawingPayload, forgetDevice, loadDevice, newId, normalizeCode,
          saveDevice } from "./classroom.js";
@@ -40,10 +39,7 @@ const models = siteRead.then(async (site) => {
   const { ort, why } = await startRuntime(site);
   if (!ort) return { reader: null, why };
   const refused = [];
-  const open = (entry) => openModel(ort, entry).catch((error) => {
-    refused.push(error instanceof RefusedFile ? error.message : `${entry.file} could not be opened: ${error.message}`);
-    return null;
-  });
+  const open = (entry) => openForPage(ort, entry, refused);
   const detector = site.detector ? open(site.detector) : null;
   // Every classifier of the Draw page: the dashboard compares them on the class's drawings. A reading
   // waits for those still opening (PageReader).

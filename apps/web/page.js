@@ -50,8 +50,9 @@ const openOnce = (ort, entry) => {
   return opening.get(entry.file);
 };
 
-// `entry` opened ({ entry, session }), or null with the reason added to `refused`.
-async function open(ort, entry, refused) {
+// `entry` opened ({ entry, session }), or null with the reason added to `refused`. (The classroom's
+// student page opens the Draw page's models with it too.)
+export async function open(ort, entry, refused) {
   const opened = await openOnce(ort, entry);
   if (!(opened instanceof Error)) return opened;
   refused.push(opened instanceof RefusedFile ? opened.message : `${entry.file} could not be opened: ${opened.message}`);
