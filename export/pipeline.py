@@ -148,13 +148,24 @@ def _export_explainer(spec: ModelSpec, classifier: PartSpec, model, card: dict, 
         return _export_file(spec, part, card, traced, run_eager, (images, targets), "onnx", out, log, check=compare_explainer)
 
 
+def export_versions() -> dict[str, str]:
+    """The versions this process exports with: each manifest entry records them."""
+    import onnx
+    import onnxruntime
+
+    return {"digitzoo": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__, "python": platform.python_version()}
+
+
 def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data_dir=None, log=print,
                  parts: tuple[str, ...] | None = None, previous: ModelEntry | None = None) -> ModelEntry:
     """Export every part of ``name`` in ``formats`` into ``root/name``; returns the manifest entry.
 
     ``parts`` (part names, "explain" for the explainer) exports only those and keeps the files of
     the others from ``previous``, the model's entry in the manifest, which must come from the same
-    checkpoint: how an explainer is added to exports made before there were explainers."""
+    checkpoint: how an explainer is added to exports made before there were explainers. The entry
+    then keeps ``previous``'s ``versions``, and each file made now carries its own block when this
+    process's versions differ from those."""
     spec = get_spec(name)
     unknown = set(formats) - set(FORMATS)
     if unknown:
@@ -190,6 +201,7 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
         "checkpoint": {k: card.get(k) for k in ("weights_sha256", "device", "wall_time_s", "command", "recipe",
                                                 "seed", "steps", "created", "kwargs")},
         "artifacts": artifacts,
+        "versions": export_versions(),
     }
     if spec.demo and spec.demo.scatter_points:
         entry["demo_data"] = _latent_points(spec, model, out, data_dir)
@@ -198,8 +210,11 @@ def export_model(name: str, root: Path, formats: tuple[str, ...] = FORMATS, data
     if parts is not None:  # the files of the parts not asked for stay as they were, with their latency
         redone = {(a["part"], a["format"]) for a in artifacts}
         kept = [a.to_json() for a in previous.artifacts if (a.part, a.format) not in redone]
+        if entry["versions"] != previous.versions:  # these files say which versions made them
+            artifacts = [{**a, "versions": entry["versions"]} for a in artifacts]
         typed = dataclasses.replace(typed, artifacts=ModelEntry.from_json(
-            {**entry, "artifacts": kept + artifacts}, f"models.{name}").artifacts, latency=previous.latency)
+            {**entry, "artifacts": kept + artifacts}, f"models.{name}").artifacts, latency=previous.latency,
+            versions=previous.versions)
         if onnx_classifier is None or onnx_classifier.part not in parts:
             onnx_classifier = None
     if onnx_classifier is not None:  # the leaderboard's latency, measured on the file just verified
@@ -251,12 +266,7 @@ def export(names: list[str], root: Path, formats: tuple[str, ...] = FORMATS, dat
                  or ("explain" in parts and any(p.role == "classifier" for p in get_spec(n).parts))]
     for name in names:
         entry = export_model(name, root, formats, data_dir, log, parts, manifest.models.get(name))
-        manifest = manifest.with_model(name, entry)
-        import onnx
-        import onnxruntime
-
-        manifest = dataclasses.replace(manifest, versions={
-            "digitzoo": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
-            "onnxruntime": onnxruntime.__version__, "python": platform.python_version()})
+        # versions=None: the top-level block of older manifests said only which versions ran last
+        manifest = dataclasses.replace(manifest.with_model(name, entry), versions=None)
         write_manifest(root, manifest)  # after each model, so a failure later keeps what was verified
     return manifest

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import numpy as np
 import pytest
 import torch
 
+from digitzoo.export import pipeline
 from digitzoo.hub.checkpoint import load_checkpoint
+from digitzoo.hub.serving import paths
 from digitzoo.hub.serving.errors import DigitzooError
 from digitzoo.hub.serving.files import sha256_file
 from digitzoo.hub.serving.manifest import MANIFEST_FILE, Manifest, exports_root, manifest_text, read_manifest, write_manifest
@@ -24,7 +27,7 @@ from digitzoo.hub.registry import get_spec, list_models
 from digitzoo.hub.serving.runtime import open_onnx
 from digitzoo.hub.torch_files import load_part, open_torch
 from digitzoo.export.formats import part_module
-from digitzoo.export.pipeline import FORMATS, export
+from digitzoo.export.pipeline import FORMATS, export, export_versions
 from digitzoo.export.verify import reference_inputs
 
 PAIRS = [(name, part.name) for name in list_models() for part in get_spec(name).parts]
@@ -49,8 +52,10 @@ def test_the_manifest_the_exporter_writes_round_trips(exported):
 @pytest.mark.parametrize("name", list_models())
 def test_manifest_lists_every_part_and_format(exported, name):
     manifest = read_manifest(exported)
-    assert {"torch", "onnx", "onnxruntime"} <= manifest.versions.keys()
     entry = manifest.models[name]
+    assert manifest.versions is None and entry.versions == export_versions()
+    assert {"torch", "onnx", "onnxruntime", "python", "digitzoo"} == entry.versions.keys()
+    assert all(a.versions is None for a in entry.artifacts)  # one run made them all
     spec = get_spec(name)
     _, card = load_checkpoint(name)
     assert entry.metrics == card["metrics"] and entry.checkpoint["weights_sha256"] == card["weights_sha256"]
@@ -200,6 +205,60 @@ def test_export_of_some_parts_keeps_the_other_files(exported_copy):
     assert sha256_file(exported_copy / explainer.file) == explainer.sha256
     with pytest.raises(DigitzooError, match="has no part"):
         export(["mnist_tutorial_cnn"], exported_copy, parts=("nonsense",), log=lambda msg: None)
+
+
+def test_each_export_records_the_versions_that_made_it(tmp_path, store, monkeypatch):
+    """Per entry: exporting one model writes its versions and leaves every other entry's as they
+    were; `--parts` keeps the entry's versions and marks the files it made with other versions."""
+    quiet = dict(log=lambda msg: None)
+    export(["mnist_tutorial_cnn"], tmp_path, ("torchscript",), **quiet)  # TorchScript only: seconds
+    first = read_manifest(tmp_path)
+    (tutorial,) = first.models.values()
+    assert tutorial.versions == export_versions() and tutorial.versions["torch"] == torch.__version__
+    assert first.versions is None and not any(a.versions for a in tutorial.artifacts)
+
+    later = {**export_versions(), "torch": "9.9.9+later"}  # another process, exporting later
+    monkeypatch.setattr(pipeline, "export_versions", lambda: later)
+    export(["mnist_lenet"], tmp_path, ("torchscript",), **quiet)
+    second = read_manifest(tmp_path)
+    assert second.models["mnist_tutorial_cnn"] == tutorial  # its versions as they were
+    assert second.models["mnist_lenet"].versions == later
+
+    export(["mnist_tutorial_cnn"], tmp_path, ("torchscript",), parts=("model",), **quiet)
+    third = read_manifest(tmp_path)
+    assert third.models["mnist_lenet"] == second.models["mnist_lenet"]
+    redone = third.models["mnist_tutorial_cnn"]
+    (item,) = redone.artifacts
+    assert redone.versions == tutorial.versions and item.versions == later == redone.versions_of(item)
+    assert item.sha256 == sha256_file(tmp_path / item.file)
+
+    monkeypatch.setattr(pipeline, "export_versions", export_versions)  # the entry's own versions again:
+    export(["mnist_tutorial_cnn"], tmp_path, ("torchscript",), parts=("model",), **quiet)
+    (item,) = read_manifest(tmp_path).models["mnist_tutorial_cnn"].artifacts
+    assert item.versions is None  # the file needs no block of its own
+
+
+def test_the_shipped_versions_are_what_the_files_record():
+    """Each ONNX file's producer_version and each .pt2 archive's torch_version is the torch that the
+    manifest says exported it (the shipped blocks were recovered from exactly these)."""
+    import onnx
+
+    root = paths.pretrained_exports_dir()
+    checked = 0
+    for name, entry in read_manifest(root).models.items():
+        for item in entry.artifacts:
+            torch_version = entry.versions_of(item)["torch"]
+            if item.format == "onnx":
+                model = onnx.load(str(root / item.file), load_external_data=False)
+                assert (model.producer_name, model.producer_version) == ("pytorch", torch_version), item.file
+            elif item.format == "pt2":
+                with zipfile.ZipFile(root / item.file) as archive:
+                    (program,) = [n for n in archive.namelist() if n.endswith("/models/model.json")]
+                    assert json.loads(archive.read(program))["torch_version"] == torch_version, item.file
+            else:
+                continue
+            checked += 1
+    assert checked >= 20
 
 
 def test_tampered_file_is_refused_by_checksum(exported_copy):

@@ -37,15 +37,49 @@ def test_absent_optional_keys_stay_absent_and_unknown_keys_are_kept():
     entry["card"] = "kept"
     entry["artifacts"][0]["signature"] = "kept too"
     entry["artifacts"][0]["inputs"][0]["layout"] = "NCHW"
-    del data["versions"]
     del data["models"]["mnist_mlp"]["latency"]
+    del data["models"]["mnist_mlp"]["versions"]
     manifest = Manifest.from_json(copy.deepcopy(data))
     assert manifest.to_json() == data
     assert manifest.extra == {"added_by_a_newer_exporter": {"x": 1}}
     assert manifest.versions is None and manifest.repository["repo_id"] == "alice/digitzoo-mnist"
     assert manifest.models["mnist_cnn"].extra == {"card": "kept"}
-    assert manifest.models["mnist_mlp"].latency is None
+    assert manifest.models["mnist_mlp"].latency is None and manifest.models["mnist_mlp"].versions is None
+    assert all(a.versions is None for a in manifest.models["mnist_mlp"].artifacts)
     assert Manifest().to_json() == {"format": "digitzoo-manifest/1", "models": {}}
+
+
+def test_a_manifest_from_before_per_entry_versions_still_reads():
+    """Older manifests have one top-level versions block (the last export run's) and none per entry."""
+    data = shipped_json()
+    for entry in data["models"].values():
+        entry.pop("versions")
+        for item in entry["artifacts"]:
+            item.pop("versions", None)
+    data["versions"] = {"digitzoo": "0.1.0", "onnx": "1.23.2", "onnxruntime": "1.31.1", "python": "3.11.7",
+                        "torch": "2.14.1+cu130"}
+    manifest = Manifest.from_json(copy.deepcopy(data))
+    assert manifest.to_json() == data and manifest.versions["torch"] == "2.14.1+cu130"
+    cnn = manifest.models["mnist_cnn"]
+    assert cnn.versions is None and cnn.versions_of(cnn.artifacts[0]) is None
+
+
+def test_every_shipped_entry_says_which_torch_exported_it():
+    """Per entry (and per file where a later `--parts` run made it with another torch); the shipped
+    blocks were recovered from the files, so they say where from and claim nothing the files lack."""
+    manifest = read_manifest(SHIPPED.parent)
+    assert "versions" not in shipped_json()  # the old top-level block is gone
+    for name, entry in manifest.models.items():
+        assert entry.versions and entry.versions["torch"].startswith("2."), name
+        assert set(entry.versions) <= {"torch", "onnx", "onnxruntime", "python", "digitzoo", "recovered_from"}
+        for item in entry.artifacts:
+            versions = entry.versions_of(item)
+            assert versions["torch"], (name, item.file)
+            if "recovered_from" in versions:
+                assert set(versions) == {"torch", "recovered_from"}, (name, item.file)
+    cnn = manifest.models["mnist_cnn"]
+    explain = artifact(manifest, "mnist_cnn", "explain", "onnx")
+    assert cnn.versions_of(explain) == explain.versions != cnn.versions  # added by `export all --parts explain`
 
 
 def test_readers_get_typed_values():
@@ -107,6 +141,11 @@ def _sentence(exc: DigitzooError) -> str:
     (lambda d: d["models"]["mnist_gan"]["artifacts"][0]["inputs"][1].pop("dtype"),
      "models.mnist_gan.artifacts[0].inputs[1] lacks the key 'dtype'"),
     (lambda d: d.update(versions="2.0"), "the manifest's versions should be an object, not a string"),
+    (lambda d: d["models"]["mnist_cnn"].update(versions="2.0"), "models.mnist_cnn.versions should be an object, not a string"),
+    (lambda d: d["models"]["mnist_cnn"]["versions"].update(torch=2),
+     "models.mnist_cnn.versions should be an object of strings"),
+    (lambda d: d["models"]["mnist_cnn"]["artifacts"][3].update(versions=[]),
+     "models.mnist_cnn.artifacts[3].versions should be an object, not a list"),
 ])
 def test_a_manifest_of_the_wrong_shape_is_refused_in_one_sentence(change, says):
     with pytest.raises(DigitzooError) as info:

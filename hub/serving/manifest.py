@@ -1,9 +1,11 @@
 """The manifest of exported files: what exists, its checksum, and how to call it.
 
 ``exports/manifest.json`` lists per model its metrics and artifacts (part, format, file,
-sha256, bytes, exporter, inputs/outputs with shapes, dtypes and value ranges). Files are
-only ever opened through ``verified_path``, which refuses anything outside the exports
-folder and anything whose sha256 differs from the manifest. Stdlib only: no torch here.
+sha256, bytes, exporter, inputs/outputs with shapes, dtypes and value ranges) and the ``versions``
+of torch, onnx, onnxruntime, python and digitzoo in the process that exported them (see
+``ModelEntry.versions_of``). Files are only ever opened through ``verified_path``, which
+refuses anything outside the exports folder and anything whose sha256 differs from the
+manifest. Stdlib only: no torch here.
 
 ``read_manifest`` returns a typed, frozen ``Manifest`` (``models`` of ``ModelEntry``, each with its
 ``Artifact`` files, their ``Tensor`` inputs/outputs and any ``DemoData``), checked once when read;
@@ -77,6 +79,14 @@ def _extra(data: dict, known: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in known}
 
 
+def _versions(data: dict, where: str) -> dict[str, str] | None:
+    """``data["versions"]`` when present: an object of strings (package -> version)."""
+    versions = _field(data, "versions", dict, where, optional=True)
+    if versions is not None and not all(isinstance(v, str) for v in versions.values()):
+        raise DigitzooError(f"the manifest's {where + '.' if where else ''}versions should be an object of strings")
+    return versions
+
+
 def _put(out: dict, **optional: Any) -> dict:
     """``out`` plus the optional keys that are present (not None): absent stays absent on disk."""
     out.update({k: v for k, v in optional.items() if v is not None})
@@ -113,7 +123,9 @@ class Tensor:
 class Artifact:
     """One exported file of a model's part: where it is, its sha256, how it was made and checked, and
     how to call it (``inputs``/``outputs``). ``test_data`` (ONNX files only) is the folder of
-    sample inputs and outputs in the ONNX test-data layout."""
+    sample inputs and outputs in the ONNX test-data layout. ``versions`` is set only on a file
+    re-exported alone (``digitzoo export NAME --parts ...``) by other versions than its model's
+    entry records; otherwise the entry's ``versions`` hold for it."""
 
     part: str
     role: str
@@ -126,10 +138,11 @@ class Artifact:
     outputs: tuple[Tensor, ...]
     verified: dict[str, Any]
     test_data: str | None = None
+    versions: dict[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     KEYS = ("part", "role", "format", "file", "sha256", "bytes", "exporter", "inputs", "outputs", "verified",
-            "test_data")
+            "test_data", "versions")
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> Artifact:
@@ -139,13 +152,14 @@ class Artifact:
         return cls(*(_field(data, key, str, where) for key in ("part", "role", "format", "file", "sha256")),
                    _field(data, "bytes", int, where), _field(data, "exporter", str, where),
                    tensors["inputs"], tensors["outputs"], _field(data, "verified", dict, where),
-                   _field(data, "test_data", str, where, optional=True), _extra(data, cls.KEYS))
+                   _field(data, "test_data", str, where, optional=True), _versions(data, where),
+                   _extra(data, cls.KEYS))
 
     def to_json(self) -> dict[str, Any]:
         return _put({**self.extra, "part": self.part, "role": self.role, "format": self.format, "file": self.file,
                      "sha256": self.sha256, "bytes": self.bytes, "exporter": self.exporter,
                      "inputs": [t.to_json() for t in self.inputs], "outputs": [t.to_json() for t in self.outputs],
-                     "verified": self.verified}, test_data=self.test_data)
+                     "verified": self.verified}, test_data=self.test_data, versions=self.versions)
 
 
 @dataclass(frozen=True)
@@ -173,8 +187,11 @@ class DemoData:
 @dataclass(frozen=True)
 class ModelEntry:
     """One exported model: what it is (title, summary, task, labels), how the demo shows it (``demo``,
-    the model file's ``Demo`` settings, or None), its metrics and checkpoint, its files, and when
-    measured its batch-1 ``latency`` and its ``demo_data``."""
+    the model file's ``Demo`` settings, or None), its metrics and checkpoint, its files, when
+    measured its batch-1 ``latency`` and its ``demo_data``, and the ``versions`` (torch, onnx,
+    onnxruntime, python, digitzoo) of the process that exported it: None in a manifest written
+    before entries had them. A block recovered from the files afterwards has only what they record
+    (torch) and says where from in ``recovered_from``."""
 
     title: str
     summary: str
@@ -187,10 +204,11 @@ class ModelEntry:
     artifacts: tuple[Artifact, ...]
     latency: dict[str, Any] | None = None
     demo_data: DemoData | None = None
+    versions: dict[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     KEYS = ("title", "summary", "task", "labels", "demo", "metrics", "parameters", "checkpoint", "artifacts",
-            "latency", "demo_data")
+            "latency", "demo_data", "versions")
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> ModelEntry:
@@ -207,13 +225,23 @@ class ModelEntry:
                    _field(data, "checkpoint", dict, where), artifacts,
                    _field(data, "latency", dict, where, optional=True),
                    None if demo_data is None else DemoData.from_json(demo_data, f"{where}.demo_data"),
-                   _extra(data, cls.KEYS))
+                   _versions(data, where), _extra(data, cls.KEYS))
 
     def to_json(self) -> dict[str, Any]:
         return _put({**self.extra, "title": self.title, "summary": self.summary, "task": self.task,
                      "labels": self.labels, "demo": self.demo, "metrics": self.metrics, "parameters": self.parameters,
                      "checkpoint": self.checkpoint, "artifacts": [a.to_json() for a in self.artifacts]},
-                    latency=self.latency, demo_data=None if self.demo_data is None else self.demo_data.to_json())
+                    latency=self.latency, demo_data=None if self.demo_data is None else self.demo_data.to_json(),
+                    versions=self.versions)
+
+    def versions_of(self, item: Artifact) -> dict[str, str] | None:
+        """The versions that exported ``item``: its own when it was re-exported alone, else the entry's.
+
+        >>> entry = read_manifest().models["mnist_cnn"]
+        >>> "torch" in entry.versions_of(entry.artifacts[-1])
+        True
+        """
+        return item.versions if item.versions is not None else self.versions
 
     @property
     def demo_settings(self) -> dict[str, Any]:
@@ -224,8 +252,11 @@ class ModelEntry:
 @dataclass(frozen=True)
 class Manifest:
     """The manifest of an exports folder: its format, the exported models by name (in the file's
-    order), the library versions that made them and, in a published Hub repository, ``repository``
-    (its id and every file with its sha256)."""
+    order) and, in a published Hub repository, ``repository`` (its id and every file with its sha256).
+
+    ``versions`` is the one top-level block of manifests written before each entry had its own (the
+    versions of the last export run into the folder, whichever models it made): still read and
+    written back, never written by the exporter, which drops it when it next writes the manifest."""
 
     models: dict[str, ModelEntry] = field(default_factory=dict)
     versions: dict[str, str] | None = None
