@@ -14,8 +14,9 @@ out, a refusal is ``{"error": sentence}`` with a 4xx status, "busy" is 503):
   ``POST api/delete-drawing {"id"}``, ``POST api/close``, ``POST api/delete``, ``GET api/export`` (a zip).
 
 Bounded: database calls run in threads, ``CONCURRENCY`` at a time and ``WAITING`` more waiting (past
-that: busy); a request body is read up to ``MAX_BODY`` bytes; wrong join codes are limited per client
-address, held in memory only for ``GUESS_WINDOW_S`` (nothing about a visitor is stored).
+that: busy); a request body is read up to ``MAX_BODY`` bytes; wrong join codes and classes started
+are limited per client address, held in memory only for their window (nothing about a visitor is
+stored): one address cannot take all of the store's open sessions.
 """
 
 from __future__ import annotations
@@ -51,17 +52,24 @@ WAITING = 256  # 80 students sending at once is 80 requests; a dashboard or two 
 MAX_BODY = 512 * 1024  # a drawing is ~10-40 kB of JSON (784 pixels, a few hundred points, 7 models' answers)
 GUESS_LIMIT = 20  # wrong join codes per client address per window
 GUESS_WINDOW_S = 600.0
+START_LIMIT = 20  # classes started per client address per window: a teacher starts one or two a lesson
+START_WINDOW_S = 3600.0
 MAX_HOURS = 168
 CONSENT = ("Your drawings (no name, nothing about you or this device) go to your teacher's class and are deleted "
            "within {hours} unless the teacher keeps them as an open data set of drawn digits (CC BY 4.0).")
 BUSY = "The classroom is busy: try again in a moment."
 
 
-class Guesses:
-    """Wrong join codes per client address in the last ``window_s`` seconds (memory only, never stored)."""
+class TooMany(ClassroomError):
+    status = 429
 
-    def __init__(self, limit: int | None = None, window_s: float = GUESS_WINDOW_S, clock=time.monotonic):
-        self.limit, self.window_s, self.clock = GUESS_LIMIT if limit is None else limit, window_s, clock
+
+class RecentTries:
+    """Tries of one kind (a wrong join code, a class started) per client address in the last
+    ``window_s`` seconds: memory only, never stored."""
+
+    def __init__(self, limit: int, window_s: float, clock=time.monotonic):
+        self.limit, self.window_s, self.clock = limit, window_s, clock
         self.lock = threading.Lock()
         self.wrong: dict[str, deque] = {}
 
@@ -153,11 +161,13 @@ class OpenedOnFirstUse:
         return getattr(self.store, name)
 
 
-def routes(store: ClassroomStore | Callable[[], ClassroomStore], guesses: Guesses | None = None) -> list[Route]:
+def routes(store: ClassroomStore | Callable[[], ClassroomStore], guesses: RecentTries | None = None,
+           starts: RecentTries | None = None) -> list[Route]:
     """The classroom's routes on ``store`` (or on the store a callable opens at the first request)."""
     if callable(store):
         store = OpenedOnFirstUse(store)
-    guesses = guesses or Guesses()
+    guesses = guesses or RecentTries(GUESS_LIMIT, GUESS_WINDOW_S)
+    starts = starts or RecentTries(START_LIMIT, START_WINDOW_S)
     seen = SeenDrawings()
     limiter = anyio.CapacityLimiter(CONCURRENCY)
     admitted = 0
@@ -217,18 +227,25 @@ def routes(store: ClassroomStore | Callable[[], ClassroomStore], guesses: Guesse
         media = "text/javascript" if name.endswith(".js") else "text/css"
         return FileResponse(WEB_SOURCES / name, media_type=media, headers={"Cache-Control": "no-cache"})
 
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "?"
+
     async def start(request: Request):
+        client = client_of(request)
+        if starts.blocked(client):
+            raise TooMany(f"{starts.limit} classes were started from here in the last hour: use one of them, or wait.")
         payload = await body_of(request)
         hours = payload.get("hours", store.retention_s / 3600)
         if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0.02 <= hours <= MAX_HOURS:
             raise ClassroomError(f"Keep the drawings between a few minutes and {MAX_HOURS} hours (export to keep them longer).")
         started = await run(store.start, float(hours) * 3600)
+        starts.count(client)
         url = join_url(request, started.code)
         return {"code": started.code, "teacher_key": started.teacher_key, "join_url": url,
                 "expires_at": started.expires_at, "qr_svg": qr_svg(url)}
 
     async def join(request: Request):
-        client = request.client.host if request.client else "?"
+        client = client_of(request)
         if guesses.blocked(client):
             raise ClassroomError("Too many wrong codes from here: wait ten minutes, then check the code on the projector.")
         payload = await body_of(request)

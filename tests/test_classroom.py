@@ -276,6 +276,24 @@ def test_the_export_button_is_a_zip_of_the_open_dataset(hub):
     assert any(n.endswith("README.md") for n in names) and any(n.endswith("digits.npz") for n in names)
 
 
+def test_one_address_cannot_take_every_open_session(tmp_path):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from digitzoo.apps import classroom
+
+    clock = Clock()
+    store = ClassroomStore(f"sqlite:///{tmp_path}/c.sqlite3", clock=clock)
+    starts = classroom.RecentTries(3, 3600, clock=clock)
+    with TestClient(Starlette(routes=classroom.routes(store, starts=starts))) as http:
+        answers = [http.post(f"{classroom.PREFIX}/api/start", json={"hours": 1}) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert "3 classes were started from here" in answers[-1].json()["error"]
+        clock.now += 3601  # an hour later the address may start classes again
+        assert http.post(f"{classroom.PREFIX}/api/start", json={"hours": 1}).status_code == 200
+    store.close()
+
+
 def test_join_codes_cannot_be_guessed(hub):
     # The module's last test on this hub: once blocked, this test client cannot join any class for 10 minutes.
     started = start(hub)
