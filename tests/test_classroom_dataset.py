@@ -224,7 +224,7 @@ def test_push_dataset_dry_run_sends_nothing_and_a_push_uploads_the_dataset(expor
         assert main(["push-dataset", str(mine), "alice/class-digits", "--dry-run"]) == 0
         out = capsys.readouterr().out
         assert hub.requests == [] and "dry run: nothing was sent" in out
-        assert f"{hub.url}/datasets/alice/class-digits" in out and f"{COUNT + 3} files" in out
+        assert f"public dataset repository {hub.url}/datasets/alice/class-digits" in out and f"{COUNT + 3} files" in out
         assert "license: cc-by-4.0" in out and "digits.npz" in out and "Not uploaded" in out and "notes.txt" in out
         assert "## Files" not in out  # the card's first lines only
         half = tmp_path / "half"

@@ -127,8 +127,8 @@ def push_files(repo_id: str, files: list[RepoFile], *, repo_type: str, private: 
     check_repo_id(repo_id)
     card = next((f for f in files if f.path == "README.md"), None)
     readme = None if card is None else (card.data if card.data is not None else card.source.read_bytes()).decode()
-    kind = "Space" if repo_type == "space" else "model repository"
-    where = f"{endpoint()}/{'spaces/' if repo_type == 'space' else ''}{repo_id}"
+    kind = {"space": "Space", "dataset": "dataset repository"}.get(repo_type, "model repository")
+    where = f"{endpoint()}/{ {'space': 'spaces/', 'dataset': 'datasets/'}.get(repo_type, '')}{repo_id}"
     title = (f"Would create (if needed) the {'private' if private else 'public'} {kind} {where}"
              + (f" (sdk {space_sdk}" + (f", hardware {space_hardware})" if space_hardware else ")")
                 if repo_type == "space" else "")
