@@ -188,3 +188,18 @@ def test_space_with_the_playground_brings_its_lessons_and_cpu_torch(tmp_path):
     plain = build_space(tmp_path / "plain", exports_root(), "cpu-basic", None)
     assert "'playground'" not in (plain / "app.py").read_text() and "'playground'" in (space / "app.py").read_text()
     assert not any(r.startswith("torch") for r in (plain / "requirements.txt").read_text().split())
+
+
+@pytest.mark.parametrize("repo_type, named", [("model", "public model repository {url}/alice/x"),
+                                              ("space", "public Space {url}/spaces/alice/x"),
+                                              ("dataset", "public dataset repository {url}/datasets/alice/x")])
+def test_a_dry_run_names_the_kind_of_repository_and_its_address(repo_type, named, monkeypatch):
+    from digitzoo.hub.publish import hfclient
+    from digitzoo.hub.publish.model_repo import RepoFile
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")
+    lines = []
+    card = RepoFile("README.md", hashlib.sha256(b"# x\n").hexdigest(), 4, data=b"# x\n")
+    assert hfclient.push_files("alice/x", [card], repo_type=repo_type, private=False, revision=None, message="m",
+                               dry_run=True, out=lines.append) is None
+    assert named.format(url=hfclient.endpoint()) in "\n".join(lines)
