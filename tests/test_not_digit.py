@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from digitzoo.hub.serving.sketch import preprocess
-from digitzoo.train import not_digits
+from digitzoo.train import not_digits, printed_digits
 
 pytestmark = pytest.mark.skipif(not (not_digits.FONT_ROOT / "liberation").is_dir(),
                                 reason="fonts-liberation is not installed (.ci/run installs it)")
@@ -32,6 +32,28 @@ def test_an_item_is_drawn_the_same_every_time_and_reads_like_a_drawing():
     assert x.shape == (28, 28) and x.max() == 1.0 and 0.05 < (x > 0.5).mean() < 0.5
 
 
+def test_printed_digit_splits_share_no_face_and_no_draw():
+    train, calibration, test = (printed_digits.items(split) for split in ("train", "calibration", "test"))
+    faces = lambda items: {w.split("@")[1] for _, w, _ in items}  # noqa: E731
+    assert faces(train) == faces(calibration) and not faces(train) & faces(test)  # the measured faces are unseen
+    assert not set(train) & set(calibration)  # calibration draws are held out from training
+    for items in (train, calibration, test):
+        assert {k for k, _, _ in items} == set(printed_digits.KINDS)
+        assert {w.split("@")[0] for _, w, _ in items} == set("0123456789")
+    letters = printed_digits.items("train", "letters")
+    assert {w.split("@")[0] for _, w, _ in letters} == set(not_digits.LETTERS) - set(not_digits.DIGIT_LIKE_LETTERS)
+    assert {w.split("@")[0] for _, w, _ in printed_digits.items("test", "letters")} == set(not_digits.LETTERS)
+
+
+@pytest.mark.parametrize("kind", printed_digits.KINDS)
+def test_a_printed_digit_is_the_same_every_time_and_reads_as_a_digit(kind):
+    item = (kind, "4@LiberationSerif-Bold", 3)
+    a, b = (np.asarray(printed_digits.draw_item(*item)) for _ in range(2))
+    assert np.array_equal(a, b)
+    x = preprocess(printed_digits.draw_item(*item))
+    assert x.shape == (28, 28) and x.max() == 1.0 and 0.05 < (x > 0.5).mean() < 0.5  # a glyph, not a blob
+
+
 @pytest.fixture(scope="module")
 def detector():
     from digitzoo.apps import parts
@@ -54,6 +76,14 @@ def test_the_shipped_detector_flags_non_digits_and_passes_digits(detector, mnist
     images, _ = mnist_test
     digits = images[:2000].numpy().astype(np.float32)[:, None] / 255
     assert detector(digits).mean() <= 0.01, "more than 1% of 2,000 test digits flagged"
+
+
+def test_the_shipped_detector_passes_printed_digits_and_flags_printed_letters(detector):
+    printed, listed = printed_digits.printed_set("test", "digits", limit=400)
+    flagged = detector(printed[:, None])
+    assert flagged.mean() <= 0.01, f"{flagged.mean():.1%} of 400 printed digits in unseen faces flagged"
+    letters, _ = printed_digits.printed_set("test", "letters", limit=300)
+    assert detector(letters[:, None]).mean() >= 0.75, "printed letters pass as digits"
 
 
 def letter_canvas(letter: str) -> np.ndarray:

@@ -25,11 +25,15 @@ def evaluate(spec: ModelSpec, model, device, data_dir=None, limit_test: int | No
         results = metrics.classifier_metrics(model, images, labels, sketches, device)
     elif spec.task == "detector":
         from digitzoo.train.not_digits import not_digit_set
+        from digitzoo.train.printed_digits import printed_set
         from digitzoo.train.sketches import sketch_set
 
         sketches = sketch_set(images[: max(1, min(sketch_eval, len(images)))].numpy())
         others, listed = not_digit_set("test", limit=limit_test)
-        results = metrics.detector_metrics(model, images, sketches, others, [c for c, _, _ in listed], device)
+        printed, printed_listed = printed_set("test", "digits", limit=limit_test)
+        letters, _ = printed_set("test", "letters", limit=limit_test)
+        results = metrics.detector_metrics(model, images, sketches, others, [c for c, _, _ in listed], device,
+                                           printed=(printed, [k for k, _, _ in printed_listed]), printed_letters=letters)
     elif spec.task == "autoencoder":
         results = metrics.autoencoder_metrics(model, images, device)
     else:

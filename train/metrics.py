@@ -38,9 +38,12 @@ def classifier_metrics(model, images, labels, sketches: np.ndarray | None, devic
 
 
 def detector_metrics(model, images, sketches: np.ndarray, others: np.ndarray, kinds: list[str],
-                     device) -> dict[str, float]:
-    """Share flagged "not a digit" of test digits, of re-drawn test digits and of the non-digit set
-    (``others``, whose categories are ``kinds``: letter, shape, scribble, tap), overall and per category."""
+                     device, printed: tuple[np.ndarray, list[str]] | None = None,
+                     printed_letters: np.ndarray | None = None) -> dict[str, float]:
+    """Share flagged "not a digit" of test digits, of re-drawn test digits, of printed test digits
+    (``printed``: images and their kinds: typed, traced, photo) and of the non-digit set (``others``,
+    whose categories are ``kinds``: letter, shape, scribble, tap), overall and per category; and of
+    printed letters (typed and photographed; reported beside the non-digit set, not in it)."""
     model.eval()
 
     def flagged(x: torch.Tensor) -> torch.Tensor:
@@ -54,6 +57,16 @@ def detector_metrics(model, images, sketches: np.ndarray, others: np.ndarray, ki
         metrics[f"{kind}s_flagged"] = float(hits[np.asarray(kinds) == kind].mean())
     metrics["not_digit_count"] = len(others)
     metrics["drawn_digit_count"] = len(sketches)
+    if printed is not None:
+        images_printed, printed_kinds = printed
+        hits = flagged(torch.from_numpy(images_printed).unsqueeze(1)).numpy()
+        metrics["printed_digits_flagged"] = float(hits.mean())
+        for kind in sorted(set(printed_kinds)):
+            metrics[f"printed_{kind}_digits_flagged"] = float(hits[np.asarray(printed_kinds) == kind].mean())
+        metrics["printed_digit_count"] = len(images_printed)
+    if printed_letters is not None:
+        metrics["printed_letters_flagged"] = float(flagged(torch.from_numpy(printed_letters).unsqueeze(1)).float().mean())
+        metrics["printed_letter_count"] = len(printed_letters)
     return metrics
 
 

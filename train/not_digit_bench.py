@@ -2,7 +2,8 @@
 
 Three methods, each given the same allowance of digits it may flag (its threshold is set on 5,000
 held-out training digits, raw and re-drawn), then measured on the test digits, the re-drawn test
-digits and the measured non-digit set (``train.not_digits``, "test" split: unseen fonts):
+digits, printed digits in unseen faces (``train.printed_digits``: typed, traced, photographed), the
+measured non-digit set (``train.not_digits``, "test" split: unseen fonts) and printed letters:
 - the trained detector (``mnist_not_digit``), as shipped (its threshold is baked in);
 - the CNN's own confidence (max softmax): flag when it is below a threshold;
 - the autoencoder's reconstruction error: flag when it is above a threshold.
@@ -22,6 +23,7 @@ from digitzoo.hub.serving.manifest import Manifest, demo_models, part_with_role,
 from digitzoo.hub.mnist import load_mnist
 from digitzoo.hub.serving.runtime import load_part
 from digitzoo.train.not_digits import not_digit_set
+from digitzoo.train.printed_digits import KINDS as PRINTED_KINDS, printed_set
 from digitzoo.train.sketches import sketch_set
 from digitzoo.train.tasks import DetectorTask
 
@@ -76,8 +78,12 @@ def run(data_dir=None, log=print) -> NotDigitResult:
     log("drawing the sets (cached after the first run)...")
     sets = {"held-out digits": np.concatenate([as_input(held), as_input(sketch_set(held, seed=1))]),
             "test digits": as_input(test), "re-drawn test digits": as_input(sketch_set(test))}
+    printed, printed_listed = printed_set("test", "digits")
+    sets["printed test digits"] = as_input(printed)
+    printed_kinds = np.asarray([kind for kind, _, _ in printed_listed])
     others, listed = not_digit_set("test")
     sets["not digits"] = as_input(others)
+    sets["printed letters"] = as_input(printed_set("test", "letters")[0])
     result = NotDigitResult({k: len(v) for k, v in sets.items()}, {}, Machine.now(threads=1))
     for method, score in _strangeness(manifest).items():
         log(f"scoring: {method}")
@@ -93,7 +99,11 @@ def run(data_dir=None, log=print) -> NotDigitResult:
         row: dict[str, Any] = {"held_out_flagged": float(flagged["held-out digits"].mean()),
                                "test_digits_flagged": float(flagged["test digits"].mean()),
                                "drawn_digits_flagged": float(flagged["re-drawn test digits"].mean()),
-                               "not_digits_flagged": float(flagged["not digits"].mean())}
+                               "printed_digits_flagged": float(flagged["printed test digits"].mean()),
+                               **{f"printed_{kind}_digits_flagged": float(flagged["printed test digits"][printed_kinds == kind].mean())
+                                  for kind in PRINTED_KINDS},
+                               "not_digits_flagged": float(flagged["not digits"].mean()),
+                               "printed_letters_flagged": float(flagged["printed letters"].mean())}
         by_category, by_letter = defaultdict(list), defaultdict(list)
         for (category, kind, _), hit in zip(listed, flagged["not digits"]):
             by_category[category].append(hit)
@@ -111,14 +121,19 @@ def report(result: NotDigitResult) -> str:
     counts, lines = result.counts, []
     out = lines.append
     out(f"sets: {counts['test digits']} test digits, {counts['re-drawn test digits']} re-drawn test digits, "
-        f"{counts['not digits']} non-digits (letters in unseen fonts, shapes, scribbles, taps)")
-    out(f"{'method':38s} {'non-digits flagged':>19s} {'test digits flagged':>20s} {'re-drawn flagged':>17s}")
+        f"{counts['printed test digits']} printed digits in unseen faces, {counts['not digits']} non-digits "
+        f"(letters in unseen fonts, shapes, scribbles, taps), {counts['printed letters']} printed letters")
+    columns = (("non-digits", "not_digits_flagged", ".1%"), ("printed letters", "printed_letters_flagged", ".1%"),
+               ("test digits", "test_digits_flagged", ".2%"), ("re-drawn", "drawn_digits_flagged", ".2%"),
+               ("printed digits", "printed_digits_flagged", ".2%"))
+    out(f"{'share flagged, method':38s} " + " ".join(f"{title:>16s}" for title, _, _ in columns))
     for method, row in result.methods.items():
-        out(f"{method:38s} {row['not_digits_flagged']:19.1%} {row['test_digits_flagged']:20.2%} "
-            f"{row['drawn_digits_flagged']:17.2%}")
+        out(f"{method:38s} " + " ".join(f"{row[key]:>16{fmt}}" for _, key, fmt in columns))
     shipped = result.methods["trained detector (shipped)"]
-    out("trained detector, by category: " + ", ".join(f"{k} {v:.0%}" for k, v in shipped["by_category"].items()
-                                                         if ":" not in k))
+    out("trained detector, printed digits by kind: " + ", ".join(
+        f"{kind} {shipped[f'printed_{kind}_digits_flagged']:.2%}" for kind in PRINTED_KINDS))
+    out("trained detector, non-digits by category: " + ", ".join(f"{k} {v:.0%}" for k, v in shipped["by_category"].items()
+                                                                   if ":" not in k))
     shapes = {k: v for k, v in shipped["by_category"].items() if ":" in k}
     out("  by kind: " + ", ".join(f"{k.split(': ')[1]} {v:.0%}" for k, v in shapes.items()))
     letters = sorted(shipped["by_letter"].items(), key=lambda kv: kv[1])

@@ -4,11 +4,13 @@ Why a trained detector and not a score of the classifiers themselves: a classifi
 digits only has no way to say "none of these". Its confidence on a letter A is as high as on a 4
 (79% here), and the usual out-of-distribution scores (max softmax, energy, the autoencoder's
 reconstruction error) cannot rank an A below the untidier real digits, because many drawn digits
-are stranger than a clean letter. So this model learns the difference from examples: MNIST digits
-against letters in the DejaVu fonts, shapes and scribbles, all drawn with the same stroking and
-sketch preprocessing (``train.not_digits``), then calibrated on 5,000 held-out training digits
-(raw and re-drawn) so that about 0.2% of real digits are flagged. The measured set uses fonts it
-never saw (Liberation); see ``digitzoo eval mnist_not_digit``.
+are stranger than a clean letter. So this model learns the difference from examples: MNIST digits,
+the same re-drawn, and digits printed in the DejaVu faces (typed, traced, photographed:
+``train.printed_digits``) against letters in those faces (traced, typed, photographed), shapes and
+scribbles, all through the app's own preprocessing (``train.not_digits``), then calibrated on
+held-out digits of each kind (5,000 raw training digits, the same re-drawn, 3,360 printed) so that
+at most 0.1% of each is flagged. The measured sets use faces it never saw (Liberation); see
+``digitzoo eval mnist_not_digit``.
 
 Its output is two scores, [digit, not a digit], already shifted by the calibrated threshold, so
 the exported file's argmax is the verdict (index 1: not a digit) and softmax a probability-like
@@ -70,14 +72,14 @@ def mnist_not_digit() -> ModelSpec:
         builder=NotDigitDetector,
         kwargs=dict(width=32, dropout=0.2),
         recipes={
-            "default": Recipe(epochs=8, batch_size=128, lr=3e-3, weight_decay=1e-4, augment="sketch"),
+            "default": Recipe(epochs=16, batch_size=128, lr=3e-3, weight_decay=1e-4, augment="sketch"),
             "fast": Recipe(epochs=1, batch_size=128, lr=3e-3, augment="none", model_kwargs=dict(width=16),
                            notes="one epoch, half-width net"),
         },
         parts=(PartSpec(name="model", module=None, inputs=(IMAGE_INPUT,), outputs=(VERDICT_OUTPUT,),
                         file="mnist_not_digit", role="detector"),),
-        # The goal: >= 90% of the non-digit set flagged, <= 0.5% of digits (raw and re-drawn).
-        floors=(Floor("not_digits_flagged", ">=", 0.90), Floor("test_digits_flagged", "<=", 0.005),
-                Floor("drawn_digits_flagged", "<=", 0.005)),
+        # The goals: >= 90% of the non-digit set flagged; <= 0.2% of each kind of digit (test, re-drawn, printed).
+        floors=(Floor("not_digits_flagged", ">=", 0.90), Floor("test_digits_flagged", "<=", 0.002),
+                Floor("drawn_digits_flagged", "<=", 0.002), Floor("printed_digits_flagged", "<=", 0.002)),
         labels=("digit", "not a digit"),
     )
