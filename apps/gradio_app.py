@@ -141,7 +141,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, backend: str = "onnx", devi
     blocks.has_launched = True
     app_kwargs, head = {}, None
     if set(pages.TABS) & set(tabs or TABS):  # these tabs hold page modules: their files, models.json and server path
-        app_kwargs["routes"], head = pages.routes(), pages.HEAD
+        app_kwargs["routes"], head = pages.routes(), pages.head(tabs or TABS)
     if "draw" in (tabs or TABS):  # the students' page reads drawings with the Draw page's models and modules
         def open_store():
             return ClassroomStore(classroom_db, retention_s=classroom_hours * 3600)

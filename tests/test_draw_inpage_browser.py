@@ -286,3 +286,18 @@ def test_a_finger_draws_on_a_phone(server, browser):
     page.screenshot(path=str(ARTIFACTS / "draw-inpage-390x844.png"), full_page=True)
     cdp.detach()
     page.context.close()
+
+
+def test_the_first_files_are_fetched_once_from_the_heads_preloads(server, browser):
+    """apps.pages.head preloads onnxruntime-web's WebAssembly and the first models while Gradio builds
+    its page; runtime.js's own fetches must take those bytes (same URL and mode) rather than fetch
+    them a second time, which would make the first answer later, not sooner."""
+    page = goto(open_draw(browser, server), server)
+    fetched = page.evaluate("""() => performance.getEntriesByType('resource')
+        .filter((e) => /[.](wasm|onnx)$/.test(new URL(e.name).pathname)).map((e) => [new URL(e.name).pathname, e.initiatorType])""")
+    page.context.close()
+    paths = [path for path, _ in fetched]
+    assert any(path.endswith(".wasm") for path in paths) and CNN_FILE[2:].lstrip("*") in " ".join(paths), fetched
+    assert len(paths) == len(set(paths)), f"fetched twice: {fetched}"
+    preloaded = {path for path, initiator in fetched if initiator == "link"}
+    assert any(path.endswith(".wasm") for path in preloaded) and any("mnist_cnn" in path for path in preloaded), fetched

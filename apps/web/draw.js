@@ -136,7 +136,11 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
     state.answers = String(Number(state.answers) + 1);
     const now = performance.now();
     state.firstAnswerMs ??= now.toFixed(1);
+    answeredOnce();
   }
+
+  let answeredOnce;
+  const answered = new Promise((resolve) => { answeredOnce = resolve; });
 
   // The drawing, or an uploaded picture, read and shown; a later request wins over an earlier one.
   let latest = 0;
@@ -285,6 +289,7 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
   }
   clearAnswers(why);
   return {
+    answered, // resolved once the first answer is on screen
     // A visitor's own model (the "Your model" page): offered in both pickers, and shown on the right.
     addModel(entry) {
       const fresh = !entries.has(entry.model);

@@ -16,6 +16,7 @@
 // `PageExplainer` runs these on onnxruntime sessions (runtime.js openModel) of one draw model.
 
 import { openModel, softmax } from "./runtime.js";
+import { classifierOf } from "./reader.js";
 
 const SIDE = 28, PIXELS = SIDE * SIDE;
 const f32 = Math.fround;
@@ -207,8 +208,8 @@ export class PageExplainer {
 
 // The Draw page's explainers, each explainer file opened (sha256 checked) the first time it is asked for.
 export class PageExplainers {
-  // ort; settings: models.json's `explain`; classifiers: model -> { entry, session } or a promise of
-  // one (PageReader's map, shared: the classifier files are opened once); open: entry -> { entry, session }.
+  // ort; settings: models.json's `explain`; classifiers: PageReader's map (shared: the classifier files
+  // are opened once); open: entry -> { entry, session }.
   constructor(ort, settings, classifiers, open = (entry) => openModel(ort, entry)) {
     Object.assign(this, { ort, settings, classifiers, open, opening: new Map() });
   }
@@ -216,7 +217,7 @@ export class PageExplainers {
   // A PageExplainer for `model`; null when it cannot be explained here (a visitor's own model, a
   // refused file); throws the file's refusal when its explainer could not be opened.
   async for(model) {
-    const classifier = await this.classifiers.get(model);
+    const classifier = await classifierOf(this.classifiers, model);
     if (!classifier || classifier.own) return null;
     const { explain } = classifier.entry;
     if (!explain) return new PageExplainer(this.ort, this.settings, classifier, null);

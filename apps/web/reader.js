@@ -28,10 +28,19 @@ export function readingFromServer(answer, notADigitAbove) {
                        beliefs: answer.beliefs, by: `on the server (${answer.answered_by})` }, notADigitAbove);
 }
 
+// The classifier `model` of a reader's map: an opened one, a promise of one, or an opener not yet
+// called (a function, started by the first reading or "Why?" that asks for it).
+export function classifierOf(classifiers, model) {
+  let opened = classifiers.get(model);
+  if (typeof opened === "function") classifiers.set(model, opened = opened());
+  return opened;
+}
+
 // The draw models and the detector, opened in the page; reads a 28x28 with those asked.
 export class PageReader {
   // ort: onnxruntime-web; classifiers: model name -> { entry, session } (runtime.js openModel), or a
-  // promise of one while it opens (null: refused), or { entry, own } (a visitor's model, yours.js);
+  // promise of one while it opens (null: refused), or its opener (classifierOf), or { entry, own }
+  // (a visitor's model, yours.js);
   // detector: { entry, session } or null.
   constructor(ort, classifiers, detector, notADigitAbove) {
     Object.assign(this, { ort, classifiers, detector, notADigitAbove });
@@ -46,7 +55,7 @@ export class PageReader {
     const probs = {}, names = [];
     let beliefs = null;
     for (const model of new Set(models)) {
-      const opened = await this.classifiers.get(model); // one still opening is waited for
+      const opened = await classifierOf(this.classifiers, model); // one still opening is waited for
       if (!opened) continue; // refused at start (its sha256 differed): the page said so then
       if (opened.own) { // a visitor's own model (yours.js): its own pixel convention and outputs
         probs[model] = await opened.own.probabilities(seen);

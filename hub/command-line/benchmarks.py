@@ -256,7 +256,8 @@ def _serving_reliability_section(path: Path) -> list[str]:
 
 
 BROWSER_GOALS = {"inpage_p50_ms": "in-page p50", "inpage_p99_ms": "in-page p99", "server_p50_ms": "server p50",
-                 "hub_first_answer_ms": "hub first answer", "static_first_answer_ms": "static first answer"}
+                 "hub_first_answer_ms": "hub first answer", "static_first_answer_ms": "static first answer",
+                 "why_p50_ms": "\"Why?\" maps p50"}
 
 
 def _browser_goals(goals: dict) -> str:
@@ -298,7 +299,8 @@ def browser_section(path: Path) -> list[str]:
             *([f"The mouse-up waits for nothing when the answer to the drawing as the pen left it is already on "
                f"screen; the read itself, from the last point drawn to its answer shown: p50 "
                f"{percentile(change, 50):.1f} ms, p99 {percentile(change, 99):.1f} ms."] if change else []),
-            f"First answer after navigation (a fresh browser context, a 1 drawn as soon as the pad shows; median of "
+            f"First answer after navigation (a fresh browser context, a 1 drawn as soon as the pad is on screen, "
+            "looked for every frame; median of "
             f"{len(first['hub_inpage'])}): the hub answering in the page **{median(first['hub_inpage']):.0f} ms**, "
             f"the static site (`digitzoo web build --vendor`, `python -m http.server`) "
             f"**{median(first['static_site']):.0f} ms**.", "",

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { inflateSync } from "node:zlib";
 
-import { PageReader, readingFromServer } from "../reader.js";
+import { PageReader, classifierOf, readingFromServer } from "../reader.js";
 import { RefusedFile, openModel, softmax } from "../runtime.js";
 import { preprocess } from "../sketch.js";
 import { ort, why } from "./ort_node.mjs";
@@ -102,4 +102,18 @@ test("the server's reading is read as a page's own (the same Reading, the same t
   assert.equal(reading.by, "on the server (onnxruntime-cpu: mnist_cnn 1.0 ms)");
   assert.equal(readingFromServer({ ...answer, doubt: 0.5 }, 0.5).notSure, false); // over the threshold, not at it
   assert.equal(readingFromServer({ ...answer, doubt: null }, 0.5).notSure, false);
+});
+
+test("classifierOf starts an opener once, on the first ask, and keeps what it gave", async () => {
+  let opens = 0;
+  const opened = { entry: { model: "b" }, session: null };
+  const classifiers = new Map([["a", { entry: { model: "a" } }], ["b", () => { opens += 1; return Promise.resolve(opened); }]]);
+  assert.equal(opens, 0, "nothing opens until asked");
+  assert.equal(classifierOf(classifiers, "a").entry.model, "a");
+  const [first, second] = await Promise.all([classifierOf(classifiers, "b"), classifierOf(classifiers, "b")]);
+  assert.equal(opens, 1, "two asks, one open");
+  assert.equal(first, opened);
+  assert.equal(second, opened);
+  assert.equal(await classifierOf(classifiers, "b"), opened);
+  assert.equal(classifierOf(classifiers, "missing"), undefined);
 });
