@@ -36,6 +36,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import gradio as gr
 
@@ -467,11 +468,11 @@ def open_links(app: gr.Blocks, playground: Playground, top: gr.Tabs | None = Non
     if top is not None:
         outputs.append(top)
 
-    def opened(request: gr.Request):
+    def opened(query: str):
         from digitzoo.hub.lessons.lesson import LessonError
         from digitzoo.hub.lessons.links import read_link
 
-        params = dict(request.query_params) if request is not None else {}
+        params = dict(parse_qsl(query.removeprefix("?"), keep_blank_values=True))
         try:
             link = read_link(params)
         except LessonError as exc:
@@ -495,7 +496,12 @@ def open_links(app: gr.Blocks, playground: Playground, top: gr.Tabs | None = Non
             answer.append(gr.Tabs(selected=top_id))
         return answer
 
-    app.load(opened, None, outputs, queue=False, show_progress="hidden", api_name=False)
+    # The page's query reaches the server only when there is one: a load event that called the server
+    # on every visit made the hub's first Draw answer ~0.1 s later (a request and a re-render while
+    # the page starts). The query is put in a hidden textbox in the page; its change opens the lesson.
+    query = gr.Textbox(visible="hidden", interactive=False, container=False)
+    app.load(None, None, query, js="() => window.location.search", queue=False, show_progress="hidden", api_name=False)
+    query.change(opened, query, outputs, queue=False, show_progress="hidden", api_name=False)
 
 
 def tab_label(cls) -> str:

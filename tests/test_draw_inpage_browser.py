@@ -289,15 +289,16 @@ def test_a_finger_draws_on_a_phone(server, browser):
 
 
 def test_the_first_files_are_fetched_once_from_the_heads_preloads(server, browser):
-    """apps.pages.head preloads onnxruntime-web's WebAssembly and the first models while Gradio builds
-    its page; runtime.js's own fetches must take those bytes (same URL and mode) rather than fetch
-    them a second time, which would make the first answer later, not sooner."""
+    """apps.pages.head preloads models.json, onnxruntime-web (module and WebAssembly) and the first
+    models while Gradio builds its page; the page's own fetches must take those bytes (same URL and
+    mode) rather than fetch them a second time, which would make the first answer later, not sooner."""
     page = goto(open_draw(browser, server), server)
     fetched = page.evaluate("""() => performance.getEntriesByType('resource')
-        .filter((e) => /[.](wasm|onnx)$/.test(new URL(e.name).pathname)).map((e) => [new URL(e.name).pathname, e.initiatorType])""")
+        .filter((e) => /[.](wasm|onnx|mjs|json)$/.test(new URL(e.name).pathname)).map((e) => [new URL(e.name).pathname, e.initiatorType])""")
     page.context.close()
     paths = [path for path, _ in fetched]
-    assert any(path.endswith(".wasm") for path in paths) and CNN_FILE[2:].lstrip("*") in " ".join(paths), fetched
     assert len(paths) == len(set(paths)), f"fetched twice: {fetched}"
-    preloaded = {path for path, initiator in fetched if initiator == "link"}
-    assert any(path.endswith(".wasm") for path in preloaded) and any("mnist_cnn" in path for path in preloaded), fetched
+    preloaded = {path.rsplit("/", 1)[-1] for path, initiator in fetched if initiator == "link"}
+    wanted = {"models.json", "mnist_cnn.onnx", "mnist_lstm.onnx", "mnist_not_digit.onnx"}
+    assert wanted <= preloaded and any(name.endswith(".wasm") for name in preloaded) \
+        and any(name.endswith(".mjs") for name in preloaded), fetched

@@ -220,3 +220,17 @@ def test_a_link_into_the_full_hub_opens_the_playground_on_the_lesson(hub, browse
     assert number(page, "lesson-seed-dqn_cartpole") == 4 and number(page, "lesson-steps-dqn_cartpole") == 12
     assert train(page, "dqn_cartpole") == result_line(run_headless("dqn_cartpole", 4, threads=1, steps=12))
     context.close()
+
+
+def test_a_visit_without_a_link_asks_the_server_nothing_while_the_page_starts(hub, browser):
+    """Only a link's query goes to the server (playground.open_links): a load event that asked on
+    every visit made the Draw tab's first answer ~0.1 s later on the full hub."""
+    context = visitor(browser)
+    page = context.new_page()
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if request.method == "POST" else None)
+    page.goto(hub)
+    page.wait_for_selector("#draw-page .dz-pad", timeout=60_000)
+    page.wait_for_timeout(1_500)  # a load event's request would be on its way by now
+    assert asked == [], asked
+    context.close()

@@ -301,9 +301,11 @@ def browser_section(path: Path) -> list[str]:
                f"{percentile(change, 50):.1f} ms, p99 {percentile(change, 99):.1f} ms."] if change else []),
             f"First answer after navigation (a fresh browser context, a 1 drawn as soon as the pad is on screen, "
             "looked for every frame; median of "
-            f"{len(first['hub_inpage'])}): the hub answering in the page **{median(first['hub_inpage']):.0f} ms**, "
+            f"{len(first['hub_inpage'])}): the hub serving the Draw tab alone (`--tab draw`) **{median(first['hub_inpage']):.0f} ms**, "
             f"the static site (`digitzoo web build --vendor`, `python -m http.server`) "
-            f"**{median(first['static_site']):.0f} ms**.", "",
+            f"**{median(first['static_site']):.0f} ms**"
+            + (f"; the hub with every tab, as `digitzoo serve` starts it (no goal): **{median(first['hub_all_tabs']):.0f} ms**"
+               if first.get("hub_all_tabs") else "") + ".", "",
             f"Goals ({_browser_goals(r.get('goals', {}))}): "
             + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in r["checks"].items()) + ".", ""]
 
