@@ -90,40 +90,6 @@ export function softmax(logits, offset = 0, count = logits.length) {
   return e.map((v) => v / total);
 }
 
-// Runs `work` at most once per animation frame and never twice at once; a request made while it
-// runs is served after it, so the last state (the latest stroke, slider value, seed) is always
-// shown. An error thrown by `work` goes to `onError`.
-export function throttled(work, onError) {
-  let running = false, again = false, againAtOnce = false;
-  const run = async (atOnce = false) => {
-    if (running) { again = true; againAtOnce ||= atOnce; return; }
-    running = true;
-    try {
-      await work();
-    } catch (error) {
-      onError(error);
-    } finally {
-      running = false;
-      if (again) {
-        const now = againAtOnce;
-        again = againAtOnce = false;
-        if (now) run(true); else request();
-      }
-    }
-  };
-  let frame = null;
-  const request = () => {
-    if (frame !== null) return;
-    frame = requestAnimationFrame(() => { frame = null; run(); });
-  };
-  // At once, not at the next frame (which can be late while the page is busy elsewhere).
-  request.now = () => {
-    if (frame !== null) { cancelAnimationFrame(frame); frame = null; }
-    run(true);
-  };
-  return request;
-}
-
 // mulberry32: a small seeded generator, so one seed always gives the same digits, in every browser
 // and from the hub's API (apps/gan.py draws the same numbers in Python).
 export function mulberry32(seed) {

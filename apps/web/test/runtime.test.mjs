@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach, test } from "node:test";
 
-import { RefusedFile, RuntimeMissing, fetchVerified, importPinned, loadRuntime, openModel, softmax, throttled } from "../runtime.js";
+import { RefusedFile, RuntimeMissing, fetchVerified, importPinned, loadRuntime, openModel, softmax } from "../runtime.js";
 
 const BYTES = new TextEncoder().encode("pretend these are the bytes of an ONNX file");
 const SHA256 = createHash("sha256").update(BYTES).digest("hex");
@@ -99,77 +99,4 @@ test("softmax: probabilities of one row, stable for large scores", () => {
   assert.deepEqual(softmax(Float32Array.from([9, 9, 1000, 1001, 9]), 2, 2).map((v) => v.toFixed(6)),
                    ["0.268941", "0.731059"]);
   assert.ok(Math.abs(softmax(Float32Array.from([0, 0, 0, 0])).reduce((a, b) => a + b) - 1) < 1e-15);
-});
-
-// ---- throttled: at most once per animation frame, never twice at once, the last request served ----
-
-let frames;
-beforeEach(() => {
-  frames = new Map();
-  let next = 1;
-  globalThis.requestAnimationFrame = (callback) => { frames.set(next, callback); return next++; };
-  globalThis.cancelAnimationFrame = (id) => frames.delete(id);
-});
-afterEach(() => { delete globalThis.requestAnimationFrame; delete globalThis.cancelAnimationFrame; });
-
-function nextFrame() {
-  const due = [...frames.values()];
-  frames.clear();
-  due.forEach((callback) => callback());
-}
-
-const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-test("throttled: many requests in one frame run the work once", async () => {
-  let runs = 0;
-  const request = throttled(async () => { runs++; }, assert.fail);
-  request(); request(); request();
-  assert.equal(runs, 0);
-  assert.equal(frames.size, 1);
-  nextFrame();
-  await settle();
-  assert.equal(runs, 1);
-  assert.equal(frames.size, 0);
-});
-
-test("throttled: a request while the work runs is served after it, never alongside", async () => {
-  let running = 0, most = 0, runs = 0, finish;
-  const request = throttled(async () => {
-    runs++; running++; most = Math.max(most, running);
-    await new Promise((resolve) => { finish = resolve; });
-    running--;
-  }, assert.fail);
-  request();
-  nextFrame(); // the first run starts
-  request(); request(); // while it is still going: one frame asked for
-  assert.equal(frames.size, 1);
-  nextFrame(); // that frame comes before the first run ends: the run is put off, not started alongside
-  await settle();
-  assert.equal(runs, 1);
-  finish();
-  await settle();
-  assert.equal(frames.size, 1); // served after it, at the next frame
-  nextFrame();
-  await settle();
-  assert.equal(runs, 2);
-  finish();
-  await settle();
-  assert.equal(frames.size, 0); // nothing more was asked
-  assert.equal(most, 1);
-});
-
-test("throttled: now() runs at once and cancels the pending frame; errors go to onError", async () => {
-  const errors = [];
-  let runs = 0;
-  const request = throttled(async () => { runs++; throw new Error(`run ${runs}`); }, (error) => errors.push(error.message));
-  request();
-  request.now();
-  assert.equal(frames.size, 0);
-  await settle();
-  assert.equal(runs, 1);
-  assert.deepEqual(errors, ["run 1"]);
-  request();
-  nextFrame();
-  await settle();
-  assert.deepEqual(errors, ["run 1", "run 2"]); // an error does not stop later runs
 });
