@@ -294,7 +294,8 @@ def test_the_first_files_are_fetched_once_from_the_heads_preloads(server, browse
     mode) rather than fetch them a second time, which would make the first answer later, not sooner."""
     page = goto(open_draw(browser, server), server)
     fetched = page.evaluate("""() => performance.getEntriesByType('resource')
-        .filter((e) => /[.](wasm|onnx|mjs|json)$/.test(new URL(e.name).pathname)).map((e) => [new URL(e.name).pathname, e.initiatorType])""")
+        .filter((e) => /[.](wasm|onnx|mjs|json)$/.test(new URL(e.name).pathname))
+        .map((e) => [new URL(e.name).pathname, e.initiatorType])""")
     page.context.close()
     paths = [path for path, _ in fetched]
     assert len(paths) == len(set(paths)), f"fetched twice: {fetched}"
