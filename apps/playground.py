@@ -498,9 +498,10 @@ def open_links(app: gr.Blocks, playground: Playground, top: gr.Tabs | None = Non
 
     # The page's query reaches the server only when there is one: a load event that called the server
     # on every visit made the hub's first Draw answer ~0.1 s later (a request and a re-render while
-    # the page starts). The query is put in a hidden textbox in the page; its change opens the lesson.
-    query = gr.Textbox(visible="hidden", interactive=False, container=False)
-    app.load(None, None, query, js="() => window.location.search", queue=False, show_progress="hidden", api_name=False)
+    # the page starts). (A hidden textbox filled by a JS load event still asked, with "", under load:
+    # Gradio fired its change as it mounted.) This component's own code triggers only for a query.
+    query = gr.HTML(value="", html_template="", visible="hidden", apply_default_css=False, padding=False,
+                    js_on_load="if (location.search) { props.value = location.search; trigger('change'); }")
     query.change(opened, query, outputs, queue=False, show_progress="hidden", api_name=False)
 
 
