@@ -52,7 +52,9 @@ def head(tabs) -> str:
     (Running hub.js from here, to start onnxruntime-web meanwhile, gained nothing: module scripts run
     after Gradio's, at about the time its components mount.)"""
     config, _ = site()
-    links = [f'<link rel="modulepreload" href="{PREFIX}/{name}">' for name in ["hub.js", *PAGE_MODULES] if name.endswith(".js")]
+    # (worker.js is a worker's script, loaded by pool.js on the first drawing's maps, not a page module)
+    links = [f'<link rel="modulepreload" href="{PREFIX}/{name}">' for name in ["hub.js", *PAGE_MODULES]
+             if name.endswith(".js") and name != "worker.js"]
     runtime = config["runtime"]
     # No integrity attribute: Chromium ignores it on fetch preloads (crbug.com/981419) and says so in
     # the console; runtime.js's fetch carries it and checks the bytes.

@@ -38,7 +38,7 @@ from digitzoo.hub.serving.sketch import PAD_SIZE, PEN_WIDTH
 WEB_SOURCES = Path(__file__).resolve().parent / "web"
 # The pages' modules (the hub serves the same ones, apps/pages.py) and the static site's frame.
 PAGE_MODULES = ["page.js", "draw.js", "latent.js", "gan.js", "yours.js", "yours_page.js", "reader.js", "render.js", "pad.js",
-                "runtime.js", "digest.js", "sketch.js", "explain.js", "why.js", "pages.css"]
+                "runtime.js", "digest.js", "sketch.js", "explain.js", "why.js", "pool.js", "worker.js", "pages.css"]
 PAGE_FILES = ["index.html", "main.js", "style.css", *PAGE_MODULES]
 SITE_FORMAT = "digitzoo-web/2"  # apps/web/page.js reads this one
 MODELS_DIR = "models"

@@ -152,15 +152,30 @@ export function featureTiles(data, [channels, height, width], count = channels) 
 // One draw model's classifier and explainer, opened: the three methods, its feature maps, its belief by row.
 export class PageExplainer {
   // ort: onnxruntime; settings: models.json's `explain`; classifier: { entry, session } (the Draw
-  // page's own, runtime.js openModel); explainer: { entry, session } of entry.explain, or null.
-  constructor(ort, settings, classifier, explainer) {
-    Object.assign(this, { ort, settings, classifier, explainer });
+  // page's own, runtime.js openModel); explainer: { entry, session } of entry.explain, or null;
+  // pool: pool.js's WorkerPool for the big batches (occlusion's), or null.
+  constructor(ort, settings, classifier, explainer, pool = null) {
+    Object.assign(this, { ort, settings, classifier, explainer, pool });
   }
 
+  // The classifier's outputs ([{ data, dims }] in entry.outputs' order) for `count` drawings in `batch`.
   async #classify(batch, count) {
     const { entry, session } = this.classifier;
     const outputs = await session.run({ [entry.inputs[0].name]: new this.ort.Tensor("float32", batch, [count, 1, SIDE, SIDE]) });
     return entry.outputs.map((o) => outputs[o.name]);
+  }
+
+  // The same, by the workers when there are some; a pool that cannot run it (a worker that did not
+  // start, a browser without module workers) leaves the batch to this thread, as without a pool.
+  async #classifyMany(batch, count) {
+    if (this.pool && !this.pool.broken) {
+      try {
+        return await this.pool.run(this.classifier.entry, batch, count, SIDE);
+      } catch (error) {
+        console.warn(`"Why?" runs on the page's own thread: ${error.message}`);
+      }
+    }
+    return this.#classify(batch, count);
   }
 
   async #explain(batch, count, target) {
@@ -175,7 +190,7 @@ export class PageExplainer {
     if (method === "occlusion") {
       const { batch, windows: inked } = occlusionBatch(x, this.settings.occlusion);
       if (!inked.length) return new Float32Array(PIXELS); // a blank pad: nothing to blacken
-      const [logits] = await this.#classify(batch, inked.length + 1);
+      const [logits] = await this.#classifyMany(batch, inked.length + 1);
       const classes = logits.dims[1], scores = Float32Array.from({ length: inked.length + 1 }, (_, i) => logits.data[i * classes + target]);
       return occlusionMap(scores[0], scores.subarray(1), inked, this.settings.occlusion);
     }
@@ -210,8 +225,14 @@ export class PageExplainer {
 export class PageExplainers {
   // ort; settings: models.json's `explain`; classifiers: PageReader's map (shared: the classifier files
   // are opened once); open: entry -> { entry, session }.
-  constructor(ort, settings, classifiers, open = (entry) => openModel(ort, entry)) {
-    Object.assign(this, { ort, settings, classifiers, open, opening: new Map() });
+  // pool: a WorkerPool (pool.js) for occlusion's batches, or null: everything on the page's thread.
+  constructor(ort, settings, classifiers, open = (entry) => openModel(ort, entry), pool = null) {
+    Object.assign(this, { ort, settings, classifiers, open, pool, opening: new Map() });
+  }
+
+  // Whether the big batches run off the page's thread (so the answer paints meanwhile anyway).
+  get offThread() {
+    return Boolean(this.pool && !this.pool.broken);
   }
 
   // A PageExplainer for `model`; null when it cannot be explained here (a visitor's own model, a
@@ -220,10 +241,10 @@ export class PageExplainers {
     const classifier = await classifierOf(this.classifiers, model);
     if (!classifier || classifier.own) return null;
     const { explain } = classifier.entry;
-    if (!explain) return new PageExplainer(this.ort, this.settings, classifier, null);
+    if (!explain) return new PageExplainer(this.ort, this.settings, classifier, null, this.pool);
     if (!this.opening.has(explain.file)) this.opening.set(explain.file, this.open(explain).catch((error) => error));
     const explainer = await this.opening.get(explain.file);
     if (explainer instanceof Error) throw explainer;
-    return new PageExplainer(this.ort, this.settings, classifier, explainer);
+    return new PageExplainer(this.ort, this.settings, classifier, explainer, this.pool);
   }
 }

@@ -138,7 +138,8 @@ export function mountWhy(root, { site, entries, state }) {
 
   async function run({ reading, pair, since, afterPaint: wait }, mine) {
     const stale = () => mine !== ticket;
-    if (wait) await afterPaint(); // the answer on screen first
+    // The answer on screen first; maps computed by workers leave the page's thread free to paint it meanwhile.
+    if (wait && !explainers.offThread) await afterPaint();
     if (stale()) return;
     if (cache?.seen !== reading.seen) cache = { seen: reading.seen, maps: new Map(), blocks: new Map(), beliefs: new Map() };
     state.why = "working";
