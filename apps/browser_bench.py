@@ -8,7 +8,10 @@ answered by the server (``?inpage=0``: the page POSTs its copy of the drawing to
 right; and the time from navigation to the first answer (data-first-answer-ms) for the hub and for
 the static site (``digitzoo web build --vendor``, served by ``python -m http.server``), which runs the
 same page modules. ``pad_event`` (Gradio's Sketchpad's own change event, timed until issue 19) stays
-in the JSON as null: there is no such path since the pad is the page's own.
+in the JSON as null: there is no such path since the pad is the page's own. The in-page path also
+times the "Why?" maps (mouse-up -> the picked pair's maps painted), and a third pass draws the same
+digits in a browser without Web Workers (``inpage.why_page_thread``): the maps on the page's own
+thread, in the same run, so the workers' gain is a ratio on one machine.
 
 The digits are single-stroke polylines of 0-9, each drawn several times with a seeded random
 scale, shift and wobble, as mouse moves in small steps (so the server path sees one stroke per
@@ -192,8 +195,14 @@ def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], 
         url = served.url
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         version = browser.version
-        for path, query, run in (("inpage", "", _inpage_digit), ("server", "?inpage=0", _server_digit)):
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+        # The third pass is the in-page path in a browser without Web Workers: the "Why?" maps on the
+        # page's own thread, for the comparison in the same run (what the workers gain).
+        for key, path, query, run in (("inpage", "inpage", "", _inpage_digit), ("server", "server", "?inpage=0", _server_digit),
+                                      ("inpage_no_workers", "inpage", "", _inpage_digit)):
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            if key == "inpage_no_workers":
+                context.add_init_script("window.Worker = undefined;")
+            page = context.new_page()
             page.goto(url + query)
             page.wait_for_selector(PAD, timeout=60_000)
             page.wait_for_function(f"() => document.querySelector('{ROOT}').dataset.path === '{path}'", timeout=60_000)
@@ -201,9 +210,9 @@ def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], 
             for i, (digit, points) in enumerate(cases):
                 rows.append(run(page, digit, points))
                 if (i + 1) % 10 == 0:
-                    log(f"{path}: {i + 1}/{len(cases)} digits")
-            paths[path] = _summary(rows)
-            page.close()
+                    log(f"{key}: {i + 1}/{len(cases)} digits")
+            paths[key] = _summary(rows)
+            context.close()
         first = {"hub_inpage": [_first_answer(browser, url) for _ in range(first_runs)]}
         # The hub as `digitzoo serve` starts it, every tab (the goal is timed on the Draw tab alone):
         # Gradio builds a larger page before the pad mounts.
@@ -217,6 +226,9 @@ def browser_bench(per_digit: int = 5, first_runs: int = 3, log: Callable[[str], 
     why = [r["why_ms"] for r in paths["inpage"]["rows"]]
     paths["inpage"]["why"] = {"method": paths["inpage"]["rows"][0]["why_method"], "p50_ms": percentile(why, 50),
                               "p99_ms": percentile(why, 99), "max_ms": max(why)}
+    alone = [r["why_ms"] for r in paths["inpage_no_workers"]["rows"]]
+    paths["inpage"]["why_page_thread"] = {"p50_ms": percentile(alone, 50), "p99_ms": percentile(alone, 99), "max_ms": max(alone),
+                                          "answer_p50_ms": paths["inpage_no_workers"]["p50_ms"]}
     checks = {
         "why_p50": paths["inpage"]["why"]["p50_ms"] <= GOALS["why_p50_ms"],
         "inpage_p50": paths["inpage"]["p50_ms"] <= GOALS["inpage_p50_ms"],
@@ -243,6 +255,9 @@ def report(result: BrowserResult) -> str:
     if why := result.inpage.get("why"):
         lines.append(f"\"Why?\" maps of the picked pair ({why['method']}), mouse-up -> painted: p50 {why['p50_ms']:.1f} ms, "
                      f"p99 {why['p99_ms']:.1f} ms, max {why['max_ms']:.1f} ms")
+        if alone := result.inpage.get("why_page_thread"):
+            lines.append(f"  the same without Web Workers (the page's own thread), same run: p50 {alone['p50_ms']:.1f} ms, "
+                         f"p99 {alone['p99_ms']:.1f} ms (in-page answer p50 {alone['answer_p50_ms']:.1f} ms there)")
     change = [r["change_ms"] for r in result.inpage["rows"] if "change_ms" in r]
     if change:  # 0 ms after the up means the answer to the final drawing was on screen already: this is the read itself
         lines.append(f"in the page, the last point drawn -> its answer shown: p50 {percentile(change, 50):.1f} ms, "

@@ -304,7 +304,8 @@ export function mountDraw(root, { site, onDrawing = () => {} }) {
     answerWith(how) {
       ({ reader, askServer, why } = how);
       state.path = reader ? "inpage" : askServer ? "server" : "none";
-      // The maps' big batches go to two workers where the browser has module workers: ~40% sooner on 2 cores.
+      // The maps' big batches go to two workers where the browser has module workers: 15-25% sooner on 2
+      // cores shared with Chromium (digitzoo bench browser), more where there are more cores.
       const pool = reader && site.explain && typeof Worker === "function" ? new WorkerPool(site.runtime) : null;
       whyView.use(reader && site.explain && new PageExplainers(reader.ort, site.explain, reader.classifiers, undefined, pool));
       if (pad.strokes.empty) clearAnswers(reader || askServer ? settings.prompt : why);

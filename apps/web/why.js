@@ -5,8 +5,9 @@
 //
 // DOM only: the arithmetic and the sessions are explain.js's (PageExplainers). draw.js mounts this
 // under the answers and calls `explain` once a drawing's answer is shown (the pen lifted, a picture
-// read, the pair changed): the maps are computed after the answer is on screen, one model at a time,
-// and a newer drawing drops what an older one was computing. The Draw root's data-* carry the state:
+// read, the pair changed): the maps are computed one model at a time, after the answer is on screen
+// or, where occlusion's batches go to Web Workers (pool.js), while the page's thread paints it; a
+// newer drawing drops what an older one was computing. The Draw root's data-* carry the state:
 // why (off, empty, working, shown, stale, error), why-ms (from the pen lifted, or the click, to the
 // maps painted), why-method, why-count (maps painted so far).
 

@@ -280,6 +280,11 @@ def browser_section(path: Path) -> list[str]:
         rows.append(("server, the Sketchpad's own change event (same run)", r["pad_event"]))
     before = sum(row.get("answered_while_drawing", False) for row in r["inpage"]["rows"])
     change = [row["change_ms"] for row in r["inpage"]["rows"] if "change_ms" in row]
+    why, alone = r["inpage"].get("why"), r["inpage"].get("why_page_thread")
+    maps = [f"\"Why?\" maps of the picked pair ({why['method']}), mouse-up -> painted: p50 {why['p50_ms']:.1f} ms, "
+            f"p99 {why['p99_ms']:.1f} ms"
+            + (f"; the same digits in a browser without Web Workers (the maps on the page's own thread), same run: "
+               f"p50 {alone['p50_ms']:.1f} ms, p99 {alone['p99_ms']:.1f} ms" if alone else "") + "."] if why else []
     return ["## Draw tab in the browser", "",
             f"`digitzoo bench browser --out {path.parent.parent.name}/{PLOTS}/{path.name}`: headless Chromium "
             f"{r.get('chromium', '')} (no GPU: it draws on the CPU) draws {r['drawings']} single-stroke digits "
@@ -299,6 +304,7 @@ def browser_section(path: Path) -> list[str]:
             *([f"The mouse-up waits for nothing when the answer to the drawing as the pen left it is already on "
                f"screen; the read itself, from the last point drawn to its answer shown: p50 "
                f"{percentile(change, 50):.1f} ms, p99 {percentile(change, 99):.1f} ms."] if change else []),
+            *maps,
             f"First answer after navigation (a fresh browser context, a 1 drawn as soon as the pad is on screen, "
             "looked for every frame; median of "
             f"{len(first['hub_inpage'])}): the hub serving the Draw tab alone (`--tab draw`) **{median(first['hub_inpage']):.0f} ms**, "
