@@ -165,15 +165,17 @@ export class PageExplainer {
     return entry.outputs.map((o) => outputs[o.name]);
   }
 
-  // The same, by the workers when there are some; a pool that cannot run it (a worker that did not
-  // start, a browser without module workers) leaves the batch to this thread, as without a pool.
+  // The same, by the workers once they are ready (until then this thread runs it and they start); a
+  // pool that cannot run it (a worker that did not start, a refused file) leaves it to this thread.
   async #classifyMany(batch, count) {
-    if (this.pool && !this.pool.broken) {
+    if (this.pool?.ready) {
       try {
         return await this.pool.run(this.classifier.entry, batch, count, SIDE);
       } catch (error) {
         console.warn(`"Why?" runs on the page's own thread: ${error.message}`);
       }
+    } else {
+      this.pool?.prepare(this.classifier.entry);
     }
     return this.#classify(batch, count);
   }
@@ -232,7 +234,7 @@ export class PageExplainers {
 
   // Whether the big batches run off the page's thread (so the answer paints meanwhile anyway).
   get offThread() {
-    return Boolean(this.pool && !this.pool.broken);
+    return Boolean(this.pool?.ready);
   }
 
   // A PageExplainer for `model`; null when it cannot be explained here (a visitor's own model, a

@@ -31,20 +31,20 @@ test("the parts' outputs are joined along the batch axis, each output in its pla
   assert.deepEqual(Array.from(other.data), [0, 0, 0, 0, 0, 0, 100, 100, 100]);
 });
 
-// A Worker stand-in: `answer(message)` -> the outputs it posts back (or throws: an { error } message).
+// A Worker stand-in: `answer(message)` -> the outputs it posts back for a run (or throws: an { error }
+// message); `setUp(message)` the same for "start" and "open" (by default: done, no outputs).
 class FakeWorker extends EventTarget {
-  constructor(answer, log) {
+  constructor(answer, log, setUp = () => []) {
     super();
-    Object.assign(this, { answer, log, terminated: false });
+    Object.assign(this, { answer, log, setUp, terminated: false });
   }
 
   postMessage(message, transfer = []) {
     this.log.push({ worker: this, message, transfer });
-    if (message.kind !== "run") return;
     queueMicrotask(async () => {
       let data;
       try {
-        data = { id: message.id, outputs: await this.answer(message) };
+        data = { id: message.id, outputs: await (message.kind === "run" ? this.answer : this.setUp)(message) };
       } catch (error) {
         data = { id: message.id, error: error.message };
       }
@@ -90,6 +90,32 @@ test("a batch runs in parts, one per worker, and comes back in row order", async
   assert.ok(log.every((l) => l.worker.terminated));
 });
 
+test("the pool is ready once every worker has loaded onnxruntime-web; prepare opens a file in each", async () => {
+  const log = [], loaded = [];
+  const pool = new WorkerPool(RUNTIME, { base: BASE, makeWorker: () => new FakeWorker(rowStamp, log, (m) => new Promise((resolve) => {
+    if (m.kind === "start") loaded.push(resolve); else resolve([]);
+  })) });
+  assert.equal(pool.ready, false);
+  pool.prepare({ file: "models/mnist_lstm.onnx", inputs: [{ name: "image" }], outputs: [] });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(log.map((l) => l.message.kind), ["start", "start", "open", "open"]);
+  assert.equal(log[2].message.entry.file, `${BASE}models/mnist_lstm.onnx`);
+  loaded[0]([]);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(pool.ready, false, "one worker of two loaded");
+  loaded[1]([]);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(pool.ready, true);
+
+  const failing = new WorkerPool(RUNTIME, { base: BASE, makeWorker: () => new FakeWorker(rowStamp, [], (m) => {
+    if (m.kind === "start") throw new Error("onnxruntime-web could not be loaded"); return [];
+  }) });
+  failing.prepare({ file: "x", inputs: [{ name: "i" }], outputs: [] });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(failing.ready, false);
+  assert.match(failing.broken.message, /could not be loaded/);
+});
+
 test("a worker that refuses a batch, or cannot start, makes the pool refuse from then on", async () => {
   const refusing = new WorkerPool(RUNTIME, { base: BASE, makeWorker: () => new FakeWorker(() => { throw new Error("Refused models/x.onnx"); }, []) });
   await assert.rejects(refusing.run({ file: "x", inputs: [{ name: "i" }], outputs: [] }, stampedBatch(4), 4), /Refused models\/x\.onnx/);
@@ -124,15 +150,23 @@ test("occlusion through workers is the page thread's map, and the page's thread 
   const here = new PageExplainer(ort, settings, { entry, session }, null);
   const there = new PageExplainer(ort, settings, { entry, session }, null, pool);
   const expected = await here.attribution(x, 1, "occlusion");
+  // The first map: the workers are not ready, so this thread computes it while they start and open the file.
+  assert.deepEqual(await there.attribution(x, 1, "occlusion"), expected);
+  assert.deepEqual(log.map((l) => l.message.kind), ["start", "start", "open", "open"]);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.ok(pool.ready);
   const map = await there.attribution(x, 1, "occlusion");
   const inked = occlusionBatch(x, settings.occlusion).windows.length;
   assert.deepEqual(log.filter((l) => l.message.kind === "run").map((l) => l.message.dims[0]),
-                   splitRows(inked + 1, 2).map(([a, b]) => b - a), "the batch was run by the workers");
+                   splitRows(inked + 1, 2).map(([a, b]) => b - a), "the next map's batch was run by the workers");
   let worst = 0, scale = 0;
   for (let p = 0; p < PIXELS; p++) { worst = Math.max(worst, Math.abs(map[p] - expected[p])); scale = Math.max(scale, Math.abs(expected[p])); }
   assert.ok(scale > 0 && worst <= 1e-5 * scale, `max |workers - page| = ${worst} (scale ${scale})`);
 
   const failing = new WorkerPool(RUNTIME, { base: BASE, makeWorker: () => new FakeWorker(() => { throw new Error("no wasm"); }, []) });
+  failing.prepare(entry);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.ok(failing.ready, "started, then a run fails");
   const warned = [], warn = console.warn;
   console.warn = (text) => warned.push(text);
   try {
