@@ -153,9 +153,10 @@ export function featureTiles(data, [channels, height, width], count = channels) 
 export class PageExplainer {
   // ort: onnxruntime; settings: models.json's `explain`; classifier: { entry, session } (the Draw
   // page's own, runtime.js openModel); explainer: { entry, session } of entry.explain, or null;
-  // pool: pool.js's WorkerPool for the big batches (occlusion's), or null.
-  constructor(ort, settings, classifier, explainer, pool = null) {
-    Object.assign(this, { ort, settings, classifier, explainer, pool });
+  // pool: pool.js's WorkerPool for the big batches (occlusion's), or null; occluded: drawing ->
+  // (classifier file -> its occlusion scores), kept by PageExplainers for every model of a page.
+  constructor(ort, settings, classifier, explainer, { pool = null, occluded = new WeakMap() } = {}) {
+    Object.assign(this, { ort, settings, classifier, explainer, pool, occluded });
   }
 
   // The classifier's outputs ([{ data, dims }] in entry.outputs' order) for `count` drawings in `batch`.
@@ -187,12 +188,25 @@ export class PageExplainer {
                          [digit]: new this.ort.Tensor("int64", new BigInt64Array(count).fill(BigInt(target)), [count]) });
   }
 
+  // The classifier's logits for `x` and each of its occluded copies, { inked: the patches, logits: (1 + N, classes) }:
+  // every digit's occlusion map comes from the same batch, so "why not 9?" after "why 7" runs nothing.
+  #occlusionScores(x) {
+    if (!this.occluded.has(x)) this.occluded.set(x, new Map());
+    const byFile = this.occluded.get(x), file = this.classifier.entry.file;
+    if (!byFile.has(file)) {
+      byFile.set(file, (async () => {
+        const { batch, windows: inked } = occlusionBatch(x, this.settings.occlusion);
+        return { inked, logits: inked.length ? (await this.#classifyMany(batch, inked.length + 1))[0] : null };
+      })().catch((error) => { byFile.delete(file); throw error; }));
+    }
+    return byFile.get(file);
+  }
+
   // (784) the attribution of `x` (784 floats in [0, 1], MNIST layout) for digit `target` by `method`.
   async attribution(x, target, method) {
     if (method === "occlusion") {
-      const { batch, windows: inked } = occlusionBatch(x, this.settings.occlusion);
+      const { inked, logits } = await this.#occlusionScores(x);
       if (!inked.length) return new Float32Array(PIXELS); // a blank pad: nothing to blacken
-      const [logits] = await this.#classifyMany(batch, inked.length + 1);
       const classes = logits.dims[1], scores = Float32Array.from({ length: inked.length + 1 }, (_, i) => logits.data[i * classes + target]);
       return occlusionMap(scores[0], scores.subarray(1), inked, this.settings.occlusion);
     }
@@ -229,7 +243,7 @@ export class PageExplainers {
   // are opened once); open: entry -> { entry, session }.
   // pool: a WorkerPool (pool.js) for occlusion's batches, or null: everything on the page's thread.
   constructor(ort, settings, classifiers, open = (entry) => openModel(ort, entry), pool = null) {
-    Object.assign(this, { ort, settings, classifiers, open, pool, opening: new Map() });
+    Object.assign(this, { ort, settings, classifiers, open, pool, opening: new Map(), occluded: new WeakMap() });
   }
 
   // Whether the big batches run off the page's thread (so the answer paints meanwhile anyway).
@@ -243,10 +257,11 @@ export class PageExplainers {
     const classifier = await classifierOf(this.classifiers, model);
     if (!classifier || classifier.own) return null;
     const { explain } = classifier.entry;
-    if (!explain) return new PageExplainer(this.ort, this.settings, classifier, null, this.pool);
+    const shared = { pool: this.pool, occluded: this.occluded };
+    if (!explain) return new PageExplainer(this.ort, this.settings, classifier, null, shared);
     if (!this.opening.has(explain.file)) this.opening.set(explain.file, this.open(explain).catch((error) => error));
     const explainer = await this.opening.get(explain.file);
     if (explainer instanceof Error) throw explainer;
-    return new PageExplainer(this.ort, this.settings, classifier, explainer, this.pool);
+    return new PageExplainer(this.ort, this.settings, classifier, explainer, shared);
   }
 }

@@ -148,14 +148,14 @@ test("occlusion through workers is the page thread's map, and the page's thread 
   const log = [];
   const pool = new WorkerPool(RUNTIME, { base: BASE, makeWorker: () => new FakeWorker(runRows, log) });
   const here = new PageExplainer(ort, settings, { entry, session }, null);
-  const there = new PageExplainer(ort, settings, { entry, session }, null, pool);
+  const there = new PageExplainer(ort, settings, { entry, session }, null, { pool });
   const expected = await here.attribution(x, 1, "occlusion");
   // The first map: the workers are not ready, so this thread computes it while they start and open the file.
   assert.deepEqual(await there.attribution(x, 1, "occlusion"), expected);
   assert.deepEqual(log.map((l) => l.message.kind), ["start", "start", "open", "open"]);
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.ok(pool.ready);
-  const map = await there.attribution(x, 1, "occlusion");
+  const map = await there.attribution(Float32Array.from(x), 1, "occlusion"); // a new drawing (the same ink)
   const inked = occlusionBatch(x, settings.occlusion).windows.length;
   assert.deepEqual(log.filter((l) => l.message.kind === "run").map((l) => l.message.dims[0]),
                    splitRows(inked + 1, 2).map(([a, b]) => b - a), "the next map's batch was run by the workers");
@@ -170,11 +170,23 @@ test("occlusion through workers is the page thread's map, and the page's thread 
   const warned = [], warn = console.warn;
   console.warn = (text) => warned.push(text);
   try {
-    const fallback = await new PageExplainer(ort, settings, { entry, session }, null, failing).attribution(x, 1, "occlusion");
+    const fallback = await new PageExplainer(ort, settings, { entry, session }, null, { pool: failing }).attribution(x, 1, "occlusion");
     assert.deepEqual(fallback, expected, "the page's own thread ran it");
   } finally {
     console.warn = warn;
   }
   assert.match(warned.join(" "), /"Why\?" runs on the page's own thread: no wasm/);
+
+  // "Why not 7?" after "why 1": the same drawing's batch is not run again; a new drawing's is.
+  let runs = 0;
+  const counted = { run: (feeds) => { runs += 1; return session.run(feeds); } };
+  const asked = new PageExplainer(ort, settings, { entry, session: counted }, null);
+  await asked.attribution(x, 1, "occlusion");
+  const seven = await asked.attribution(x, 7, "occlusion");
+  assert.equal(runs, 1, "one batch for both digits");
+  assert.deepEqual(seven, await here.attribution(Float32Array.from(x), 7, "occlusion"));
+  assert.notDeepEqual(seven, expected, "the map for 7 is not the map for 1");
+  await asked.attribution(Float32Array.from(x), 7, "occlusion");
+  assert.equal(runs, 2, "a new drawing is run");
   await session.release();
 });
